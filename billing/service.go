@@ -1,0 +1,171 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/money"
+)
+
+// BalanceChannel is the Postgres NOTIFY channel every balance change is
+// announced on, after commit, for every instance's caches and subscribers.
+const BalanceChannel = "credits_balance"
+
+// Config holds the rules an operator can tune.
+type Config struct {
+	MinPurchase money.Amount // default $5.00
+	MaxPurchase money.Amount // default $10,000.00
+	// MaxBatch bounds the events in one usage report.
+	MaxBatch int
+	// MaxEventAge rejects usage events older than this (prices and trace
+	// months are settled by then); zero means 400 days.
+	MaxEventAge time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.MinPurchase == 0 {
+		c.MinPurchase = money.Dollars(5)
+	}
+	if c.MaxPurchase == 0 {
+		c.MaxPurchase = money.Dollars(10_000)
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 1000
+	}
+	if c.MaxEventAge == 0 {
+		c.MaxEventAge = 400 * 24 * time.Hour
+	}
+	return c
+}
+
+// Service is the billing rules over one Postgres database. It is safe for
+// concurrent use by any number of goroutines and processes.
+type Service struct {
+	db     *sql.DB
+	ent    *ent.Client
+	cfg    Config
+	log    *slog.Logger
+	prices *Catalog
+	now    func() time.Time
+
+	mu       sync.RWMutex
+	onCommit []func(Balance)
+}
+
+// New builds the service; Start loads what it keeps in memory.
+func New(db *sql.DB, client *ent.Client, cfg Config, log *slog.Logger) *Service {
+	return &Service{db: db, ent: client, cfg: cfg.withDefaults(), log: log, prices: &Catalog{}, now: time.Now}
+}
+
+// Config returns the rules in force.
+func (s *Service) Config() Config { return s.cfg }
+
+// Prices is the in-memory price catalog.
+func (s *Service) Prices() *Catalog { return s.prices }
+
+// Start loads the price catalog.
+func (s *Service) Start(ctx context.Context) error {
+	return s.prices.Reload(ctx, s.db)
+}
+
+// OnCommit registers f to run, in this process, after every committed
+// balance change made by this process (other processes' changes arrive by
+// NOTIFY on BalanceChannel).
+func (s *Service) OnCommit(f func(Balance)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCommit = append(s.onCommit, f)
+}
+
+func (s *Service) committed(bs []Balance) {
+	s.mu.RLock()
+	hooks := s.onCommit
+	s.mu.RUnlock()
+	for _, b := range bs {
+		for _, f := range hooks {
+			f(b)
+		}
+	}
+}
+
+// Balance is a workspace's balance at one version.
+type Balance struct {
+	WorkspaceID uuid.UUID
+	Amount      money.Amount
+	// Version increases with every change, so a cache keeps the newest.
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// Blocked is the one rule for blocking: a workspace may not make router
+// calls while its balance is zero or below.
+func (b Balance) Blocked() bool { return b.Amount <= 0 }
+
+// notification is the NOTIFY payload: "workspace,amount,version,unixnano".
+func (b Balance) notification() string {
+	return fmt.Sprintf("%s,%d,%d,%d", b.WorkspaceID, int64(b.Amount), b.Version, b.UpdatedAt.UnixNano())
+}
+
+// ParseNotification decodes a BalanceChannel payload.
+func ParseNotification(payload string) (Balance, error) {
+	parts := strings.Split(payload, ",")
+	if len(parts) != 4 {
+		return Balance{}, fmt.Errorf("balance notification %q: want 4 fields", payload)
+	}
+	id, err := uuid.Parse(parts[0])
+	if err != nil {
+		return Balance{}, fmt.Errorf("balance notification: %w", err)
+	}
+	var nums [3]int64
+	for i, p := range parts[1:] {
+		if nums[i], err = strconv.ParseInt(p, 10, 64); err != nil {
+			return Balance{}, fmt.Errorf("balance notification: %w", err)
+		}
+	}
+	return Balance{WorkspaceID: id, Amount: money.Amount(nums[0]), Version: nums[1], UpdatedAt: time.Unix(0, nums[2]).UTC()}, nil
+}
+
+// GetBalance reads a workspace's balance.
+func (s *Service) GetBalance(ctx context.Context, workspaceID uuid.UUID) (Balance, error) {
+	b := Balance{WorkspaceID: workspaceID}
+	err := s.db.QueryRowContext(ctx, `SELECT balance, balance_version, balance_updated_at FROM workspaces WHERE id = $1`,
+		workspaceID).Scan(&b.Amount, &b.Version, &b.UpdatedAt)
+	if err == sql.ErrNoRows {
+		return Balance{}, notFound("workspace")
+	}
+	if err != nil {
+		return Balance{}, fmt.Errorf("read balance %s: %w", workspaceID, err)
+	}
+	return b, nil
+}
+
+// inTx runs f in a transaction and, after commit, runs the commit hooks for
+// the balances f changed.
+func (s *Service) inTx(ctx context.Context, f func(tx *sql.Tx) ([]Balance, error)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	changed, err := f(tx)
+	if err != nil {
+		tx.Rollback() //nolint:errcheck // f's error is the one to report
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	s.committed(changed)
+	return nil
+}
+
+// Now is the service's clock (tests may move it).
+func (s *Service) Now() time.Time { return s.now() }

@@ -1,0 +1,409 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+
+	"github.com/airouter/credits/money"
+)
+
+// UsageEvent is one finished router call as the router reports it.
+// InputTokens excludes cached input tokens (CachedInputTokens).
+type UsageEvent struct {
+	ID                string
+	WorkspaceID       string
+	Model             string
+	InputTokens       int64
+	OutputTokens      int64
+	CachedInputTokens int64
+	Traces            int64
+	OccurredAt        time.Time
+}
+
+// Rejection is one event of a batch that was not charged, and why.
+type Rejection struct {
+	ID    string `json:"id"`
+	Error string `json:"error"`
+}
+
+// IngestResult counts what happened to a batch. Accepted events are charged;
+// duplicates were charged before (or earlier in the same batch) and change
+// nothing; rejected ones are invalid and change nothing.
+type IngestResult struct {
+	Accepted   int         `json:"accepted"`
+	Duplicates int         `json:"duplicates"`
+	Rejected   []Rejection `json:"rejected"`
+}
+
+// maxEventIDLen bounds event ids; they are stored and indexed.
+const maxEventIDLen = 200
+
+// pricedEvent is a valid event with its token cost; traceCost is set inside
+// the transaction, where the month's trace count is known.
+type pricedEvent struct {
+	UsageEvent
+	workspace uuid.UUID
+	cost      money.Amount
+	traceCost money.Amount
+}
+
+// IngestUsage charges a batch of usage events: each valid, new event is
+// priced with the price in force at its OccurredAt, traces beyond the plan
+// are charged at the plan's price, and each workspace's balance moves once
+// for the batch with one ledger entry per kind. The whole batch commits or
+// none of it does; when IngestUsage returns nil every accepted event is
+// durably recorded. Re-sending an event is a duplicate, never a charge.
+func (s *Service) IngestUsage(ctx context.Context, events []UsageEvent) (IngestResult, error) {
+	res := IngestResult{Rejected: []Rejection{}}
+	if len(events) > s.cfg.MaxBatch {
+		return res, badInput("events", "batch has %d events; at most %d are allowed", len(events), s.cfg.MaxBatch)
+	}
+	now := s.now().UTC()
+	valid := make([]pricedEvent, 0, len(events))
+	seen := make(map[[2]string]bool, len(events))
+	for _, ev := range events {
+		pe, err := s.priceEvent(ev, now)
+		if err != nil {
+			res.Rejected = append(res.Rejected, Rejection{ID: ev.ID, Error: err.Error()})
+			continue
+		}
+		key := [2]string{pe.workspace.String(), ev.ID}
+		if seen[key] {
+			res.Duplicates++
+			continue
+		}
+		seen[key] = true
+		valid = append(valid, pe)
+	}
+	if len(valid) == 0 {
+		return res, nil
+	}
+	var rejected []Rejection
+	var accepted, dups int
+	err := s.inTx(ctx, func(tx *sql.Tx) ([]Balance, error) {
+		var err error
+		var changed []Balance
+		changed, accepted, dups, rejected, err = s.chargeBatch(ctx, tx, valid, now)
+		return changed, err
+	})
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest %d usage events: %w", len(valid), err)
+	}
+	res.Accepted += accepted
+	res.Duplicates += dups
+	res.Rejected = append(res.Rejected, rejected...)
+	return res, nil
+}
+
+// priceEvent validates one event and prices its tokens.
+func (s *Service) priceEvent(ev UsageEvent, now time.Time) (pricedEvent, error) {
+	pe := pricedEvent{UsageEvent: ev}
+	switch {
+	case ev.ID == "":
+		return pe, fmt.Errorf("id is required")
+	case len(ev.ID) > maxEventIDLen:
+		return pe, fmt.Errorf("id is longer than %d characters", maxEventIDLen)
+	case ev.Model == "":
+		return pe, fmt.Errorf("model is required")
+	case ev.InputTokens < 0 || ev.OutputTokens < 0 || ev.CachedInputTokens < 0:
+		return pe, fmt.Errorf("token counts must not be negative")
+	case ev.InputTokens > MaxTokensPerEvent || ev.OutputTokens > MaxTokensPerEvent || ev.CachedInputTokens > MaxTokensPerEvent:
+		return pe, fmt.Errorf("token counts must be at most %d", int64(MaxTokensPerEvent))
+	case ev.Traces < 0:
+		return pe, fmt.Errorf("traces must not be negative")
+	case ev.Traces > MaxTokensPerEvent:
+		return pe, fmt.Errorf("traces must be at most %d", int64(MaxTokensPerEvent))
+	case ev.OccurredAt.IsZero():
+		return pe, fmt.Errorf("occurred_at is required")
+	case ev.OccurredAt.After(now.Add(5 * time.Minute)):
+		return pe, fmt.Errorf("occurred_at is in the future")
+	case ev.OccurredAt.Before(now.Add(-s.cfg.MaxEventAge)):
+		return pe, fmt.Errorf("occurred_at is older than %s", s.cfg.MaxEventAge)
+	}
+	ws, err := uuid.Parse(ev.WorkspaceID)
+	if err != nil {
+		return pe, fmt.Errorf("workspace_id is not a valid id")
+	}
+	pe.workspace = ws
+	price, ok := s.prices.PriceAt(ev.Model, ev.OccurredAt)
+	if !ok {
+		return pe, fmt.Errorf("unknown model %q (no price in force at %s)", ev.Model, ev.OccurredAt.UTC().Format(time.RFC3339))
+	}
+	if pe.cost, err = price.Cost(Usage{ev.InputTokens, ev.OutputTokens, ev.CachedInputTokens}); err != nil {
+		return pe, fmt.Errorf("cost out of range")
+	}
+	return pe, nil
+}
+
+type lockedWorkspace struct {
+	bal            Balance
+	includedTraces int64
+	extraPrice     money.Amount
+	usage, tracing money.Amount
+}
+
+// chargeBatch writes events in tx with a fixed number of statements whatever
+// the batch size: lock the workspaces in id order (so concurrent batches
+// cannot deadlock), drop events already recorded (safe to check before
+// inserting because every writer of a workspace's events holds its row
+// lock), count traces, insert events, append ledger entries, move balances.
+func (s *Service) chargeBatch(ctx context.Context, tx *sql.Tx, events []pricedEvent, now time.Time) (changed []Balance, accepted, dups int, rejected []Rejection, err error) {
+	wsIDs := uniqueWorkspaces(events)
+	locked, err := lockWorkspaces(ctx, tx, wsIDs)
+	if err != nil {
+		return nil, 0, 0, nil, err
+	}
+	known := events[:0:0]
+	for _, ev := range events {
+		if _, ok := locked[ev.workspace]; !ok {
+			rejected = append(rejected, Rejection{ID: ev.ID, Error: "unknown workspace_id"})
+			continue
+		}
+		known = append(known, ev)
+	}
+	fresh, err := dropRecorded(ctx, tx, known)
+	if err != nil {
+		return nil, 0, 0, nil, err
+	}
+	dups = len(known) - len(fresh)
+	if len(fresh) == 0 {
+		return nil, 0, dups, rejected, nil
+	}
+	if err := chargeTraces(ctx, tx, fresh, locked); err != nil {
+		return nil, 0, 0, nil, err
+	}
+	batch := uuid.NewString()
+	if err := insertEvents(ctx, tx, fresh, batch, now); err != nil {
+		return nil, 0, 0, nil, err
+	}
+	for _, ev := range fresh {
+		lw := locked[ev.workspace]
+		lw.usage += ev.cost
+		lw.tracing += ev.traceCost
+	}
+	if changed, err = s.postBatch(ctx, tx, wsIDs, locked, batch, len(fresh), now); err != nil {
+		return nil, 0, 0, nil, err
+	}
+	return changed, len(fresh), dups, rejected, nil
+}
+
+func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
+	set := map[uuid.UUID]bool{}
+	var ids []uuid.UUID
+	for _, ev := range events {
+		if !set[ev.workspace] {
+			set[ev.workspace] = true
+			ids = append(ids, ev.workspace)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	return ids
+}
+
+func lockWorkspaces(ctx context.Context, tx *sql.Tx, ids []uuid.UUID) (map[uuid.UUID]*lockedWorkspace, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT w.id, w.balance, w.balance_version, w.balance_updated_at, p.included_traces, p.extra_trace_price
+		FROM workspaces w JOIN plans p ON p.id = w.plan_id
+		WHERE w.id = ANY($1::uuid[]) ORDER BY w.id FOR UPDATE OF w`, pq.Array(uuidStrings(ids)))
+	if err != nil {
+		return nil, fmt.Errorf("lock workspaces: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]*lockedWorkspace, len(ids))
+	for rows.Next() {
+		lw := &lockedWorkspace{}
+		if err := rows.Scan(&lw.bal.WorkspaceID, &lw.bal.Amount, &lw.bal.Version, &lw.bal.UpdatedAt, &lw.includedTraces, &lw.extraPrice); err != nil {
+			return nil, fmt.Errorf("lock workspaces: %w", err)
+		}
+		out[lw.bal.WorkspaceID] = lw
+	}
+	return out, rows.Err()
+}
+
+func dropRecorded(ctx context.Context, tx *sql.Tx, events []pricedEvent) ([]pricedEvent, error) {
+	ws, ids := make([]string, len(events)), make([]string, len(events))
+	for i, ev := range events {
+		ws[i], ids[i] = ev.workspace.String(), ev.ID
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT e.workspace_id, e.event_id FROM usage_events e
+		JOIN unnest($1::uuid[], $2::text[]) AS k(workspace_id, event_id)
+		ON e.workspace_id = k.workspace_id AND e.event_id = k.event_id`, pq.Array(ws), pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("find recorded events: %w", err)
+	}
+	defer rows.Close()
+	recorded := map[[2]string]bool{}
+	for rows.Next() {
+		var w, id string
+		if err := rows.Scan(&w, &id); err != nil {
+			return nil, fmt.Errorf("find recorded events: %w", err)
+		}
+		recorded[[2]string{w, id}] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	fresh := events[:0:0]
+	for _, ev := range events {
+		if !recorded[[2]string{ev.workspace.String(), ev.ID}] {
+			fresh = append(fresh, ev)
+		}
+	}
+	return fresh, nil
+}
+
+// chargeTraces adds each event's traces to its workspace's monthly counter
+// and prices the traces beyond the plan's included count, event by event in
+// batch order, so the (N+1)th trace of a month is the first one charged.
+func chargeTraces(ctx context.Context, tx *sql.Tx, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
+	type key struct {
+		ws    uuid.UUID
+		month string
+	}
+	added := map[key]int64{}
+	var order []key
+	for _, ev := range events {
+		if ev.Traces == 0 {
+			continue
+		}
+		k := key{ev.workspace, month(ev.OccurredAt)}
+		if _, ok := added[k]; !ok {
+			order = append(order, k)
+		}
+		added[k] += ev.Traces
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	ws, months, counts := make([]string, len(order)), make([]string, len(order)), make([]int64, len(order))
+	for i, k := range order {
+		ws[i], months[i], counts[i] = k.ws.String(), k.month, added[k]
+	}
+	rows, err := tx.QueryContext(ctx, `INSERT INTO trace_counters (workspace_id, month, count)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+		ON CONFLICT (workspace_id, month) DO UPDATE SET count = trace_counters.count + EXCLUDED.count
+		RETURNING workspace_id, month, count`, pq.Array(ws), pq.Array(months), pq.Array(counts))
+	if err != nil {
+		return fmt.Errorf("count traces: %w", err)
+	}
+	defer rows.Close()
+	before := map[key]int64{} // the month's count before this batch
+	for rows.Next() {
+		var k key
+		var total int64
+		if err := rows.Scan(&k.ws, &k.month, &total); err != nil {
+			return fmt.Errorf("count traces: %w", err)
+		}
+		before[k] = total - added[k]
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range events {
+		ev := &events[i]
+		if ev.Traces == 0 {
+			continue
+		}
+		k := key{ev.workspace, month(ev.OccurredAt)}
+		lw := locked[ev.workspace]
+		from, to := before[k], before[k]+ev.Traces
+		before[k] = to
+		extra := overage(to, lw.includedTraces) - overage(from, lw.includedTraces)
+		ev.traceCost = money.Amount(extra) * lw.extraPrice
+	}
+	return nil
+}
+
+// overage is how many of the first n traces of a month are beyond the plan.
+func overage(n, included int64) int64 {
+	if n <= included {
+		return 0
+	}
+	return n - included
+}
+
+func insertEvents(ctx context.Context, tx *sql.Tx, events []pricedEvent, batch string, now time.Time) error {
+	n := len(events)
+	ws, ids, models := make([]string, n), make([]string, n), make([]string, n)
+	in, out, cached, traces, cost, traceCost := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	at := make([]string, n)
+	for i, ev := range events {
+		ws[i], ids[i], models[i] = ev.workspace.String(), ev.ID, ev.Model
+		in[i], out[i], cached[i], traces[i] = ev.InputTokens, ev.OutputTokens, ev.CachedInputTokens, ev.Traces
+		cost[i], traceCost[i] = int64(ev.cost), int64(ev.traceCost)
+		at[i] = ev.OccurredAt.UTC().Format(time.RFC3339Nano)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (workspace_id, event_id, model, input_tokens, output_tokens,
+		cached_input_tokens, traces, occurred_at, cost, trace_cost, batch, created_at)
+		SELECT w, e, m, i, o, c, t, a, co, tc, $11, $12
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+			$8::timestamptz[], $9::bigint[], $10::bigint[]) AS x(w, e, m, i, o, c, t, a, co, tc)`,
+		pq.Array(ws), pq.Array(ids), pq.Array(models), pq.Array(in), pq.Array(out), pq.Array(cached),
+		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch, now)
+	if err != nil {
+		return fmt.Errorf("insert usage events: %w", err)
+	}
+	return nil
+}
+
+// postBatch appends one usage and one tracing ledger entry per workspace
+// (each only when non-zero) and moves every balance, in two statements.
+func (s *Service) postBatch(ctx context.Context, tx *sql.Tx, wsIDs []uuid.UUID, locked map[uuid.UUID]*lockedWorkspace, batch string, events int, now time.Time) ([]Balance, error) {
+	var lws, lkind, lref, ldesc []string
+	var lamount, lafter []int64
+	var bws []string
+	var bamount, bversion []int64
+	var changed []Balance
+	for _, id := range wsIDs {
+		lw, ok := locked[id]
+		if !ok || (lw.usage == 0 && lw.tracing == 0) {
+			continue
+		}
+		bal := lw.bal.Amount
+		for _, part := range []struct {
+			kind   Kind
+			amount money.Amount
+		}{{KindUsage, lw.usage}, {KindTracing, lw.tracing}} {
+			if part.amount == 0 {
+				continue
+			}
+			bal -= part.amount
+			lws, lkind, lref = append(lws, id.String()), append(lkind, string(part.kind)), append(lref, batch)
+			ldesc = append(ldesc, fmt.Sprintf("usage batch of %d events", events))
+			lamount, lafter = append(lamount, -int64(part.amount)), append(lafter, int64(bal))
+		}
+		b := Balance{WorkspaceID: id, Amount: bal, Version: lw.bal.Version + 1, UpdatedAt: now}
+		changed = append(changed, b)
+		bws, bamount, bversion = append(bws, id.String()), append(bamount, int64(bal)), append(bversion, b.Version)
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_entries (workspace_id, kind, amount, balance_after, reference, description, created_at)
+		SELECT w, k, a, b, r, d, $7 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS x(w, k, a, b, r, d)`,
+		pq.Array(lws), pq.Array(lkind), pq.Array(lamount), pq.Array(lafter), pq.Array(lref), pq.Array(ldesc), now); err != nil {
+		return nil, fmt.Errorf("append usage ledger entries: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE workspaces w SET balance = x.b, balance_version = x.v, balance_updated_at = $4
+		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS x(id, b, v) WHERE w.id = x.id`,
+		pq.Array(bws), pq.Array(bamount), pq.Array(bversion), now); err != nil {
+		return nil, fmt.Errorf("update balances: %w", err)
+	}
+	if err := notify(ctx, tx, changed); err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
+
+func uuidStrings(ids []uuid.UUID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
+}

@@ -1,0 +1,42 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"github.com/google/uuid"
+)
+
+// Workspace is a customer: it holds the balance the ledger sums to.
+type Workspace struct{ ent.Schema }
+
+func (Workspace) Annotations() []schema.Annotation {
+	return []schema.Annotation{entsql.Annotation{Table: "workspaces"}}
+}
+
+func (Workspace) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+		field.String("name").NotEmpty(),
+		field.String("plan_id"),
+		field.Int64("balance").Default(0).Comment("nano-dollars; always equals the sum of this workspace's ledger entries"),
+		field.Int64("balance_version").Default(0).Comment("bumped on every balance change; orders cached copies"),
+		field.Time("balance_updated_at").Default(time.Now),
+		field.String("stripe_customer_id").Optional().Nillable(),
+		field.Time("created_at").Default(time.Now).Immutable(),
+	}
+}
+
+func (Workspace) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("plan", Plan.Type).Ref("workspaces").Field("plan_id").Unique().Required(),
+		edge.To("tokens", Token.Type),
+		edge.To("ledger_entries", LedgerEntry.Type),
+		edge.To("usage_events", UsageEvent.Type),
+		edge.To("trace_counters", TraceCounter.Type),
+	}
+}

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/airouter/credits/billing"
+)
+
+type authorizeRequest struct {
+	WorkspaceID string `json:"workspace_id"`
+}
+
+type authorizeResponse struct {
+	Allowed bool   `json:"allowed"`
+	Balance string `json:"balance,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// authorize answers whether a workspace may make a router call, from the
+// in-memory gate: 200 allowed, 402 insufficient_credits.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	var req authorizeRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "body must be JSON: {\"workspace_id\": \"…\"}")
+		return
+	}
+	ws, err := uuid.Parse(req.WorkspaceID)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "workspace_id is not a valid id")
+		return
+	}
+	b, err := s.deps.Gate.Check(r.Context(), ws)
+	switch {
+	case errors.Is(err, billing.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "unknown workspace_id")
+		return
+	case err != nil:
+		s.deps.Log.Error("authorize", "workspace", ws, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		return
+	}
+	if b.Blocked() {
+		s.metrics.authorize.WithLabelValues("blocked").Inc()
+		writeJSON(w, http.StatusPaymentRequired, authorizeResponse{Allowed: false, Reason: "insufficient_credits", Balance: b.Amount.String()})
+		return
+	}
+	s.metrics.authorize.WithLabelValues("allowed").Inc()
+	writeJSON(w, http.StatusOK, authorizeResponse{Allowed: true, Balance: b.Amount.String()})
+}
+
+// usageEvent is one event of POST /v1/usage; a missing count means zero.
+type usageEvent struct {
+	ID                string    `json:"id"`
+	WorkspaceID       string    `json:"workspace_id"`
+	Model             string    `json:"model"`
+	InputTokens       int64     `json:"input_tokens"`
+	OutputTokens      int64     `json:"output_tokens"`
+	CachedInputTokens int64     `json:"cached_input_tokens"`
+	Traces            int64     `json:"traces"`
+	OccurredAt        time.Time `json:"occurred_at"`
+}
+
+// usage ingests a batch. An event that does not decode (wrong types) is
+// rejected on its own; a body that is not JSON at all is a 400. 200 means
+// every accepted event is committed.
+func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body is too large")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "body must be JSON: {\"events\": [...]}")
+		return
+	}
+	if body.Events == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "events is required")
+		return
+	}
+	if max := s.deps.Billing.Config().MaxBatch; len(body.Events) > max {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "too many events in one batch")
+		return
+	}
+	events := make([]billing.UsageEvent, 0, len(body.Events))
+	var undecodable []billing.Rejection
+	for _, raw := range body.Events {
+		var ev usageEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			var idOnly struct {
+				ID any `json:"id"`
+			}
+			json.Unmarshal(raw, &idOnly) //nolint:errcheck // best effort to name the event
+			id, _ := idOnly.ID.(string)
+			undecodable = append(undecodable, billing.Rejection{ID: id, Error: "event does not decode: " + decodeProblem(err)})
+			continue
+		}
+		events = append(events, billing.UsageEvent{ID: ev.ID, WorkspaceID: ev.WorkspaceID, Model: ev.Model,
+			InputTokens: ev.InputTokens, OutputTokens: ev.OutputTokens, CachedInputTokens: ev.CachedInputTokens,
+			Traces: ev.Traces, OccurredAt: ev.OccurredAt})
+	}
+	res, err := s.deps.Billing.IngestUsage(r.Context(), events)
+	if err != nil {
+		var berr *billing.Error
+		if errors.As(err, &berr) {
+			writeError(w, http.StatusBadRequest, "bad_request", berr.Message)
+			return
+		}
+		s.deps.Log.Error("ingest usage", "events", len(events), "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "usage not recorded; retry the batch")
+		return
+	}
+	res.Rejected = append(undecodable, res.Rejected...)
+	s.metrics.usage.WithLabelValues("accepted").Add(float64(res.Accepted))
+	s.metrics.usage.WithLabelValues("duplicate").Add(float64(res.Duplicates))
+	s.metrics.usage.WithLabelValues("rejected").Add(float64(len(res.Rejected)))
+	writeJSON(w, http.StatusOK, res)
+}
+
+func decodeProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return typeErr.Field + " must be " + typeErr.Type.String()
+	}
+	var timeErr *time.ParseError
+	if errors.As(err, &timeErr) {
+		return "occurred_at must be an RFC 3339 time"
+	}
+	return "malformed event"
+}

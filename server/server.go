@@ -1,0 +1,153 @@
+// Package server is the HTTP surface: routing, bearer-token middleware, the
+// GraphQL endpoint and playground, the router's /v1 surface, health and
+// metrics. Handlers decode, make one call into billing and encode; they hold
+// no money rule.
+package server
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/graph"
+)
+
+// Deps is what the server calls into.
+type Deps struct {
+	DB       *sql.DB
+	Billing  *billing.Service
+	Gate     *billing.Gate
+	Tokens   *auth.Tokens
+	Resolver *graph.Resolver
+	Limits   graph.Limits
+	Log      *slog.Logger
+	// Registry receives the server's metrics; nil means a fresh one.
+	Registry *prometheus.Registry
+}
+
+// Body size limits: GraphQL requests are small; usage batches carry up to
+// billing's MaxBatch events of a few hundred bytes each.
+const (
+	maxGraphQLBody = 1 << 20
+	maxUsageBody   = 4 << 20
+	maxSmallBody   = 64 << 10
+)
+
+// Server routes HTTP requests.
+type Server struct {
+	deps    Deps
+	metrics *metrics
+	mux     *http.ServeMux
+}
+
+// New builds the routes.
+func New(d Deps) *Server {
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{deps: d, metrics: newMetrics(d.Registry), mux: http.NewServeMux()}
+	gql := graph.NewHandler(d.Resolver, d.Limits, d.Tokens.Authenticate)
+	play := playground.Handler("credits", "/graphql")
+
+	s.mux.Handle("GET /{$}", play)
+	s.mux.Handle("GET /playground", play)
+	s.mux.Handle("/graphql", s.withCaller(limitBody(maxGraphQLBody, gql)))
+	s.mux.Handle("POST /v1/authorize", s.service(limitBody(maxSmallBody, http.HandlerFunc(s.authorize))))
+	s.mux.Handle("POST /v1/usage", s.service(limitBody(maxUsageBody, http.HandlerFunc(s.usage))))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	return s
+}
+
+// Handler is the root handler, instrumented.
+func (s *Server) Handler() http.Handler { return s.metrics.instrument(s.mux) }
+
+// Mux lets later features add routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// withCaller attaches the caller of a valid bearer token. A request without
+// one passes on anonymous: GraphQL answers UNAUTHENTICATED per field, which
+// keeps introspection and the playground's schema fetch working.
+func (s *Server) withCaller(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := auth.FromHeader(r.Header.Get("Authorization"))
+		if ok {
+			c, err := s.deps.Tokens.Authenticate(r.Context(), raw)
+			switch {
+			case err == nil:
+				r = r.WithContext(auth.WithCaller(r.Context(), c))
+			case !errors.Is(err, auth.ErrUnauthenticated):
+				s.deps.Log.Error("authenticate", "err", err)
+				writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// service admits only service tokens (the router).
+func (s *Server) service(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := auth.FromHeader(r.Header.Get("Authorization"))
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "unauthenticated", auth.ErrUnauthenticated.Error())
+			return
+		}
+		c, err := s.deps.Tokens.Authenticate(r.Context(), raw)
+		switch {
+		case errors.Is(err, auth.ErrUnauthenticated):
+			writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+			return
+		case err != nil:
+			s.deps.Log.Error("authenticate", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+			return
+		case c.Role != auth.RoleService:
+			writeError(w, http.StatusForbidden, "forbidden", "a service token is required")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), c)))
+	})
+}
+
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.deps.DB.PingContext(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
+}
+
+// writeError answers {"error": message, "code": code}.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]string{"code": code, "error": message})
+}
