@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -24,12 +25,16 @@ type UsageEvent struct {
 	CachedInputTokens int64
 	Traces            int64
 	OccurredAt        time.Time
+	// DecodeError is set by a decoder that could not read the event; the
+	// event is rejected with it, in its place in the batch.
+	DecodeError string
 }
 
 // Rejection is one event of a batch that was not charged, and why.
 type Rejection struct {
 	ID    string `json:"id"`
 	Error string `json:"error"`
+	index int    // position in the batch, to report in the order sent
 }
 
 // IngestResult counts what happened to a batch. Accepted events are charged;
@@ -48,6 +53,7 @@ const maxEventIDLen = 200
 // the transaction, where the month's trace count is known.
 type pricedEvent struct {
 	UsageEvent
+	index     int
 	workspace uuid.UUID
 	cost      money.Amount
 	traceCost money.Amount
@@ -67,10 +73,11 @@ func (s *Service) IngestUsage(ctx context.Context, events []UsageEvent) (IngestR
 	now := s.now().UTC()
 	valid := make([]pricedEvent, 0, len(events))
 	seen := make(map[[2]string]bool, len(events))
-	for _, ev := range events {
+	for i, ev := range events {
 		pe, err := s.priceEvent(ev, now)
+		pe.index = i
 		if err != nil {
-			res.Rejected = append(res.Rejected, Rejection{ID: ev.ID, Error: err.Error()})
+			res.Rejected = append(res.Rejected, Rejection{ID: ev.ID, Error: err.Error(), index: i})
 			continue
 		}
 		key := [2]string{pe.workspace.String(), ev.ID}
@@ -98,6 +105,7 @@ func (s *Service) IngestUsage(ctx context.Context, events []UsageEvent) (IngestR
 	res.Accepted += accepted
 	res.Duplicates += dups
 	res.Rejected = append(res.Rejected, rejected...)
+	sort.SliceStable(res.Rejected, func(i, j int) bool { return res.Rejected[i].index < res.Rejected[j].index })
 	return res, nil
 }
 
@@ -105,6 +113,8 @@ func (s *Service) IngestUsage(ctx context.Context, events []UsageEvent) (IngestR
 func (s *Service) priceEvent(ev UsageEvent, now time.Time) (pricedEvent, error) {
 	pe := pricedEvent{UsageEvent: ev}
 	switch {
+	case ev.DecodeError != "":
+		return pe, errors.New(ev.DecodeError)
 	case ev.ID == "":
 		return pe, fmt.Errorf("id is required")
 	case len(ev.ID) > maxEventIDLen:
@@ -124,7 +134,7 @@ func (s *Service) priceEvent(ev UsageEvent, now time.Time) (pricedEvent, error) 
 	case ev.OccurredAt.After(now.Add(5 * time.Minute)):
 		return pe, fmt.Errorf("occurred_at is in the future")
 	case ev.OccurredAt.Before(now.Add(-s.cfg.MaxEventAge)):
-		return pe, fmt.Errorf("occurred_at is older than %s", s.cfg.MaxEventAge)
+		return pe, fmt.Errorf("occurred_at is older than %d days", int(s.cfg.MaxEventAge.Hours()/24))
 	}
 	ws, err := uuid.Parse(ev.WorkspaceID)
 	if err != nil {
@@ -162,7 +172,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *sql.Tx, events []pricedEv
 	known := events[:0:0]
 	for _, ev := range events {
 		if _, ok := locked[ev.workspace]; !ok {
-			rejected = append(rejected, Rejection{ID: ev.ID, Error: "unknown workspace_id"})
+			rejected = append(rejected, Rejection{ID: ev.ID, Error: "unknown workspace_id", index: ev.index})
 			continue
 		}
 		known = append(known, ev)

@@ -90,7 +90,6 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events := make([]billing.UsageEvent, 0, len(body.Events))
-	var undecodable []billing.Rejection
 	for _, raw := range body.Events {
 		var ev usageEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -99,7 +98,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 			}
 			json.Unmarshal(raw, &idOnly) //nolint:errcheck // best effort to name the event
 			id, _ := idOnly.ID.(string)
-			undecodable = append(undecodable, billing.Rejection{ID: id, Error: "event does not decode: " + decodeProblem(err)})
+			events = append(events, billing.UsageEvent{ID: id, DecodeError: "event does not decode: " + decodeProblem(err)})
 			continue
 		}
 		events = append(events, billing.UsageEvent{ID: ev.ID, WorkspaceID: ev.WorkspaceID, Model: ev.Model,
@@ -117,7 +116,6 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "usage not recorded; retry the batch")
 		return
 	}
-	res.Rejected = append(undecodable, res.Rejected...)
 	s.metrics.usage.WithLabelValues("accepted").Add(float64(res.Accepted))
 	s.metrics.usage.WithLabelValues("duplicate").Add(float64(res.Duplicates))
 	s.metrics.usage.WithLabelValues("rejected").Add(float64(len(res.Rejected)))

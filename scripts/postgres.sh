@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Finds or starts a Postgres server and prints an admin connection URL
+# (superuser, database "postgres") on stdout. Progress goes to stderr.
+#
+# Order: $PG_ADMIN_URL if set; a server already on 127.0.0.1:5432 (trust
+# auth, user postgres); the local Postgres binaries started into .pgdata/
+# under the repo on port 54329 (as user "postgres" when run as root); finally
+# `docker compose up -d postgres`. Usage: scripts/postgres.sh [stop]
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+data="$repo/.pgdata"
+port=54329
+say() { echo "postgres.sh: $*" >&2; }
+
+find_bin() { # find_bin NAME: a Postgres server binary on PATH or in Debian's folders
+	if command -v "$1" >/dev/null 2>&1; then command -v "$1"; return; fi
+	ls -1d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1
+}
+
+as_pg_user() { # run a command as a non-root user when we are root (initdb refuses root)
+	if [ "$(id -u)" = 0 ]; then
+		id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+		chown -R postgres "$data"
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+can_connect() { # can_connect URL
+	if command -v psql >/dev/null 2>&1; then
+		psql "$1" -Atqc 'select 1' >/dev/null 2>&1
+	else
+		(exec 3<>/dev/tcp/127.0.0.1/"$2") 2>/dev/null
+	fi
+}
+
+if [ "${1:-}" = stop ]; then
+	if [ -f "$data/postmaster.pid" ]; then as_pg_user "$(find_bin pg_ctl)" -D "$data" -m fast stop >&2; fi
+	exit 0
+fi
+
+if [ -n "${PG_ADMIN_URL:-}" ]; then echo "$PG_ADMIN_URL"; exit 0; fi
+
+url="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+if can_connect "$url" 5432; then say "using the server on 127.0.0.1:5432"; echo "$url"; exit 0; fi
+
+url="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+if can_connect "$url" "$port"; then say "using the project server on port $port"; echo "$url"; exit 0; fi
+
+initdb="$(find_bin initdb)"; pg_ctl="$(find_bin pg_ctl)"
+if [ -z "$initdb" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! command -v docker >/dev/null 2>&1; then
+	say "no Postgres found; installing Debian's postgresql package"
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) >&2
+	initdb="$(find_bin initdb)"; pg_ctl="$(find_bin pg_ctl)"
+fi
+if [ -n "$initdb" ] && [ -n "$pg_ctl" ]; then
+	mkdir -p "$data"
+	if [ ! -f "$data/PG_VERSION" ]; then
+		say "initialising $data"
+		as_pg_user "$initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
+	fi
+	say "starting Postgres from $data on 127.0.0.1:$port"
+	as_pg_user "$pg_ctl" -D "$data" -l "$data/server.log" -w \
+		-o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >&2
+	echo "$url"; exit 0
+fi
+
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+	say "starting Postgres with docker compose"
+	(cd "$repo" && docker compose up -d --wait postgres) >&2
+	echo "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable"; exit 0
+fi
+say "no Postgres available: install PostgreSQL or Docker, or set PG_ADMIN_URL"
+exit 1

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make test: the whole suite against a real Postgres it finds or starts, with
+# stripe-mock running and pdftotext installed. Extra args go to `go test`.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+TEST_DATABASE_URL="$(scripts/postgres.sh)"
+export TEST_DATABASE_URL
+
+if ! command -v pdftotext >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "test.sh: installing poppler-utils (pdftotext)" >&2
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) >&2 || true
+	fi
+fi
+if ! command -v pdftotext >/dev/null 2>&1; then
+	echo "test.sh: pdftotext unavailable; PDF text checks are skipped" >&2
+	export PDF_TEXT_OPTIONAL=1
+fi
+
+if [ -x scripts/stripe-mock.sh ]; then
+	eval "$(scripts/stripe-mock.sh start)"
+	export STRIPE_MOCK_URL
+	trap 'scripts/stripe-mock.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+
+go test -race -count=1 "$@" ./...

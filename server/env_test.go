@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/feed"
+	"github.com/airouter/credits/graph"
+	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pgtest"
+	"github.com/airouter/credits/server"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.DropTemplates()
+	os.Exit(code)
+}
+
+// env is one server over a fresh database.
+type env struct {
+	t       *testing.T
+	db      *pgtest.DB
+	billing *billing.Service
+	tokens  *auth.Tokens
+	srv     *httptest.Server
+	service string // a service token
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db := pgtest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := billing.New(db.SQL, db.Ent, billing.Config{MaxBatch: 100}, log)
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tokens := auth.NewTokens(db.Ent)
+	gate := billing.NewGate(svc, time.Second)
+	hub := feed.NewHub()
+	s := server.New(server.Deps{
+		DB: db.SQL, Billing: svc, Gate: gate, Tokens: tokens, Limits: graph.DefaultLimits, Log: log,
+		Resolver: &graph.Resolver{Billing: svc, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log},
+	})
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts}
+	e.service = e.token(uuid.Nil, auth.RoleService)
+	return e
+}
+
+func (e *env) token(ws uuid.UUID, role auth.Role) string {
+	e.t.Helper()
+	raw, _, err := e.tokens.Create(context.Background(), ws, role, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return raw
+}
+
+// workspace creates a workspace with balance and returns it with an owner token.
+func (e *env) workspace(balance string) (uuid.UUID, string) {
+	e.t.Helper()
+	ws, err := e.billing.CreateWorkspace(context.Background(), "ws", "free")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if balance != "0" {
+		a, _ := money.Parse(balance)
+		if _, err := e.billing.Grant(context.Background(), ws, a, "test", ""); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return ws, e.token(ws, auth.RoleOwner)
+}
+
+// post sends body (JSON-encoded unless it is []byte) and returns status and decoded JSON.
+func (e *env) post(path, token string, body any) (int, map[string]any) {
+	e.t.Helper()
+	raw, ok := body.([]byte)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) > 0 && json.Unmarshal(b, &out) != nil {
+		out = map[string]any{"_raw": string(b)}
+	}
+	return resp.StatusCode, out
+}
+
+// gql runs a GraphQL operation and returns data and the errors' codes.
+func (e *env) gql(token, query string, vars map[string]any) (map[string]any, []string) {
+	e.t.Helper()
+	_, out := e.post("/graphql", token, map[string]any{"query": query, "variables": vars})
+	return gqlResult(out)
+}
+
+func gqlResult(out map[string]any) (map[string]any, []string) {
+	data, _ := out["data"].(map[string]any)
+	var codes []string
+	errs, _ := out["errors"].([]any)
+	for _, x := range errs {
+		m, _ := x.(map[string]any)
+		ext, _ := m["extensions"].(map[string]any)
+		code, _ := ext["code"].(string)
+		codes = append(codes, code)
+	}
+	return data, codes
+}
+
+func dig(m map[string]any, path ...string) any {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[p]
+	}
+	return cur
+}
