@@ -180,6 +180,23 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 	}()
 
+	// Operators add price versions with `credits price set`; every instance
+	// picks them up within a minute (set future effective dates to be exact).
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := a.billing.Prices().Reload(ctx, a.db); err != nil {
+					log.Error("reload prices", "err", err)
+				}
+			}
+		}
+	}()
+
 	limits := graph.DefaultLimits
 	limits.Introspection = cfg.Introspection
 	srv := server.New(server.Deps{
@@ -342,6 +359,6 @@ func (a *app) setPrice(ctx context.Context, args []string, out io.Writer) error 
 	if err := a.billing.SetPrice(ctx, p); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "price of %s set; running servers pick it up on restart or reload\n", p.Model)
+	fmt.Fprintf(out, "price of %s set; running servers pick it up within a minute\n", p.Model)
 	return nil
 }
