@@ -14,6 +14,7 @@ import (
 
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/pgtest"
 )
 
@@ -24,18 +25,21 @@ func TestMain(m *testing.M) {
 }
 
 type fixture struct {
-	db  *pgtest.DB
-	svc *billing.Service
+	db      *pgtest.DB
+	svc     *billing.Service
+	sandbox *payments.Sandbox
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := pgtest.New(t)
-	svc := billing.New(db.SQL, db.Ent, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sandbox := payments.NewSandbox(log)
+	svc := billing.New(db.SQL, db.Ent, sandbox, billing.Config{}, log)
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	return &fixture{db: db, svc: svc}
+	return &fixture{db: db, svc: svc, sandbox: sandbox}
 }
 
 func (f *fixture) workspace(t *testing.T, plan string, balance string) uuid.UUID {

@@ -71,6 +71,9 @@ func Seed(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("seed plan %s: %w", p.id, err)
 		}
 	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO invoice_counters (id, last) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`); err != nil {
+		return fmt.Errorf("seed invoice counter: %w", err)
+	}
 	for _, row := range seedPrices {
 		p := Price{Model: row[0], EffectiveFrom: seedPricesFrom}
 		var err error

@@ -14,6 +14,7 @@ import (
 
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/payments"
 )
 
 // BalanceChannel is the Postgres NOTIFY channel every balance change is
@@ -29,6 +30,8 @@ type Config struct {
 	// MaxEventAge rejects usage events older than this (prices and trace
 	// months are settled by then); zero means 400 days.
 	MaxEventAge time.Duration
+	// Seller is printed on every invoice.
+	Seller Seller
 }
 
 func (c Config) withDefaults() Config {
@@ -44,26 +47,30 @@ func (c Config) withDefaults() Config {
 	if c.MaxEventAge == 0 {
 		c.MaxEventAge = 400 * 24 * time.Hour
 	}
+	if c.Seller.Name == "" {
+		c.Seller = Seller{Name: "AI Router Inc.", Address: []string{"548 Market St", "San Francisco, CA 94104", "United States"}}
+	}
 	return c
 }
 
 // Service is the billing rules over one Postgres database. It is safe for
 // concurrent use by any number of goroutines and processes.
 type Service struct {
-	db     *sql.DB
-	ent    *ent.Client
-	cfg    Config
-	log    *slog.Logger
-	prices *Catalog
-	now    func() time.Time
+	db       *sql.DB
+	ent      *ent.Client
+	payments payments.Provider
+	cfg      Config
+	log      *slog.Logger
+	prices   *Catalog
+	now      func() time.Time
 
 	mu       sync.RWMutex
 	onCommit []func(Balance)
 }
 
 // New builds the service; Start loads what it keeps in memory.
-func New(db *sql.DB, client *ent.Client, cfg Config, log *slog.Logger) *Service {
-	return &Service{db: db, ent: client, cfg: cfg.withDefaults(), log: log, prices: &Catalog{}, now: time.Now}
+func New(db *sql.DB, client *ent.Client, processor payments.Provider, cfg Config, log *slog.Logger) *Service {
+	return &Service{db: db, ent: client, payments: processor, cfg: cfg.withDefaults(), log: log, prices: &Catalog{}, now: time.Now}
 }
 
 // Config returns the rules in force.

@@ -16,9 +16,15 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/invoice"
+	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
 	"github.com/airouter/credits/ent/modelprice"
+	"github.com/airouter/credits/ent/paymentmethod"
 	"github.com/airouter/credits/ent/plan"
+	"github.com/airouter/credits/ent/processorevent"
+	"github.com/airouter/credits/ent/purchase"
 	"github.com/airouter/credits/ent/token"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
@@ -32,12 +38,24 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// BillingProfile is the client for interacting with the BillingProfile builders.
+	BillingProfile *BillingProfileClient
+	// Invoice is the client for interacting with the Invoice builders.
+	Invoice *InvoiceClient
+	// InvoiceCounter is the client for interacting with the InvoiceCounter builders.
+	InvoiceCounter *InvoiceCounterClient
 	// LedgerEntry is the client for interacting with the LedgerEntry builders.
 	LedgerEntry *LedgerEntryClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
 	ModelPrice *ModelPriceClient
+	// PaymentMethod is the client for interacting with the PaymentMethod builders.
+	PaymentMethod *PaymentMethodClient
 	// Plan is the client for interacting with the Plan builders.
 	Plan *PlanClient
+	// ProcessorEvent is the client for interacting with the ProcessorEvent builders.
+	ProcessorEvent *ProcessorEventClient
+	// Purchase is the client for interacting with the Purchase builders.
+	Purchase *PurchaseClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 	// TraceCounter is the client for interacting with the TraceCounter builders.
@@ -57,9 +75,15 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.BillingProfile = NewBillingProfileClient(c.config)
+	c.Invoice = NewInvoiceClient(c.config)
+	c.InvoiceCounter = NewInvoiceCounterClient(c.config)
 	c.LedgerEntry = NewLedgerEntryClient(c.config)
 	c.ModelPrice = NewModelPriceClient(c.config)
+	c.PaymentMethod = NewPaymentMethodClient(c.config)
 	c.Plan = NewPlanClient(c.config)
+	c.ProcessorEvent = NewProcessorEventClient(c.config)
+	c.Purchase = NewPurchaseClient(c.config)
 	c.Token = NewTokenClient(c.config)
 	c.TraceCounter = NewTraceCounterClient(c.config)
 	c.UsageEvent = NewUsageEventClient(c.config)
@@ -154,15 +178,21 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		LedgerEntry:  NewLedgerEntryClient(cfg),
-		ModelPrice:   NewModelPriceClient(cfg),
-		Plan:         NewPlanClient(cfg),
-		Token:        NewTokenClient(cfg),
-		TraceCounter: NewTraceCounterClient(cfg),
-		UsageEvent:   NewUsageEventClient(cfg),
-		Workspace:    NewWorkspaceClient(cfg),
+		ctx:            ctx,
+		config:         cfg,
+		BillingProfile: NewBillingProfileClient(cfg),
+		Invoice:        NewInvoiceClient(cfg),
+		InvoiceCounter: NewInvoiceCounterClient(cfg),
+		LedgerEntry:    NewLedgerEntryClient(cfg),
+		ModelPrice:     NewModelPriceClient(cfg),
+		PaymentMethod:  NewPaymentMethodClient(cfg),
+		Plan:           NewPlanClient(cfg),
+		ProcessorEvent: NewProcessorEventClient(cfg),
+		Purchase:       NewPurchaseClient(cfg),
+		Token:          NewTokenClient(cfg),
+		TraceCounter:   NewTraceCounterClient(cfg),
+		UsageEvent:     NewUsageEventClient(cfg),
+		Workspace:      NewWorkspaceClient(cfg),
 	}, nil
 }
 
@@ -180,22 +210,28 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		LedgerEntry:  NewLedgerEntryClient(cfg),
-		ModelPrice:   NewModelPriceClient(cfg),
-		Plan:         NewPlanClient(cfg),
-		Token:        NewTokenClient(cfg),
-		TraceCounter: NewTraceCounterClient(cfg),
-		UsageEvent:   NewUsageEventClient(cfg),
-		Workspace:    NewWorkspaceClient(cfg),
+		ctx:            ctx,
+		config:         cfg,
+		BillingProfile: NewBillingProfileClient(cfg),
+		Invoice:        NewInvoiceClient(cfg),
+		InvoiceCounter: NewInvoiceCounterClient(cfg),
+		LedgerEntry:    NewLedgerEntryClient(cfg),
+		ModelPrice:     NewModelPriceClient(cfg),
+		PaymentMethod:  NewPaymentMethodClient(cfg),
+		Plan:           NewPlanClient(cfg),
+		ProcessorEvent: NewProcessorEventClient(cfg),
+		Purchase:       NewPurchaseClient(cfg),
+		Token:          NewTokenClient(cfg),
+		TraceCounter:   NewTraceCounterClient(cfg),
+		UsageEvent:     NewUsageEventClient(cfg),
+		Workspace:      NewWorkspaceClient(cfg),
 	}, nil
 }
 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		LedgerEntry.
+//		BillingProfile.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -218,8 +254,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.LedgerEntry, c.ModelPrice, c.Plan, c.Token, c.TraceCounter, c.UsageEvent,
-		c.Workspace,
+		c.BillingProfile, c.Invoice, c.InvoiceCounter, c.LedgerEntry, c.ModelPrice,
+		c.PaymentMethod, c.Plan, c.ProcessorEvent, c.Purchase, c.Token, c.TraceCounter,
+		c.UsageEvent, c.Workspace,
 	} {
 		n.Use(hooks...)
 	}
@@ -229,8 +266,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.LedgerEntry, c.ModelPrice, c.Plan, c.Token, c.TraceCounter, c.UsageEvent,
-		c.Workspace,
+		c.BillingProfile, c.Invoice, c.InvoiceCounter, c.LedgerEntry, c.ModelPrice,
+		c.PaymentMethod, c.Plan, c.ProcessorEvent, c.Purchase, c.Token, c.TraceCounter,
+		c.UsageEvent, c.Workspace,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -239,12 +277,24 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *BillingProfileMutation:
+		return c.BillingProfile.mutate(ctx, m)
+	case *InvoiceMutation:
+		return c.Invoice.mutate(ctx, m)
+	case *InvoiceCounterMutation:
+		return c.InvoiceCounter.mutate(ctx, m)
 	case *LedgerEntryMutation:
 		return c.LedgerEntry.mutate(ctx, m)
 	case *ModelPriceMutation:
 		return c.ModelPrice.mutate(ctx, m)
+	case *PaymentMethodMutation:
+		return c.PaymentMethod.mutate(ctx, m)
 	case *PlanMutation:
 		return c.Plan.mutate(ctx, m)
+	case *ProcessorEventMutation:
+		return c.ProcessorEvent.mutate(ctx, m)
+	case *PurchaseMutation:
+		return c.Purchase.mutate(ctx, m)
 	case *TokenMutation:
 		return c.Token.mutate(ctx, m)
 	case *TraceCounterMutation:
@@ -255,6 +305,405 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Workspace.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// BillingProfileClient is a client for the BillingProfile schema.
+type BillingProfileClient struct {
+	config
+}
+
+// NewBillingProfileClient returns a client for the BillingProfile from the given config.
+func NewBillingProfileClient(c config) *BillingProfileClient {
+	return &BillingProfileClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `billingprofile.Hooks(f(g(h())))`.
+func (c *BillingProfileClient) Use(hooks ...Hook) {
+	c.hooks.BillingProfile = append(c.hooks.BillingProfile, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `billingprofile.Intercept(f(g(h())))`.
+func (c *BillingProfileClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BillingProfile = append(c.inters.BillingProfile, interceptors...)
+}
+
+// Create returns a builder for creating a BillingProfile entity.
+func (c *BillingProfileClient) Create() *BillingProfileCreate {
+	mutation := newBillingProfileMutation(c.config, OpCreate)
+	return &BillingProfileCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BillingProfile entities.
+func (c *BillingProfileClient) CreateBulk(builders ...*BillingProfileCreate) *BillingProfileCreateBulk {
+	return &BillingProfileCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BillingProfileClient) MapCreateBulk(slice any, setFunc func(*BillingProfileCreate, int)) *BillingProfileCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BillingProfileCreateBulk{err: fmt.Errorf("calling to BillingProfileClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BillingProfileCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BillingProfileCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BillingProfile.
+func (c *BillingProfileClient) Update() *BillingProfileUpdate {
+	mutation := newBillingProfileMutation(c.config, OpUpdate)
+	return &BillingProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BillingProfileClient) UpdateOne(_m *BillingProfile) *BillingProfileUpdateOne {
+	mutation := newBillingProfileMutation(c.config, OpUpdateOne, withBillingProfile(_m))
+	return &BillingProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BillingProfileClient) UpdateOneID(id int) *BillingProfileUpdateOne {
+	mutation := newBillingProfileMutation(c.config, OpUpdateOne, withBillingProfileID(id))
+	return &BillingProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BillingProfile.
+func (c *BillingProfileClient) Delete() *BillingProfileDelete {
+	mutation := newBillingProfileMutation(c.config, OpDelete)
+	return &BillingProfileDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BillingProfileClient) DeleteOne(_m *BillingProfile) *BillingProfileDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BillingProfileClient) DeleteOneID(id int) *BillingProfileDeleteOne {
+	builder := c.Delete().Where(billingprofile.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BillingProfileDeleteOne{builder}
+}
+
+// Query returns a query builder for BillingProfile.
+func (c *BillingProfileClient) Query() *BillingProfileQuery {
+	return &BillingProfileQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBillingProfile},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BillingProfile entity by its id.
+func (c *BillingProfileClient) Get(ctx context.Context, id int) (*BillingProfile, error) {
+	return c.Query().Where(billingprofile.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BillingProfileClient) GetX(ctx context.Context, id int) *BillingProfile {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *BillingProfileClient) Hooks() []Hook {
+	return c.hooks.BillingProfile
+}
+
+// Interceptors returns the client interceptors.
+func (c *BillingProfileClient) Interceptors() []Interceptor {
+	return c.inters.BillingProfile
+}
+
+func (c *BillingProfileClient) mutate(ctx context.Context, m *BillingProfileMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BillingProfileCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BillingProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BillingProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BillingProfileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BillingProfile mutation op: %q", m.Op())
+	}
+}
+
+// InvoiceClient is a client for the Invoice schema.
+type InvoiceClient struct {
+	config
+}
+
+// NewInvoiceClient returns a client for the Invoice from the given config.
+func NewInvoiceClient(c config) *InvoiceClient {
+	return &InvoiceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `invoice.Hooks(f(g(h())))`.
+func (c *InvoiceClient) Use(hooks ...Hook) {
+	c.hooks.Invoice = append(c.hooks.Invoice, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `invoice.Intercept(f(g(h())))`.
+func (c *InvoiceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Invoice = append(c.inters.Invoice, interceptors...)
+}
+
+// Create returns a builder for creating a Invoice entity.
+func (c *InvoiceClient) Create() *InvoiceCreate {
+	mutation := newInvoiceMutation(c.config, OpCreate)
+	return &InvoiceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Invoice entities.
+func (c *InvoiceClient) CreateBulk(builders ...*InvoiceCreate) *InvoiceCreateBulk {
+	return &InvoiceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *InvoiceClient) MapCreateBulk(slice any, setFunc func(*InvoiceCreate, int)) *InvoiceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &InvoiceCreateBulk{err: fmt.Errorf("calling to InvoiceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*InvoiceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &InvoiceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Invoice.
+func (c *InvoiceClient) Update() *InvoiceUpdate {
+	mutation := newInvoiceMutation(c.config, OpUpdate)
+	return &InvoiceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *InvoiceClient) UpdateOne(_m *Invoice) *InvoiceUpdateOne {
+	mutation := newInvoiceMutation(c.config, OpUpdateOne, withInvoice(_m))
+	return &InvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *InvoiceClient) UpdateOneID(id uuid.UUID) *InvoiceUpdateOne {
+	mutation := newInvoiceMutation(c.config, OpUpdateOne, withInvoiceID(id))
+	return &InvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Invoice.
+func (c *InvoiceClient) Delete() *InvoiceDelete {
+	mutation := newInvoiceMutation(c.config, OpDelete)
+	return &InvoiceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *InvoiceClient) DeleteOne(_m *Invoice) *InvoiceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *InvoiceClient) DeleteOneID(id uuid.UUID) *InvoiceDeleteOne {
+	builder := c.Delete().Where(invoice.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &InvoiceDeleteOne{builder}
+}
+
+// Query returns a query builder for Invoice.
+func (c *InvoiceClient) Query() *InvoiceQuery {
+	return &InvoiceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeInvoice},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Invoice entity by its id.
+func (c *InvoiceClient) Get(ctx context.Context, id uuid.UUID) (*Invoice, error) {
+	return c.Query().Where(invoice.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *InvoiceClient) GetX(ctx context.Context, id uuid.UUID) *Invoice {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *InvoiceClient) Hooks() []Hook {
+	return c.hooks.Invoice
+}
+
+// Interceptors returns the client interceptors.
+func (c *InvoiceClient) Interceptors() []Interceptor {
+	return c.inters.Invoice
+}
+
+func (c *InvoiceClient) mutate(ctx context.Context, m *InvoiceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&InvoiceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&InvoiceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&InvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&InvoiceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Invoice mutation op: %q", m.Op())
+	}
+}
+
+// InvoiceCounterClient is a client for the InvoiceCounter schema.
+type InvoiceCounterClient struct {
+	config
+}
+
+// NewInvoiceCounterClient returns a client for the InvoiceCounter from the given config.
+func NewInvoiceCounterClient(c config) *InvoiceCounterClient {
+	return &InvoiceCounterClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `invoicecounter.Hooks(f(g(h())))`.
+func (c *InvoiceCounterClient) Use(hooks ...Hook) {
+	c.hooks.InvoiceCounter = append(c.hooks.InvoiceCounter, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `invoicecounter.Intercept(f(g(h())))`.
+func (c *InvoiceCounterClient) Intercept(interceptors ...Interceptor) {
+	c.inters.InvoiceCounter = append(c.inters.InvoiceCounter, interceptors...)
+}
+
+// Create returns a builder for creating a InvoiceCounter entity.
+func (c *InvoiceCounterClient) Create() *InvoiceCounterCreate {
+	mutation := newInvoiceCounterMutation(c.config, OpCreate)
+	return &InvoiceCounterCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of InvoiceCounter entities.
+func (c *InvoiceCounterClient) CreateBulk(builders ...*InvoiceCounterCreate) *InvoiceCounterCreateBulk {
+	return &InvoiceCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *InvoiceCounterClient) MapCreateBulk(slice any, setFunc func(*InvoiceCounterCreate, int)) *InvoiceCounterCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &InvoiceCounterCreateBulk{err: fmt.Errorf("calling to InvoiceCounterClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*InvoiceCounterCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &InvoiceCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for InvoiceCounter.
+func (c *InvoiceCounterClient) Update() *InvoiceCounterUpdate {
+	mutation := newInvoiceCounterMutation(c.config, OpUpdate)
+	return &InvoiceCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *InvoiceCounterClient) UpdateOne(_m *InvoiceCounter) *InvoiceCounterUpdateOne {
+	mutation := newInvoiceCounterMutation(c.config, OpUpdateOne, withInvoiceCounter(_m))
+	return &InvoiceCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *InvoiceCounterClient) UpdateOneID(id int) *InvoiceCounterUpdateOne {
+	mutation := newInvoiceCounterMutation(c.config, OpUpdateOne, withInvoiceCounterID(id))
+	return &InvoiceCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for InvoiceCounter.
+func (c *InvoiceCounterClient) Delete() *InvoiceCounterDelete {
+	mutation := newInvoiceCounterMutation(c.config, OpDelete)
+	return &InvoiceCounterDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *InvoiceCounterClient) DeleteOne(_m *InvoiceCounter) *InvoiceCounterDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *InvoiceCounterClient) DeleteOneID(id int) *InvoiceCounterDeleteOne {
+	builder := c.Delete().Where(invoicecounter.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &InvoiceCounterDeleteOne{builder}
+}
+
+// Query returns a query builder for InvoiceCounter.
+func (c *InvoiceCounterClient) Query() *InvoiceCounterQuery {
+	return &InvoiceCounterQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeInvoiceCounter},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a InvoiceCounter entity by its id.
+func (c *InvoiceCounterClient) Get(ctx context.Context, id int) (*InvoiceCounter, error) {
+	return c.Query().Where(invoicecounter.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *InvoiceCounterClient) GetX(ctx context.Context, id int) *InvoiceCounter {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *InvoiceCounterClient) Hooks() []Hook {
+	return c.hooks.InvoiceCounter
+}
+
+// Interceptors returns the client interceptors.
+func (c *InvoiceCounterClient) Interceptors() []Interceptor {
+	return c.inters.InvoiceCounter
+}
+
+func (c *InvoiceCounterClient) mutate(ctx context.Context, m *InvoiceCounterMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&InvoiceCounterCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&InvoiceCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&InvoiceCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&InvoiceCounterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown InvoiceCounter mutation op: %q", m.Op())
 	}
 }
 
@@ -540,6 +989,139 @@ func (c *ModelPriceClient) mutate(ctx context.Context, m *ModelPriceMutation) (V
 	}
 }
 
+// PaymentMethodClient is a client for the PaymentMethod schema.
+type PaymentMethodClient struct {
+	config
+}
+
+// NewPaymentMethodClient returns a client for the PaymentMethod from the given config.
+func NewPaymentMethodClient(c config) *PaymentMethodClient {
+	return &PaymentMethodClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `paymentmethod.Hooks(f(g(h())))`.
+func (c *PaymentMethodClient) Use(hooks ...Hook) {
+	c.hooks.PaymentMethod = append(c.hooks.PaymentMethod, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `paymentmethod.Intercept(f(g(h())))`.
+func (c *PaymentMethodClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PaymentMethod = append(c.inters.PaymentMethod, interceptors...)
+}
+
+// Create returns a builder for creating a PaymentMethod entity.
+func (c *PaymentMethodClient) Create() *PaymentMethodCreate {
+	mutation := newPaymentMethodMutation(c.config, OpCreate)
+	return &PaymentMethodCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PaymentMethod entities.
+func (c *PaymentMethodClient) CreateBulk(builders ...*PaymentMethodCreate) *PaymentMethodCreateBulk {
+	return &PaymentMethodCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaymentMethodClient) MapCreateBulk(slice any, setFunc func(*PaymentMethodCreate, int)) *PaymentMethodCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaymentMethodCreateBulk{err: fmt.Errorf("calling to PaymentMethodClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaymentMethodCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaymentMethodCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PaymentMethod.
+func (c *PaymentMethodClient) Update() *PaymentMethodUpdate {
+	mutation := newPaymentMethodMutation(c.config, OpUpdate)
+	return &PaymentMethodUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaymentMethodClient) UpdateOne(_m *PaymentMethod) *PaymentMethodUpdateOne {
+	mutation := newPaymentMethodMutation(c.config, OpUpdateOne, withPaymentMethod(_m))
+	return &PaymentMethodUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaymentMethodClient) UpdateOneID(id uuid.UUID) *PaymentMethodUpdateOne {
+	mutation := newPaymentMethodMutation(c.config, OpUpdateOne, withPaymentMethodID(id))
+	return &PaymentMethodUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PaymentMethod.
+func (c *PaymentMethodClient) Delete() *PaymentMethodDelete {
+	mutation := newPaymentMethodMutation(c.config, OpDelete)
+	return &PaymentMethodDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaymentMethodClient) DeleteOne(_m *PaymentMethod) *PaymentMethodDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaymentMethodClient) DeleteOneID(id uuid.UUID) *PaymentMethodDeleteOne {
+	builder := c.Delete().Where(paymentmethod.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaymentMethodDeleteOne{builder}
+}
+
+// Query returns a query builder for PaymentMethod.
+func (c *PaymentMethodClient) Query() *PaymentMethodQuery {
+	return &PaymentMethodQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePaymentMethod},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PaymentMethod entity by its id.
+func (c *PaymentMethodClient) Get(ctx context.Context, id uuid.UUID) (*PaymentMethod, error) {
+	return c.Query().Where(paymentmethod.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaymentMethodClient) GetX(ctx context.Context, id uuid.UUID) *PaymentMethod {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PaymentMethodClient) Hooks() []Hook {
+	return c.hooks.PaymentMethod
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaymentMethodClient) Interceptors() []Interceptor {
+	return c.inters.PaymentMethod
+}
+
+func (c *PaymentMethodClient) mutate(ctx context.Context, m *PaymentMethodMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaymentMethodCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaymentMethodUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaymentMethodUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaymentMethodDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PaymentMethod mutation op: %q", m.Op())
+	}
+}
+
 // PlanClient is a client for the Plan schema.
 type PlanClient struct {
 	config
@@ -686,6 +1268,272 @@ func (c *PlanClient) mutate(ctx context.Context, m *PlanMutation) (Value, error)
 		return (&PlanDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Plan mutation op: %q", m.Op())
+	}
+}
+
+// ProcessorEventClient is a client for the ProcessorEvent schema.
+type ProcessorEventClient struct {
+	config
+}
+
+// NewProcessorEventClient returns a client for the ProcessorEvent from the given config.
+func NewProcessorEventClient(c config) *ProcessorEventClient {
+	return &ProcessorEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `processorevent.Hooks(f(g(h())))`.
+func (c *ProcessorEventClient) Use(hooks ...Hook) {
+	c.hooks.ProcessorEvent = append(c.hooks.ProcessorEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `processorevent.Intercept(f(g(h())))`.
+func (c *ProcessorEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProcessorEvent = append(c.inters.ProcessorEvent, interceptors...)
+}
+
+// Create returns a builder for creating a ProcessorEvent entity.
+func (c *ProcessorEventClient) Create() *ProcessorEventCreate {
+	mutation := newProcessorEventMutation(c.config, OpCreate)
+	return &ProcessorEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProcessorEvent entities.
+func (c *ProcessorEventClient) CreateBulk(builders ...*ProcessorEventCreate) *ProcessorEventCreateBulk {
+	return &ProcessorEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProcessorEventClient) MapCreateBulk(slice any, setFunc func(*ProcessorEventCreate, int)) *ProcessorEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProcessorEventCreateBulk{err: fmt.Errorf("calling to ProcessorEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProcessorEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProcessorEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProcessorEvent.
+func (c *ProcessorEventClient) Update() *ProcessorEventUpdate {
+	mutation := newProcessorEventMutation(c.config, OpUpdate)
+	return &ProcessorEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProcessorEventClient) UpdateOne(_m *ProcessorEvent) *ProcessorEventUpdateOne {
+	mutation := newProcessorEventMutation(c.config, OpUpdateOne, withProcessorEvent(_m))
+	return &ProcessorEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProcessorEventClient) UpdateOneID(id string) *ProcessorEventUpdateOne {
+	mutation := newProcessorEventMutation(c.config, OpUpdateOne, withProcessorEventID(id))
+	return &ProcessorEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProcessorEvent.
+func (c *ProcessorEventClient) Delete() *ProcessorEventDelete {
+	mutation := newProcessorEventMutation(c.config, OpDelete)
+	return &ProcessorEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProcessorEventClient) DeleteOne(_m *ProcessorEvent) *ProcessorEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProcessorEventClient) DeleteOneID(id string) *ProcessorEventDeleteOne {
+	builder := c.Delete().Where(processorevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProcessorEventDeleteOne{builder}
+}
+
+// Query returns a query builder for ProcessorEvent.
+func (c *ProcessorEventClient) Query() *ProcessorEventQuery {
+	return &ProcessorEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProcessorEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProcessorEvent entity by its id.
+func (c *ProcessorEventClient) Get(ctx context.Context, id string) (*ProcessorEvent, error) {
+	return c.Query().Where(processorevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProcessorEventClient) GetX(ctx context.Context, id string) *ProcessorEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ProcessorEventClient) Hooks() []Hook {
+	return c.hooks.ProcessorEvent
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProcessorEventClient) Interceptors() []Interceptor {
+	return c.inters.ProcessorEvent
+}
+
+func (c *ProcessorEventClient) mutate(ctx context.Context, m *ProcessorEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProcessorEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProcessorEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProcessorEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProcessorEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProcessorEvent mutation op: %q", m.Op())
+	}
+}
+
+// PurchaseClient is a client for the Purchase schema.
+type PurchaseClient struct {
+	config
+}
+
+// NewPurchaseClient returns a client for the Purchase from the given config.
+func NewPurchaseClient(c config) *PurchaseClient {
+	return &PurchaseClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `purchase.Hooks(f(g(h())))`.
+func (c *PurchaseClient) Use(hooks ...Hook) {
+	c.hooks.Purchase = append(c.hooks.Purchase, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `purchase.Intercept(f(g(h())))`.
+func (c *PurchaseClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Purchase = append(c.inters.Purchase, interceptors...)
+}
+
+// Create returns a builder for creating a Purchase entity.
+func (c *PurchaseClient) Create() *PurchaseCreate {
+	mutation := newPurchaseMutation(c.config, OpCreate)
+	return &PurchaseCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Purchase entities.
+func (c *PurchaseClient) CreateBulk(builders ...*PurchaseCreate) *PurchaseCreateBulk {
+	return &PurchaseCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PurchaseClient) MapCreateBulk(slice any, setFunc func(*PurchaseCreate, int)) *PurchaseCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PurchaseCreateBulk{err: fmt.Errorf("calling to PurchaseClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PurchaseCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PurchaseCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Purchase.
+func (c *PurchaseClient) Update() *PurchaseUpdate {
+	mutation := newPurchaseMutation(c.config, OpUpdate)
+	return &PurchaseUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PurchaseClient) UpdateOne(_m *Purchase) *PurchaseUpdateOne {
+	mutation := newPurchaseMutation(c.config, OpUpdateOne, withPurchase(_m))
+	return &PurchaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PurchaseClient) UpdateOneID(id uuid.UUID) *PurchaseUpdateOne {
+	mutation := newPurchaseMutation(c.config, OpUpdateOne, withPurchaseID(id))
+	return &PurchaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Purchase.
+func (c *PurchaseClient) Delete() *PurchaseDelete {
+	mutation := newPurchaseMutation(c.config, OpDelete)
+	return &PurchaseDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PurchaseClient) DeleteOne(_m *Purchase) *PurchaseDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PurchaseClient) DeleteOneID(id uuid.UUID) *PurchaseDeleteOne {
+	builder := c.Delete().Where(purchase.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PurchaseDeleteOne{builder}
+}
+
+// Query returns a query builder for Purchase.
+func (c *PurchaseClient) Query() *PurchaseQuery {
+	return &PurchaseQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePurchase},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Purchase entity by its id.
+func (c *PurchaseClient) Get(ctx context.Context, id uuid.UUID) (*Purchase, error) {
+	return c.Query().Where(purchase.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PurchaseClient) GetX(ctx context.Context, id uuid.UUID) *Purchase {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PurchaseClient) Hooks() []Hook {
+	return c.hooks.Purchase
+}
+
+// Interceptors returns the client interceptors.
+func (c *PurchaseClient) Interceptors() []Interceptor {
+	return c.inters.Purchase
+}
+
+func (c *PurchaseClient) mutate(ctx context.Context, m *PurchaseMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PurchaseCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PurchaseUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PurchaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PurchaseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Purchase mutation op: %q", m.Op())
 	}
 }
 
@@ -1352,11 +2200,13 @@ func (c *WorkspaceClient) mutate(ctx context.Context, m *WorkspaceMutation) (Val
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		LedgerEntry, ModelPrice, Plan, Token, TraceCounter, UsageEvent,
+		BillingProfile, Invoice, InvoiceCounter, LedgerEntry, ModelPrice, PaymentMethod,
+		Plan, ProcessorEvent, Purchase, Token, TraceCounter, UsageEvent,
 		Workspace []ent.Hook
 	}
 	inters struct {
-		LedgerEntry, ModelPrice, Plan, Token, TraceCounter, UsageEvent,
+		BillingProfile, Invoice, InvoiceCounter, LedgerEntry, ModelPrice, PaymentMethod,
+		Plan, ProcessorEvent, Purchase, Token, TraceCounter, UsageEvent,
 		Workspace []ent.Interceptor
 	}
 )

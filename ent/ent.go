@@ -12,9 +12,15 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/invoice"
+	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
 	"github.com/airouter/credits/ent/modelprice"
+	"github.com/airouter/credits/ent/paymentmethod"
 	"github.com/airouter/credits/ent/plan"
+	"github.com/airouter/credits/ent/processorevent"
+	"github.com/airouter/credits/ent/purchase"
 	"github.com/airouter/credits/ent/token"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
@@ -79,13 +85,19 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			ledgerentry.Table:  ledgerentry.ValidColumn,
-			modelprice.Table:   modelprice.ValidColumn,
-			plan.Table:         plan.ValidColumn,
-			token.Table:        token.ValidColumn,
-			tracecounter.Table: tracecounter.ValidColumn,
-			usageevent.Table:   usageevent.ValidColumn,
-			workspace.Table:    workspace.ValidColumn,
+			billingprofile.Table: billingprofile.ValidColumn,
+			invoice.Table:        invoice.ValidColumn,
+			invoicecounter.Table: invoicecounter.ValidColumn,
+			ledgerentry.Table:    ledgerentry.ValidColumn,
+			modelprice.Table:     modelprice.ValidColumn,
+			paymentmethod.Table:  paymentmethod.ValidColumn,
+			plan.Table:           plan.ValidColumn,
+			processorevent.Table: processorevent.ValidColumn,
+			purchase.Table:       purchase.ValidColumn,
+			token.Table:          token.ValidColumn,
+			tracecounter.Table:   tracecounter.ValidColumn,
+			usageevent.Table:     usageevent.ValidColumn,
+			workspace.Table:      workspace.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -5,9 +5,15 @@ package ent
 import (
 	"time"
 
+	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/invoice"
+	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
 	"github.com/airouter/credits/ent/modelprice"
+	"github.com/airouter/credits/ent/paymentmethod"
 	"github.com/airouter/credits/ent/plan"
+	"github.com/airouter/credits/ent/processorevent"
+	"github.com/airouter/credits/ent/purchase"
 	"github.com/airouter/credits/ent/schema"
 	"github.com/airouter/credits/ent/token"
 	"github.com/airouter/credits/ent/tracecounter"
@@ -20,6 +26,66 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	billingprofileFields := schema.BillingProfile{}.Fields()
+	_ = billingprofileFields
+	// billingprofileDescName is the schema descriptor for name field.
+	billingprofileDescName := billingprofileFields[1].Descriptor()
+	// billingprofile.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	billingprofile.NameValidator = billingprofileDescName.Validators[0].(func(string) error)
+	// billingprofileDescLine1 is the schema descriptor for line1 field.
+	billingprofileDescLine1 := billingprofileFields[2].Descriptor()
+	// billingprofile.Line1Validator is a validator for the "line1" field. It is called by the builders before save.
+	billingprofile.Line1Validator = billingprofileDescLine1.Validators[0].(func(string) error)
+	// billingprofileDescLine2 is the schema descriptor for line2 field.
+	billingprofileDescLine2 := billingprofileFields[3].Descriptor()
+	// billingprofile.DefaultLine2 holds the default value on creation for the line2 field.
+	billingprofile.DefaultLine2 = billingprofileDescLine2.Default.(string)
+	// billingprofileDescCity is the schema descriptor for city field.
+	billingprofileDescCity := billingprofileFields[4].Descriptor()
+	// billingprofile.CityValidator is a validator for the "city" field. It is called by the builders before save.
+	billingprofile.CityValidator = billingprofileDescCity.Validators[0].(func(string) error)
+	// billingprofileDescPostalCode is the schema descriptor for postal_code field.
+	billingprofileDescPostalCode := billingprofileFields[5].Descriptor()
+	// billingprofile.DefaultPostalCode holds the default value on creation for the postal_code field.
+	billingprofile.DefaultPostalCode = billingprofileDescPostalCode.Default.(string)
+	// billingprofileDescState is the schema descriptor for state field.
+	billingprofileDescState := billingprofileFields[6].Descriptor()
+	// billingprofile.DefaultState holds the default value on creation for the state field.
+	billingprofile.DefaultState = billingprofileDescState.Default.(string)
+	// billingprofileDescCountry is the schema descriptor for country field.
+	billingprofileDescCountry := billingprofileFields[7].Descriptor()
+	// billingprofile.CountryValidator is a validator for the "country" field. It is called by the builders before save.
+	billingprofile.CountryValidator = billingprofileDescCountry.Validators[0].(func(string) error)
+	// billingprofileDescTaxCountry is the schema descriptor for tax_country field.
+	billingprofileDescTaxCountry := billingprofileFields[8].Descriptor()
+	// billingprofile.DefaultTaxCountry holds the default value on creation for the tax_country field.
+	billingprofile.DefaultTaxCountry = billingprofileDescTaxCountry.Default.(string)
+	// billingprofileDescTaxType is the schema descriptor for tax_type field.
+	billingprofileDescTaxType := billingprofileFields[9].Descriptor()
+	// billingprofile.DefaultTaxType holds the default value on creation for the tax_type field.
+	billingprofile.DefaultTaxType = billingprofileDescTaxType.Default.(string)
+	// billingprofileDescTaxValue is the schema descriptor for tax_value field.
+	billingprofileDescTaxValue := billingprofileFields[10].Descriptor()
+	// billingprofile.DefaultTaxValue holds the default value on creation for the tax_value field.
+	billingprofile.DefaultTaxValue = billingprofileDescTaxValue.Default.(string)
+	// billingprofileDescUpdatedAt is the schema descriptor for updated_at field.
+	billingprofileDescUpdatedAt := billingprofileFields[11].Descriptor()
+	// billingprofile.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	billingprofile.DefaultUpdatedAt = billingprofileDescUpdatedAt.Default.(func() time.Time)
+	// billingprofile.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	billingprofile.UpdateDefaultUpdatedAt = billingprofileDescUpdatedAt.UpdateDefault.(func() time.Time)
+	invoiceFields := schema.Invoice{}.Fields()
+	_ = invoiceFields
+	// invoiceDescID is the schema descriptor for id field.
+	invoiceDescID := invoiceFields[0].Descriptor()
+	// invoice.DefaultID holds the default value on creation for the id field.
+	invoice.DefaultID = invoiceDescID.Default.(func() uuid.UUID)
+	invoicecounterFields := schema.InvoiceCounter{}.Fields()
+	_ = invoicecounterFields
+	// invoicecounterDescLast is the schema descriptor for last field.
+	invoicecounterDescLast := invoicecounterFields[1].Descriptor()
+	// invoicecounter.DefaultLast holds the default value on creation for the last field.
+	invoicecounter.DefaultLast = invoicecounterDescLast.Default.(int64)
 	ledgerentryFields := schema.LedgerEntry{}.Fields()
 	_ = ledgerentryFields
 	// ledgerentryDescReference is the schema descriptor for reference field.
@@ -52,6 +118,24 @@ func init() {
 	modelpriceDescCreatedAt := modelpriceFields[5].Descriptor()
 	// modelprice.DefaultCreatedAt holds the default value on creation for the created_at field.
 	modelprice.DefaultCreatedAt = modelpriceDescCreatedAt.Default.(func() time.Time)
+	paymentmethodFields := schema.PaymentMethod{}.Fields()
+	_ = paymentmethodFields
+	// paymentmethodDescProcessorID is the schema descriptor for processor_id field.
+	paymentmethodDescProcessorID := paymentmethodFields[2].Descriptor()
+	// paymentmethod.ProcessorIDValidator is a validator for the "processor_id" field. It is called by the builders before save.
+	paymentmethod.ProcessorIDValidator = paymentmethodDescProcessorID.Validators[0].(func(string) error)
+	// paymentmethodDescIsDefault is the schema descriptor for is_default field.
+	paymentmethodDescIsDefault := paymentmethodFields[7].Descriptor()
+	// paymentmethod.DefaultIsDefault holds the default value on creation for the is_default field.
+	paymentmethod.DefaultIsDefault = paymentmethodDescIsDefault.Default.(bool)
+	// paymentmethodDescCreatedAt is the schema descriptor for created_at field.
+	paymentmethodDescCreatedAt := paymentmethodFields[8].Descriptor()
+	// paymentmethod.DefaultCreatedAt holds the default value on creation for the created_at field.
+	paymentmethod.DefaultCreatedAt = paymentmethodDescCreatedAt.Default.(func() time.Time)
+	// paymentmethodDescID is the schema descriptor for id field.
+	paymentmethodDescID := paymentmethodFields[0].Descriptor()
+	// paymentmethod.DefaultID holds the default value on creation for the id field.
+	paymentmethod.DefaultID = paymentmethodDescID.Default.(func() uuid.UUID)
 	planFields := schema.Plan{}.Fields()
 	_ = planFields
 	// planDescName is the schema descriptor for name field.
@@ -70,6 +154,56 @@ func init() {
 	planDescID := planFields[0].Descriptor()
 	// plan.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	plan.IDValidator = planDescID.Validators[0].(func(string) error)
+	processoreventFields := schema.ProcessorEvent{}.Fields()
+	_ = processoreventFields
+	// processoreventDescReceivedAt is the schema descriptor for received_at field.
+	processoreventDescReceivedAt := processoreventFields[2].Descriptor()
+	// processorevent.DefaultReceivedAt holds the default value on creation for the received_at field.
+	processorevent.DefaultReceivedAt = processoreventDescReceivedAt.Default.(func() time.Time)
+	// processoreventDescID is the schema descriptor for id field.
+	processoreventDescID := processoreventFields[0].Descriptor()
+	// processorevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	processorevent.IDValidator = processoreventDescID.Validators[0].(func(string) error)
+	purchaseFields := schema.Purchase{}.Fields()
+	_ = purchaseFields
+	// purchaseDescAmount is the schema descriptor for amount field.
+	purchaseDescAmount := purchaseFields[4].Descriptor()
+	// purchase.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	purchase.AmountValidator = purchaseDescAmount.Validators[0].(func(int64) error)
+	// purchaseDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	purchaseDescIdempotencyKey := purchaseFields[5].Descriptor()
+	// purchase.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	purchase.IdempotencyKeyValidator = purchaseDescIdempotencyKey.Validators[0].(func(string) error)
+	// purchaseDescPaymentMethodID is the schema descriptor for payment_method_id field.
+	purchaseDescPaymentMethodID := purchaseFields[7].Descriptor()
+	// purchase.DefaultPaymentMethodID holds the default value on creation for the payment_method_id field.
+	purchase.DefaultPaymentMethodID = purchaseDescPaymentMethodID.Default.(string)
+	// purchaseDescCardBrand is the schema descriptor for card_brand field.
+	purchaseDescCardBrand := purchaseFields[8].Descriptor()
+	// purchase.DefaultCardBrand holds the default value on creation for the card_brand field.
+	purchase.DefaultCardBrand = purchaseDescCardBrand.Default.(string)
+	// purchaseDescCardLast4 is the schema descriptor for card_last4 field.
+	purchaseDescCardLast4 := purchaseFields[9].Descriptor()
+	// purchase.DefaultCardLast4 holds the default value on creation for the card_last4 field.
+	purchase.DefaultCardLast4 = purchaseDescCardLast4.Default.(string)
+	// purchaseDescFailureReason is the schema descriptor for failure_reason field.
+	purchaseDescFailureReason := purchaseFields[10].Descriptor()
+	// purchase.DefaultFailureReason holds the default value on creation for the failure_reason field.
+	purchase.DefaultFailureReason = purchaseDescFailureReason.Default.(string)
+	// purchaseDescCreatedAt is the schema descriptor for created_at field.
+	purchaseDescCreatedAt := purchaseFields[12].Descriptor()
+	// purchase.DefaultCreatedAt holds the default value on creation for the created_at field.
+	purchase.DefaultCreatedAt = purchaseDescCreatedAt.Default.(func() time.Time)
+	// purchaseDescUpdatedAt is the schema descriptor for updated_at field.
+	purchaseDescUpdatedAt := purchaseFields[13].Descriptor()
+	// purchase.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	purchase.DefaultUpdatedAt = purchaseDescUpdatedAt.Default.(func() time.Time)
+	// purchase.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	purchase.UpdateDefaultUpdatedAt = purchaseDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// purchaseDescID is the schema descriptor for id field.
+	purchaseDescID := purchaseFields[0].Descriptor()
+	// purchase.DefaultID holds the default value on creation for the id field.
+	purchase.DefaultID = purchaseDescID.Default.(func() uuid.UUID)
 	tokenFields := schema.Token{}.Fields()
 	_ = tokenFields
 	// tokenDescCreatedAt is the schema descriptor for created_at field.

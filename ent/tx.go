@@ -14,12 +14,24 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// BillingProfile is the client for interacting with the BillingProfile builders.
+	BillingProfile *BillingProfileClient
+	// Invoice is the client for interacting with the Invoice builders.
+	Invoice *InvoiceClient
+	// InvoiceCounter is the client for interacting with the InvoiceCounter builders.
+	InvoiceCounter *InvoiceCounterClient
 	// LedgerEntry is the client for interacting with the LedgerEntry builders.
 	LedgerEntry *LedgerEntryClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
 	ModelPrice *ModelPriceClient
+	// PaymentMethod is the client for interacting with the PaymentMethod builders.
+	PaymentMethod *PaymentMethodClient
 	// Plan is the client for interacting with the Plan builders.
 	Plan *PlanClient
+	// ProcessorEvent is the client for interacting with the ProcessorEvent builders.
+	ProcessorEvent *ProcessorEventClient
+	// Purchase is the client for interacting with the Purchase builders.
+	Purchase *PurchaseClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 	// TraceCounter is the client for interacting with the TraceCounter builders.
@@ -159,9 +171,15 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.BillingProfile = NewBillingProfileClient(tx.config)
+	tx.Invoice = NewInvoiceClient(tx.config)
+	tx.InvoiceCounter = NewInvoiceCounterClient(tx.config)
 	tx.LedgerEntry = NewLedgerEntryClient(tx.config)
 	tx.ModelPrice = NewModelPriceClient(tx.config)
+	tx.PaymentMethod = NewPaymentMethodClient(tx.config)
 	tx.Plan = NewPlanClient(tx.config)
+	tx.ProcessorEvent = NewProcessorEventClient(tx.config)
+	tx.Purchase = NewPurchaseClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 	tx.TraceCounter = NewTraceCounterClient(tx.config)
 	tx.UsageEvent = NewUsageEventClient(tx.config)
@@ -175,7 +193,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: LedgerEntry.QueryXXX(), the query will be executed
+// applies a query, for example: BillingProfile.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

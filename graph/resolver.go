@@ -20,4 +20,6 @@ type Resolver struct {
 	Tokens  *auth.Tokens
 	Hub     *feed.Hub
 	Log     *slog.Logger
+	// PublicURL is the base of invoice download links.
+	PublicURL string
 }

@@ -38,6 +38,7 @@ func main() {
 		schema.WithDialect(dialect.Postgres),
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
+		schema.WithFormatter(atlas.DefaultFormatter),
 	}
 	if err := migrate.NamedDiff(context.Background(), dev, os.Args[1], opts...); err != nil {
 		log.Fatalf("generate migration: %v", err)

@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-//go:embed sql/*.up.sql
+//go:embed sql/*.sql
 var files embed.FS
 
 // lockKey serialises migrators: several instances starting at once must not
@@ -63,7 +63,7 @@ func Apply(ctx context.Context, db *sql.DB) ([]string, error) {
 		if applied[v] {
 			continue
 		}
-		body, err := files.ReadFile("sql/" + v + ".up.sql")
+		body, err := files.ReadFile("sql/" + v + ".sql")
 		if err != nil {
 			return done, err
 		}
@@ -95,7 +95,7 @@ func Versions() ([]string, error) {
 	}
 	var vs []string
 	for _, e := range entries {
-		vs = append(vs, strings.TrimSuffix(e.Name(), ".up.sql"))
+		vs = append(vs, strings.TrimSuffix(e.Name(), ".sql"))
 	}
 	sort.Strings(vs)
 	return vs, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/airouter/credits/feed"
 	"github.com/airouter/credits/graph"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/pgtest"
 	"github.com/airouter/credits/server"
 )
@@ -37,13 +38,17 @@ type env struct {
 	tokens  *auth.Tokens
 	srv     *httptest.Server
 	service string // a service token
+	sandbox *payments.Sandbox
 }
+
+const webhookSecret = "whsec_test_secret"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	db := pgtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := billing.New(db.SQL, db.Ent, billing.Config{MaxBatch: 100}, log)
+	sandbox := payments.NewSandbox(log)
+	svc := billing.New(db.SQL, db.Ent, sandbox, billing.Config{MaxBatch: 100}, log)
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +57,12 @@ func newEnv(t *testing.T) *env {
 	hub := feed.NewHub()
 	s := server.New(server.Deps{
 		DB: db.SQL, Billing: svc, Gate: gate, Tokens: tokens, Limits: graph.DefaultLimits, Log: log,
-		Resolver: &graph.Resolver{Billing: svc, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log},
+		WebhookSecret: webhookSecret, Sandbox: sandbox,
+		Resolver: &graph.Resolver{Billing: svc, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log, PublicURL: "https://credits.example"},
 	})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts}
+	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, sandbox: sandbox}
 	e.service = e.token(uuid.Nil, auth.RoleService)
 	return e
 }

@@ -15,6 +15,7 @@ type metrics struct {
 	requests  *prometheus.HistogramVec
 	authorize *prometheus.CounterVec
 	usage     *prometheus.CounterVec
+	webhooks  *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -29,8 +30,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		usage: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "credits_usage_events_total", Help: "Usage events by outcome.",
 		}, []string{"outcome"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credits_stripe_webhooks_total", Help: "Stripe webhook events by outcome.",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.requests, m.authorize, m.usage, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(m.requests, m.authorize, m.usage, m.webhooks, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/graph"
+	"github.com/airouter/credits/payments"
 )
 
 // Deps is what the server calls into.
@@ -30,7 +31,12 @@ type Deps struct {
 	Tokens   *auth.Tokens
 	Resolver *graph.Resolver
 	Limits   graph.Limits
-	Log      *slog.Logger
+	// WebhookSecret verifies Stripe webhooks (STRIPE_WEBHOOK_SECRET).
+	WebhookSecret string
+	// Sandbox, when the sandbox provider is in use, enables the route that
+	// plays the customer finishing 3-D Secure.
+	Sandbox *payments.Sandbox
+	Log     *slog.Logger
 	// Registry receives the server's metrics; nil means a fresh one.
 	Registry *prometheus.Registry
 }
@@ -64,6 +70,10 @@ func New(d Deps) *Server {
 	s.mux.Handle("/graphql", s.withCaller(limitBody(maxGraphQLBody, gql)))
 	s.mux.Handle("POST /v1/authorize", s.service(limitBody(maxSmallBody, http.HandlerFunc(s.authorize))))
 	s.mux.Handle("POST /v1/usage", s.service(limitBody(maxUsageBody, http.HandlerFunc(s.usage))))
+	s.mux.HandleFunc("POST /stripe/webhook", s.stripeWebhook)
+	if d.Sandbox != nil {
+		s.mux.Handle("POST /sandbox/payment_intents/{id}/authenticate", s.withCaller(http.HandlerFunc(s.sandboxAuthenticate)))
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -37,7 +37,7 @@ func loadConfig() (config, error) {
 		StripeWebhookSecret: os.Getenv("STRIPE_WEBHOOK_SECRET"),
 		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
 		SellerName:          env("SELLER_NAME", "AI Router Inc."),
-		SellerAddress:       env("SELLER_ADDRESS", "548 Market St, San Francisco, CA 94104, United States"),
+		SellerAddress:       env("SELLER_ADDRESS", "548 Market St; San Francisco, CA 94104; United States"),
 		SellerTaxID:         os.Getenv("SELLER_TAX_ID"),
 		LogLevel:            env("LOG_LEVEL", "info"),
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/airouter/credits/graph"
 	"github.com/airouter/credits/migrations"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/server"
 )
 
@@ -109,6 +110,18 @@ type app struct {
 	ent     *ent.Client
 	billing *billing.Service
 	tokens  *auth.Tokens
+	sandbox *payments.Sandbox // set when no Stripe key is configured
+}
+
+// splitLines splits SELLER_ADDRESS into invoice lines at ";".
+func splitLines(s string) []string {
+	var lines []string
+	for _, l := range strings.Split(s, ";") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }
 
 func withDB(ctx context.Context, cfg config, f func(*app) error) error {
@@ -137,8 +150,17 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", db)))
-	svc := billing.New(db, client, billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase}, log)
-	return &app{cfg: cfg, log: log, db: db, ent: client, billing: svc, tokens: auth.NewTokens(client)}, nil
+	a := &app{cfg: cfg, log: log, db: db, ent: client, tokens: auth.NewTokens(client)}
+	var processor payments.Provider
+	if cfg.StripeSecretKey != "" {
+		processor = payments.NewStripe(cfg.StripeSecretKey, payments.StripeOptions{APIBase: cfg.StripeAPIBase}, log)
+	} else {
+		a.sandbox = payments.NewSandbox(log)
+		processor = a.sandbox
+	}
+	seller := billing.Seller{Name: cfg.SellerName, Address: splitLines(cfg.SellerAddress), TaxID: cfg.SellerTaxID}
+	a.billing = billing.New(db, client, processor, billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller}, log)
+	return a, nil
 }
 
 func (a *app) migrate(ctx context.Context, out io.Writer) error {
@@ -201,7 +223,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	limits.Introspection = cfg.Introspection
 	srv := server.New(server.Deps{
 		DB: a.db, Billing: a.billing, Gate: gate, Tokens: a.tokens, Limits: limits, Log: log,
-		Resolver: &graph.Resolver{Billing: a.billing, Ent: a.ent, Tokens: a.tokens, Hub: hub, Log: log},
+		WebhookSecret: webhookSecret(cfg, a.sandbox != nil), Sandbox: a.sandbox,
+		Resolver: &graph.Resolver{Billing: a.billing, Ent: a.ent, Tokens: a.tokens, Hub: hub, Log: log, PublicURL: cfg.PublicURL},
 	})
 	httpSrv := &http.Server{Addr: cfg.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -219,6 +242,18 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer cancel()
 	return httpSrv.Shutdown(shutCtx)
 }
+
+// webhookSecret is STRIPE_WEBHOOK_SECRET; the sandbox, which has no Stripe
+// dashboard to copy one from, defaults to SandboxWebhookSecret.
+func webhookSecret(cfg config, sandbox bool) string {
+	if cfg.StripeWebhookSecret == "" && sandbox {
+		return SandboxWebhookSecret
+	}
+	return cfg.StripeWebhookSecret
+}
+
+// SandboxWebhookSecret signs webhooks in sandbox mode (tests, `stripe trigger`-style scripts).
+const SandboxWebhookSecret = "whsec_sandbox"
 
 func (a *app) createWorkspace(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("workspace create", flag.ContinueOnError)

@@ -9,6 +9,85 @@ import (
 )
 
 var (
+	// BillingProfilesColumns holds the columns for the "billing_profiles" table.
+	BillingProfilesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "name", Type: field.TypeString},
+		{Name: "line1", Type: field.TypeString},
+		{Name: "line2", Type: field.TypeString, Default: ""},
+		{Name: "city", Type: field.TypeString},
+		{Name: "postal_code", Type: field.TypeString, Default: ""},
+		{Name: "state", Type: field.TypeString, Default: ""},
+		{Name: "country", Type: field.TypeString},
+		{Name: "tax_country", Type: field.TypeString, Default: ""},
+		{Name: "tax_type", Type: field.TypeString, Default: ""},
+		{Name: "tax_value", Type: field.TypeString, Default: ""},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// BillingProfilesTable holds the schema information for the "billing_profiles" table.
+	BillingProfilesTable = &schema.Table{
+		Name:       "billing_profiles",
+		Columns:    BillingProfilesColumns,
+		PrimaryKey: []*schema.Column{BillingProfilesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "billingprofile_workspace_id",
+				Unique:  true,
+				Columns: []*schema.Column{BillingProfilesColumns[1]},
+			},
+		},
+	}
+	// InvoicesColumns holds the columns for the "invoices" table.
+	InvoicesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "purchase_id", Type: field.TypeUUID},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "number", Type: field.TypeString},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "issued_at", Type: field.TypeTime},
+		{Name: "snapshot", Type: field.TypeBytes},
+	}
+	// InvoicesTable holds the schema information for the "invoices" table.
+	InvoicesTable = &schema.Table{
+		Name:       "invoices",
+		Columns:    InvoicesColumns,
+		PrimaryKey: []*schema.Column{InvoicesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "invoice_workspace_id_purchase_id",
+				Unique:  true,
+				Columns: []*schema.Column{InvoicesColumns[1], InvoicesColumns[2]},
+			},
+			{
+				Name:    "invoice_purchase_id",
+				Unique:  true,
+				Columns: []*schema.Column{InvoicesColumns[2]},
+			},
+			{
+				Name:    "invoice_seq",
+				Unique:  true,
+				Columns: []*schema.Column{InvoicesColumns[3]},
+			},
+			{
+				Name:    "invoice_number",
+				Unique:  true,
+				Columns: []*schema.Column{InvoicesColumns[4]},
+			},
+		},
+	}
+	// InvoiceCountersColumns holds the columns for the "invoice_counters" table.
+	InvoiceCountersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "last", Type: field.TypeInt64, Default: 0},
+	}
+	// InvoiceCountersTable holds the schema information for the "invoice_counters" table.
+	InvoiceCountersTable = &schema.Table{
+		Name:       "invoice_counters",
+		Columns:    InvoiceCountersColumns,
+		PrimaryKey: []*schema.Column{InvoiceCountersColumns[0]},
+	}
 	// LedgerEntriesColumns holds the columns for the "ledger_entries" table.
 	LedgerEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
@@ -69,6 +148,36 @@ var (
 			},
 		},
 	}
+	// PaymentMethodsColumns holds the columns for the "payment_methods" table.
+	PaymentMethodsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "processor_id", Type: field.TypeString},
+		{Name: "brand", Type: field.TypeString},
+		{Name: "last4", Type: field.TypeString},
+		{Name: "exp_month", Type: field.TypeInt},
+		{Name: "exp_year", Type: field.TypeInt},
+		{Name: "is_default", Type: field.TypeBool, Default: false},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// PaymentMethodsTable holds the schema information for the "payment_methods" table.
+	PaymentMethodsTable = &schema.Table{
+		Name:       "payment_methods",
+		Columns:    PaymentMethodsColumns,
+		PrimaryKey: []*schema.Column{PaymentMethodsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "paymentmethod_workspace_id_processor_id",
+				Unique:  true,
+				Columns: []*schema.Column{PaymentMethodsColumns[1], PaymentMethodsColumns[2]},
+			},
+			{
+				Name:    "paymentmethod_processor_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentMethodsColumns[2]},
+			},
+		},
+	}
 	// PlansColumns holds the columns for the "plans" table.
 	PlansColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -81,6 +190,59 @@ var (
 		Name:       "plans",
 		Columns:    PlansColumns,
 		PrimaryKey: []*schema.Column{PlansColumns[0]},
+	}
+	// ProcessorEventsColumns holds the columns for the "processor_events" table.
+	ProcessorEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "type", Type: field.TypeString},
+		{Name: "received_at", Type: field.TypeTime},
+	}
+	// ProcessorEventsTable holds the schema information for the "processor_events" table.
+	ProcessorEventsTable = &schema.Table{
+		Name:       "processor_events",
+		Columns:    ProcessorEventsColumns,
+		PrimaryKey: []*schema.Column{ProcessorEventsColumns[0]},
+	}
+	// PurchasesColumns holds the columns for the "purchases" table.
+	PurchasesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"purchase", "auto_top_up"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "requires_action", "succeeded", "failed"}, Default: "pending"},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "idempotency_key", Type: field.TypeString},
+		{Name: "payment_intent_id", Type: field.TypeString, Nullable: true},
+		{Name: "payment_method_id", Type: field.TypeString, Default: ""},
+		{Name: "card_brand", Type: field.TypeString, Default: ""},
+		{Name: "card_last4", Type: field.TypeString, Default: ""},
+		{Name: "failure_reason", Type: field.TypeString, Default: ""},
+		{Name: "buyer", Type: field.TypeJSON, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "succeeded_at", Type: field.TypeTime, Nullable: true},
+	}
+	// PurchasesTable holds the schema information for the "purchases" table.
+	PurchasesTable = &schema.Table{
+		Name:       "purchases",
+		Columns:    PurchasesColumns,
+		PrimaryKey: []*schema.Column{PurchasesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "purchase_workspace_id_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[5]},
+			},
+			{
+				Name:    "purchase_workspace_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[12], PurchasesColumns[0]},
+			},
+			{
+				Name:    "purchase_payment_intent_id",
+				Unique:  true,
+				Columns: []*schema.Column{PurchasesColumns[6]},
+			},
+		},
 	}
 	// TokensColumns holds the columns for the "tokens" table.
 	TokensColumns = []*schema.Column{
@@ -203,9 +365,15 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		BillingProfilesTable,
+		InvoicesTable,
+		InvoiceCountersTable,
 		LedgerEntriesTable,
 		ModelPricesTable,
+		PaymentMethodsTable,
 		PlansTable,
+		ProcessorEventsTable,
+		PurchasesTable,
 		TokensTable,
 		TraceCountersTable,
 		UsageEventsTable,
@@ -214,6 +382,15 @@ var (
 )
 
 func init() {
+	BillingProfilesTable.Annotation = &entsql.Annotation{
+		Table: "billing_profiles",
+	}
+	InvoicesTable.Annotation = &entsql.Annotation{
+		Table: "invoices",
+	}
+	InvoiceCountersTable.Annotation = &entsql.Annotation{
+		Table: "invoice_counters",
+	}
 	LedgerEntriesTable.ForeignKeys[0].RefTable = WorkspacesTable
 	LedgerEntriesTable.Annotation = &entsql.Annotation{
 		Table: "ledger_entries",
@@ -221,8 +398,17 @@ func init() {
 	ModelPricesTable.Annotation = &entsql.Annotation{
 		Table: "model_prices",
 	}
+	PaymentMethodsTable.Annotation = &entsql.Annotation{
+		Table: "payment_methods",
+	}
 	PlansTable.Annotation = &entsql.Annotation{
 		Table: "plans",
+	}
+	ProcessorEventsTable.Annotation = &entsql.Annotation{
+		Table: "processor_events",
+	}
+	PurchasesTable.Annotation = &entsql.Annotation{
+		Table: "purchases",
 	}
 	TokensTable.ForeignKeys[0].RefTable = WorkspacesTable
 	TokensTable.Annotation = &entsql.Annotation{

@@ -6,14 +6,32 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// BillingProfile is the predicate function for billingprofile builders.
+type BillingProfile func(*sql.Selector)
+
+// Invoice is the predicate function for invoice builders.
+type Invoice func(*sql.Selector)
+
+// InvoiceCounter is the predicate function for invoicecounter builders.
+type InvoiceCounter func(*sql.Selector)
+
 // LedgerEntry is the predicate function for ledgerentry builders.
 type LedgerEntry func(*sql.Selector)
 
 // ModelPrice is the predicate function for modelprice builders.
 type ModelPrice func(*sql.Selector)
 
+// PaymentMethod is the predicate function for paymentmethod builders.
+type PaymentMethod func(*sql.Selector)
+
 // Plan is the predicate function for plan builders.
 type Plan func(*sql.Selector)
+
+// ProcessorEvent is the predicate function for processorevent builders.
+type ProcessorEvent func(*sql.Selector)
+
+// Purchase is the predicate function for purchase builders.
+type Purchase func(*sql.Selector)
 
 // Token is the predicate function for token builders.
 type Token func(*sql.Selector)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/airouter/credits/graph/model"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -21,18 +22,53 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Invoice() InvoiceResolver
+	Mutation() MutationResolver
 	Query() QueryResolver
+	Transaction() TransactionResolver
 }
 
 type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AddCreditsPayload struct {
+		Balance        func(childComplexity int) int
+		ClientSecret   func(childComplexity int) int
+		RequiresAction func(childComplexity int) int
+		Transaction    func(childComplexity int) int
+	}
+
+	Address struct {
+		City       func(childComplexity int) int
+		Country    func(childComplexity int) int
+		Line1      func(childComplexity int) int
+		Line2      func(childComplexity int) int
+		PostalCode func(childComplexity int) int
+		State      func(childComplexity int) int
+	}
+
 	Balance struct {
 		Amount    func(childComplexity int) int
 		Blocked   func(childComplexity int) int
 		Currency  func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
+	}
+
+	BillingProfile struct {
+		Address func(childComplexity int) int
+		Name    func(childComplexity int) int
+		TaxID   func(childComplexity int) int
+	}
+
+	Invoice struct {
+		Amount      func(childComplexity int) int
+		Currency    func(childComplexity int) int
+		DownloadURL func(childComplexity int) int
+		ID          func(childComplexity int) int
+		IssuedAt    func(childComplexity int) int
+		Number      func(childComplexity int) int
+		Transaction func(childComplexity int) int
 	}
 
 	ModelPrice struct {
@@ -43,6 +79,15 @@ type ComplexityRoot struct {
 		OutputPerMillion      func(childComplexity int) int
 	}
 
+	Mutation struct {
+		AddCredits              func(childComplexity int, input model.AddCreditsInput) int
+		AddPaymentMethod        func(childComplexity int, paymentMethodID string, makeDefault *bool) int
+		CreateSetupIntent       func(childComplexity int) int
+		RemovePaymentMethod     func(childComplexity int, id string) int
+		SetDefaultPaymentMethod func(childComplexity int, id string) int
+		UpdateBillingProfile    func(childComplexity int, input model.BillingProfileInput) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -50,10 +95,57 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PaymentMethod struct {
+		Brand     func(childComplexity int) int
+		ExpMonth  func(childComplexity int) int
+		ExpYear   func(childComplexity int) int
+		ID        func(childComplexity int) int
+		IsDefault func(childComplexity int) int
+		Last4     func(childComplexity int) int
+	}
+
 	Query struct {
-		Balance     func(childComplexity int) int
-		ModelPrices func(childComplexity int) int
-		Node        func(childComplexity int, id string) int
+		Balance        func(childComplexity int) int
+		BillingProfile func(childComplexity int) int
+		Invoice        func(childComplexity int, id string) int
+		ModelPrices    func(childComplexity int) int
+		Node           func(childComplexity int, id string) int
+		PaymentMethods func(childComplexity int) int
+		Transactions   func(childComplexity int, filter *model.TransactionFilter, first *int, after *string) int
+	}
+
+	SetupIntent struct {
+		ClientSecret func(childComplexity int) int
+	}
+
+	TaxId struct {
+		Country func(childComplexity int) int
+		Type    func(childComplexity int) int
+		Value   func(childComplexity int) int
+	}
+
+	Transaction struct {
+		Amount        func(childComplexity int) int
+		CardBrand     func(childComplexity int) int
+		CardLast4     func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Currency      func(childComplexity int) int
+		FailureReason func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Invoice       func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Type          func(childComplexity int) int
+	}
+
+	TransactionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	TransactionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 }
 
@@ -70,6 +162,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AddCreditsPayload.balance":
+		if e.ComplexityRoot.AddCreditsPayload.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddCreditsPayload.Balance(childComplexity), true
+	case "AddCreditsPayload.clientSecret":
+		if e.ComplexityRoot.AddCreditsPayload.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddCreditsPayload.ClientSecret(childComplexity), true
+	case "AddCreditsPayload.requiresAction":
+		if e.ComplexityRoot.AddCreditsPayload.RequiresAction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddCreditsPayload.RequiresAction(childComplexity), true
+	case "AddCreditsPayload.transaction":
+		if e.ComplexityRoot.AddCreditsPayload.Transaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddCreditsPayload.Transaction(childComplexity), true
+
+	case "Address.city":
+		if e.ComplexityRoot.Address.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.City(childComplexity), true
+	case "Address.country":
+		if e.ComplexityRoot.Address.Country == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.Country(childComplexity), true
+	case "Address.line1":
+		if e.ComplexityRoot.Address.Line1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.Line1(childComplexity), true
+	case "Address.line2":
+		if e.ComplexityRoot.Address.Line2 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.Line2(childComplexity), true
+	case "Address.postalCode":
+		if e.ComplexityRoot.Address.PostalCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.PostalCode(childComplexity), true
+	case "Address.state":
+		if e.ComplexityRoot.Address.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.State(childComplexity), true
 
 	case "Balance.amount":
 		if e.ComplexityRoot.Balance.Amount == nil {
@@ -95,6 +249,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Balance.UpdatedAt(childComplexity), true
+
+	case "BillingProfile.address":
+		if e.ComplexityRoot.BillingProfile.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingProfile.Address(childComplexity), true
+	case "BillingProfile.name":
+		if e.ComplexityRoot.BillingProfile.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingProfile.Name(childComplexity), true
+	case "BillingProfile.taxId":
+		if e.ComplexityRoot.BillingProfile.TaxID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingProfile.TaxID(childComplexity), true
+
+	case "Invoice.amount":
+		if e.ComplexityRoot.Invoice.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Amount(childComplexity), true
+	case "Invoice.currency":
+		if e.ComplexityRoot.Invoice.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Currency(childComplexity), true
+	case "Invoice.downloadUrl":
+		if e.ComplexityRoot.Invoice.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.DownloadURL(childComplexity), true
+	case "Invoice.id":
+		if e.ComplexityRoot.Invoice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ID(childComplexity), true
+	case "Invoice.issuedAt":
+		if e.ComplexityRoot.Invoice.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.IssuedAt(childComplexity), true
+	case "Invoice.number":
+		if e.ComplexityRoot.Invoice.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Number(childComplexity), true
+	case "Invoice.transaction":
+		if e.ComplexityRoot.Invoice.Transaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Transaction(childComplexity), true
 
 	case "ModelPrice.cachedInputPerMillion":
 		if e.ComplexityRoot.ModelPrice.CachedInputPerMillion == nil {
@@ -127,6 +343,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelPrice.OutputPerMillion(childComplexity), true
 
+	case "Mutation.addCredits":
+		if e.ComplexityRoot.Mutation.AddCredits == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addCredits_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddCredits(childComplexity, args["input"].(model.AddCreditsInput)), true
+	case "Mutation.addPaymentMethod":
+		if e.ComplexityRoot.Mutation.AddPaymentMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addPaymentMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddPaymentMethod(childComplexity, args["paymentMethodId"].(string), args["makeDefault"].(*bool)), true
+	case "Mutation.createSetupIntent":
+		if e.ComplexityRoot.Mutation.CreateSetupIntent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSetupIntent(childComplexity), true
+	case "Mutation.removePaymentMethod":
+		if e.ComplexityRoot.Mutation.RemovePaymentMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removePaymentMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemovePaymentMethod(childComplexity, args["id"].(string)), true
+	case "Mutation.setDefaultPaymentMethod":
+		if e.ComplexityRoot.Mutation.SetDefaultPaymentMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setDefaultPaymentMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetDefaultPaymentMethod(childComplexity, args["id"].(string)), true
+	case "Mutation.updateBillingProfile":
+		if e.ComplexityRoot.Mutation.UpdateBillingProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBillingProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBillingProfile(childComplexity, args["input"].(model.BillingProfileInput)), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -152,13 +430,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PaymentMethod.brand":
+		if e.ComplexityRoot.PaymentMethod.Brand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Brand(childComplexity), true
+	case "PaymentMethod.expMonth":
+		if e.ComplexityRoot.PaymentMethod.ExpMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ExpMonth(childComplexity), true
+	case "PaymentMethod.expYear":
+		if e.ComplexityRoot.PaymentMethod.ExpYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ExpYear(childComplexity), true
+	case "PaymentMethod.id":
+		if e.ComplexityRoot.PaymentMethod.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ID(childComplexity), true
+	case "PaymentMethod.isDefault":
+		if e.ComplexityRoot.PaymentMethod.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.IsDefault(childComplexity), true
+	case "PaymentMethod.last4":
+		if e.ComplexityRoot.PaymentMethod.Last4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Last4(childComplexity), true
+
 	case "Query.balance":
 		if e.ComplexityRoot.Query.Balance == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Balance(childComplexity), true
+	case "Query.billingProfile":
+		if e.ComplexityRoot.Query.BillingProfile == nil {
+			break
+		}
 
+		return e.ComplexityRoot.Query.BillingProfile(childComplexity), true
+
+	case "Query.invoice":
+		if e.ComplexityRoot.Query.Invoice == nil {
+			break
+		}
+
+		args, err := ec.field_Query_invoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Invoice(childComplexity, args["id"].(string)), true
 	case "Query.modelPrices":
 		if e.ComplexityRoot.Query.ModelPrices == nil {
 			break
@@ -176,6 +508,142 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.paymentMethods":
+		if e.ComplexityRoot.Query.PaymentMethods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PaymentMethods(childComplexity), true
+	case "Query.transactions":
+		if e.ComplexityRoot.Query.Transactions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_transactions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Transactions(childComplexity, args["filter"].(*model.TransactionFilter), args["first"].(*int), args["after"].(*string)), true
+
+	case "SetupIntent.clientSecret":
+		if e.ComplexityRoot.SetupIntent.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetupIntent.ClientSecret(childComplexity), true
+
+	case "TaxId.country":
+		if e.ComplexityRoot.TaxId.Country == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxId.Country(childComplexity), true
+	case "TaxId.type":
+		if e.ComplexityRoot.TaxId.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxId.Type(childComplexity), true
+	case "TaxId.value":
+		if e.ComplexityRoot.TaxId.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxId.Value(childComplexity), true
+
+	case "Transaction.amount":
+		if e.ComplexityRoot.Transaction.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Amount(childComplexity), true
+	case "Transaction.cardBrand":
+		if e.ComplexityRoot.Transaction.CardBrand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.CardBrand(childComplexity), true
+	case "Transaction.cardLast4":
+		if e.ComplexityRoot.Transaction.CardLast4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.CardLast4(childComplexity), true
+	case "Transaction.createdAt":
+		if e.ComplexityRoot.Transaction.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.CreatedAt(childComplexity), true
+	case "Transaction.currency":
+		if e.ComplexityRoot.Transaction.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Currency(childComplexity), true
+	case "Transaction.failureReason":
+		if e.ComplexityRoot.Transaction.FailureReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.FailureReason(childComplexity), true
+	case "Transaction.id":
+		if e.ComplexityRoot.Transaction.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.ID(childComplexity), true
+	case "Transaction.invoice":
+		if e.ComplexityRoot.Transaction.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Invoice(childComplexity), true
+	case "Transaction.status":
+		if e.ComplexityRoot.Transaction.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Status(childComplexity), true
+	case "Transaction.type":
+		if e.ComplexityRoot.Transaction.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Type(childComplexity), true
+
+	case "TransactionConnection.edges":
+		if e.ComplexityRoot.TransactionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionConnection.Edges(childComplexity), true
+	case "TransactionConnection.pageInfo":
+		if e.ComplexityRoot.TransactionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionConnection.PageInfo(childComplexity), true
+	case "TransactionConnection.totalCount":
+		if e.ComplexityRoot.TransactionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionConnection.TotalCount(childComplexity), true
+
+	case "TransactionEdge.cursor":
+		if e.ComplexityRoot.TransactionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionEdge.Cursor(childComplexity), true
+	case "TransactionEdge.node":
+		if e.ComplexityRoot.TransactionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionEdge.Node(childComplexity), true
 
 	}
 	return 0, false
@@ -185,7 +653,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
-		return graphql.NewInputUnmarshalerIndex()
+		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AddCreditsInput", ec.unmarshalInputAddCreditsInput),
+			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
+			graphql.NewInputUnmarshaler("BillingProfileInput", ec.unmarshalInputBillingProfileInput),
+			graphql.NewInputUnmarshaler("TaxIdInput", ec.unmarshalInputTaxIdInput),
+			graphql.NewInputUnmarshaler("TransactionFilter", ec.unmarshalInputTransactionFilter),
+		)
 	}
 	first := true
 
@@ -220,6 +694,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 			return &response
 		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -246,6 +735,166 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../purchases.graphqls", Input: `enum TransactionType {
+  PURCHASE
+  AUTO_TOP_UP
+}
+
+enum TransactionStatus {
+  PENDING
+  REQUIRES_ACTION
+  SUCCEEDED
+  FAILED
+}
+
+"A purchase of credits by card (usage deductions are not transactions)."
+type Transaction implements Node {
+  id: ID!
+  type: TransactionType!
+  status: TransactionStatus!
+  amount: Decimal!
+  currency: String!
+  createdAt: Time!
+  "The invoice, once the purchase succeeded."
+  invoice: Invoice
+  "Why the payment failed (the card issuer's reason), when it did."
+  failureReason: String
+  "Brand and last four digits of the card charged."
+  cardBrand: String
+  cardLast4: String
+}
+
+input TransactionFilter {
+  "Only these types; all when null or empty."
+  types: [TransactionType!]
+}
+
+type TransactionEdge {
+  node: Transaction!
+  cursor: String!
+}
+
+type TransactionConnection {
+  edges: [TransactionEdge!]!
+  pageInfo: PageInfo!
+  "How many transactions match the filter, over all pages."
+  totalCount: Int!
+}
+
+"A saved card: display data only."
+type PaymentMethod implements Node {
+  id: ID!
+  brand: String!
+  last4: String!
+  expMonth: Int!
+  expYear: Int!
+  isDefault: Boolean!
+}
+
+type SetupIntent {
+  clientSecret: String!
+}
+
+type Address {
+  line1: String!
+  line2: String
+  city: String!
+  postalCode: String
+  state: String
+  "ISO 3166-1 alpha-2"
+  country: String!
+}
+
+input AddressInput {
+  line1: String!
+  line2: String
+  city: String!
+  postalCode: String
+  state: String
+  "ISO 3166-1 alpha-2, e.g. DE"
+  country: String!
+}
+
+"A tax ID as entered: country, Stripe tax ID type (eu_vat, gb_vat, us_ein, ...), value."
+type TaxId {
+  country: String!
+  type: String!
+  value: String!
+}
+
+input TaxIdInput {
+  country: String!
+  type: String!
+  value: String!
+}
+
+type BillingProfile {
+  name: String!
+  address: Address!
+  taxId: TaxId
+}
+
+input BillingProfileInput {
+  name: String!
+  address: AddressInput!
+  taxId: TaxIdInput
+}
+
+"An issued invoice; immutable."
+type Invoice implements Node {
+  id: ID!
+  number: String!
+  issuedAt: Time!
+  amount: Decimal!
+  currency: String!
+  "Authorized PDF download (send the bearer token)."
+  downloadUrl: String!
+  transaction: Transaction!
+}
+
+input AddCreditsInput {
+  "USD, at least MIN_PURCHASE (5.00), at most MAX_PURCHASE, at most 2 decimals."
+  amount: Decimal!
+  "A saved card of this workspace; or"
+  paymentMethodId: ID
+  "a Stripe PaymentMethod id fresh from Stripe Elements, saved to the workspace on success"
+  newPaymentMethod: String
+  billing: BillingProfileInput!
+  "Optional; the same key never charges twice"
+  idempotencyKey: String
+}
+
+type AddCreditsPayload {
+  transaction: Transaction!
+  balance: Balance!
+  "The card needs 3-D Secure: finish it with Stripe.js and clientSecret; the credit lands when Stripe confirms."
+  requiresAction: Boolean!
+  clientSecret: String
+}
+
+extend type Query {
+  "Purchases, newest first."
+  transactions(filter: TransactionFilter, first: Int, after: String): TransactionConnection!
+  "Saved cards, default first."
+  paymentMethods: [PaymentMethod!]!
+  "An invoice of the caller's workspace; null for any other."
+  invoice(id: ID!): Invoice
+  billingProfile: BillingProfile
+}
+
+type Mutation {
+  "Buy credits by card."
+  addCredits(input: AddCreditsInput!): AddCreditsPayload!
+  "A SetupIntent client secret for collecting a card with Stripe Elements."
+  createSetupIntent: SetupIntent!
+  "Save a card (a Stripe PaymentMethod id from Stripe Elements)."
+  addPaymentMethod(paymentMethodId: String!, makeDefault: Boolean): PaymentMethod!
+  "Remove a saved card; refused for the card auto top-up uses while it is enabled."
+  removePaymentMethod(id: ID!): Boolean!
+  setDefaultPaymentMethod(id: ID!): PaymentMethod!
+  updateBillingProfile(input: BillingProfileInput!): BillingProfile!
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `"Exact decimal amount as a string, e.g. \"12.50\" or \"0.000000150\". Never a float."
 scalar Decimal
 "RFC 3339 timestamp."
@@ -297,6 +946,38 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AddCreditsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "transaction":
+		return ec.fieldContext_AddCreditsPayload_transaction(ctx, field)
+	case "balance":
+		return ec.fieldContext_AddCreditsPayload_balance(ctx, field)
+	case "requiresAction":
+		return ec.fieldContext_AddCreditsPayload_requiresAction(ctx, field)
+	case "clientSecret":
+		return ec.fieldContext_AddCreditsPayload_clientSecret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddCreditsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Address(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "line1":
+		return ec.fieldContext_Address_line1(ctx, field)
+	case "line2":
+		return ec.fieldContext_Address_line2(ctx, field)
+	case "city":
+		return ec.fieldContext_Address_city(ctx, field)
+	case "postalCode":
+		return ec.fieldContext_Address_postalCode(ctx, field)
+	case "state":
+		return ec.fieldContext_Address_state(ctx, field)
+	case "country":
+		return ec.fieldContext_Address_country(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
+}
+
 func (ec *executionContext) childFields_Balance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amount":
@@ -309,6 +990,38 @@ func (ec *executionContext) childFields_Balance(ctx context.Context, field graph
 		return ec.fieldContext_Balance_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Balance", field.Name)
+}
+
+func (ec *executionContext) childFields_BillingProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_BillingProfile_name(ctx, field)
+	case "address":
+		return ec.fieldContext_BillingProfile_address(ctx, field)
+	case "taxId":
+		return ec.fieldContext_BillingProfile_taxId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingProfile", field.Name)
+}
+
+func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Invoice_id(ctx, field)
+	case "number":
+		return ec.fieldContext_Invoice_number(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_Invoice_issuedAt(ctx, field)
+	case "amount":
+		return ec.fieldContext_Invoice_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_Invoice_currency(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_Invoice_downloadUrl(ctx, field)
+	case "transaction":
+		return ec.fieldContext_Invoice_transaction(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
 }
 
 func (ec *executionContext) childFields_ModelPrice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -325,6 +1038,106 @@ func (ec *executionContext) childFields_ModelPrice(ctx context.Context, field gr
 		return ec.fieldContext_ModelPrice_effectiveFrom(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ModelPrice", field.Name)
+}
+
+func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hasNextPage":
+		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_PageInfo_endCursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaymentMethod_id(ctx, field)
+	case "brand":
+		return ec.fieldContext_PaymentMethod_brand(ctx, field)
+	case "last4":
+		return ec.fieldContext_PaymentMethod_last4(ctx, field)
+	case "expMonth":
+		return ec.fieldContext_PaymentMethod_expMonth(ctx, field)
+	case "expYear":
+		return ec.fieldContext_PaymentMethod_expYear(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_PaymentMethod_isDefault(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethod", field.Name)
+}
+
+func (ec *executionContext) childFields_SetupIntent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "clientSecret":
+		return ec.fieldContext_SetupIntent_clientSecret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetupIntent", field.Name)
+}
+
+func (ec *executionContext) childFields_TaxId(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "country":
+		return ec.fieldContext_TaxId_country(ctx, field)
+	case "type":
+		return ec.fieldContext_TaxId_type(ctx, field)
+	case "value":
+		return ec.fieldContext_TaxId_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaxId", field.Name)
+}
+
+func (ec *executionContext) childFields_Transaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Transaction_id(ctx, field)
+	case "type":
+		return ec.fieldContext_Transaction_type(ctx, field)
+	case "status":
+		return ec.fieldContext_Transaction_status(ctx, field)
+	case "amount":
+		return ec.fieldContext_Transaction_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_Transaction_currency(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Transaction_createdAt(ctx, field)
+	case "invoice":
+		return ec.fieldContext_Transaction_invoice(ctx, field)
+	case "failureReason":
+		return ec.fieldContext_Transaction_failureReason(ctx, field)
+	case "cardBrand":
+		return ec.fieldContext_Transaction_cardBrand(ctx, field)
+	case "cardLast4":
+		return ec.fieldContext_Transaction_cardLast4(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
+}
+
+func (ec *executionContext) childFields_TransactionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TransactionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TransactionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_TransactionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TransactionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TransactionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_TransactionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_TransactionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TransactionEdge", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

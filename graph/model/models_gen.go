@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/airouter/credits/money"
@@ -14,12 +18,64 @@ type Node interface {
 	GetID() string
 }
 
+type AddCreditsInput struct {
+	// USD, at least MIN_PURCHASE (5.00), at most MAX_PURCHASE, at most 2 decimals.
+	Amount money.Amount `json:"amount"`
+	// A saved card of this workspace; or
+	PaymentMethodID *string `json:"paymentMethodId,omitempty"`
+	// a Stripe PaymentMethod id fresh from Stripe Elements, saved to the workspace on success
+	NewPaymentMethod *string              `json:"newPaymentMethod,omitempty"`
+	Billing          *BillingProfileInput `json:"billing"`
+	// Optional; the same key never charges twice
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type AddCreditsPayload struct {
+	Transaction *Transaction `json:"transaction"`
+	Balance     *Balance     `json:"balance"`
+	// The card needs 3-D Secure: finish it with Stripe.js and clientSecret; the credit lands when Stripe confirms.
+	RequiresAction bool    `json:"requiresAction"`
+	ClientSecret   *string `json:"clientSecret,omitempty"`
+}
+
+type Address struct {
+	Line1      string  `json:"line1"`
+	Line2      *string `json:"line2,omitempty"`
+	City       string  `json:"city"`
+	PostalCode *string `json:"postalCode,omitempty"`
+	State      *string `json:"state,omitempty"`
+	// ISO 3166-1 alpha-2
+	Country string `json:"country"`
+}
+
+type AddressInput struct {
+	Line1      string  `json:"line1"`
+	Line2      *string `json:"line2,omitempty"`
+	City       string  `json:"city"`
+	PostalCode *string `json:"postalCode,omitempty"`
+	State      *string `json:"state,omitempty"`
+	// ISO 3166-1 alpha-2, e.g. DE
+	Country string `json:"country"`
+}
+
 // A workspace's prepaid credit balance. Router calls are blocked while amount <= 0.
 type Balance struct {
 	Amount    money.Amount `json:"amount"`
 	Currency  string       `json:"currency"`
 	Blocked   bool         `json:"blocked"`
 	UpdatedAt time.Time    `json:"updatedAt"`
+}
+
+type BillingProfile struct {
+	Name    string   `json:"name"`
+	Address *Address `json:"address"`
+	TaxID   *TaxID   `json:"taxId,omitempty"`
+}
+
+type BillingProfileInput struct {
+	Name    string        `json:"name"`
+	Address *AddressInput `json:"address"`
+	TaxID   *TaxIDInput   `json:"taxId,omitempty"`
 }
 
 // A model's price in force now, in USD per one million tokens.
@@ -32,6 +88,9 @@ type ModelPrice struct {
 	EffectiveFrom         time.Time     `json:"effectiveFrom"`
 }
 
+type Mutation struct {
+}
+
 type PageInfo struct {
 	HasNextPage     bool    `json:"hasNextPage"`
 	HasPreviousPage bool    `json:"hasPreviousPage"`
@@ -39,5 +98,166 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
+// A saved card: display data only.
+type PaymentMethod struct {
+	ID        string `json:"id"`
+	Brand     string `json:"brand"`
+	Last4     string `json:"last4"`
+	ExpMonth  int    `json:"expMonth"`
+	ExpYear   int    `json:"expYear"`
+	IsDefault bool   `json:"isDefault"`
+}
+
+func (PaymentMethod) IsNode()            {}
+func (this PaymentMethod) GetID() string { return this.ID }
+
 type Query struct {
+}
+
+type SetupIntent struct {
+	ClientSecret string `json:"clientSecret"`
+}
+
+// A tax ID as entered: country, Stripe tax ID type (eu_vat, gb_vat, us_ein, ...), value.
+type TaxID struct {
+	Country string `json:"country"`
+	Type    string `json:"type"`
+	Value   string `json:"value"`
+}
+
+type TaxIDInput struct {
+	Country string `json:"country"`
+	Type    string `json:"type"`
+	Value   string `json:"value"`
+}
+
+type TransactionConnection struct {
+	Edges    []*TransactionEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+	// How many transactions match the filter, over all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+type TransactionEdge struct {
+	Node   *Transaction `json:"node"`
+	Cursor string       `json:"cursor"`
+}
+
+type TransactionFilter struct {
+	// Only these types; all when null or empty.
+	Types []TransactionType `json:"types,omitempty"`
+}
+
+type TransactionStatus string
+
+const (
+	TransactionStatusPending        TransactionStatus = "PENDING"
+	TransactionStatusRequiresAction TransactionStatus = "REQUIRES_ACTION"
+	TransactionStatusSucceeded      TransactionStatus = "SUCCEEDED"
+	TransactionStatusFailed         TransactionStatus = "FAILED"
+)
+
+var AllTransactionStatus = []TransactionStatus{
+	TransactionStatusPending,
+	TransactionStatusRequiresAction,
+	TransactionStatusSucceeded,
+	TransactionStatusFailed,
+}
+
+func (e TransactionStatus) IsValid() bool {
+	switch e {
+	case TransactionStatusPending, TransactionStatusRequiresAction, TransactionStatusSucceeded, TransactionStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e TransactionStatus) String() string {
+	return string(e)
+}
+
+func (e *TransactionStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TransactionStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TransactionStatus", str)
+	}
+	return nil
+}
+
+func (e TransactionStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TransactionStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TransactionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TransactionType string
+
+const (
+	TransactionTypePurchase  TransactionType = "PURCHASE"
+	TransactionTypeAutoTopUp TransactionType = "AUTO_TOP_UP"
+)
+
+var AllTransactionType = []TransactionType{
+	TransactionTypePurchase,
+	TransactionTypeAutoTopUp,
+}
+
+func (e TransactionType) IsValid() bool {
+	switch e {
+	case TransactionTypePurchase, TransactionTypeAutoTopUp:
+		return true
+	}
+	return false
+}
+
+func (e TransactionType) String() string {
+	return string(e)
+}
+
+func (e *TransactionType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TransactionType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TransactionType", str)
+	}
+	return nil
+}
+
+func (e TransactionType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TransactionType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TransactionType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/payments"
+)
+
+// sandboxAuthenticate plays the customer completing (or, with ?result=fail,
+// failing) 3-D Secure for a sandbox PaymentIntent, then applies the outcome
+// exactly as the Stripe webhook would. It exists only with the sandbox
+// provider; the caller must own the purchase.
+func (s *Server) sandboxAuthenticate(w http.ResponseWriter, r *http.Request) {
+	c, ok := auth.CallerFrom(r.Context())
+	if !ok || !c.CanWrite() {
+		writeError(w, http.StatusUnauthorized, "unauthenticated", "an owner token is required")
+		return
+	}
+	intentID := r.PathValue("id")
+	purchaseID, err := s.deps.Billing.PurchaseIDForIntent(r.Context(), intentID, nil)
+	if err == nil {
+		_, err = s.deps.Billing.GetPurchase(r.Context(), c.WorkspaceID, purchaseID)
+	}
+	if errors.Is(err, billing.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no such payment intent")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		return
+	}
+	var charge payments.Charge
+	if r.URL.Query().Get("result") == "fail" {
+		charge, err = s.deps.Sandbox.FailAuthentication(intentID)
+	} else {
+		charge, err = s.deps.Sandbox.CompleteAuthentication(intentID)
+	}
+	if err != nil {
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	}
+	if charge.Status == payments.StatusSucceeded {
+		err = s.deps.Billing.PaymentSucceeded(r.Context(), purchaseID, intentID)
+	} else {
+		err = s.deps.Billing.PaymentFailed(r.Context(), purchaseID, intentID, charge.FailureMessage)
+	}
+	if err != nil {
+		s.deps.Log.Error("sandbox authenticate", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": string(charge.Status)})
+}
