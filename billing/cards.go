@@ -93,7 +93,7 @@ func (s *Service) CreateSetupIntent(ctx context.Context, workspaceID uuid.UUID) 
 // is the default; makeDefault makes any card the default.
 func (s *Service) AddPaymentMethod(ctx context.Context, workspaceID uuid.UUID, processorID string, makeDefault bool) (Card, error) {
 	processorID = strings.TrimSpace(processorID)
-	if !strings.HasPrefix(processorID, "pm_") || len(processorID) > 255 {
+	if !isProcessorPaymentMethod(processorID) {
 		return Card{}, badInput("paymentMethodId", "paymentMethodId must be a Stripe PaymentMethod id (pm_…)")
 	}
 	profile, err := s.GetBillingProfile(ctx, workspaceID)
@@ -137,6 +137,10 @@ func (s *Service) AddPaymentMethod(ctx context.Context, workspaceID uuid.UUID, p
 		return Card{}, fmt.Errorf("save card: %w", err)
 	}
 	return card, nil
+}
+
+func isProcessorPaymentMethod(id string) bool {
+	return strings.HasPrefix(id, "pm_") && len(id) <= 255
 }
 
 // cardTx serialises card changes of a workspace on its row lock, so the

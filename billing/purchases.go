@@ -106,6 +106,9 @@ func (s *Service) AddCredits(ctx context.Context, workspaceID uuid.UUID, req Pur
 	if req.CardID != nil && req.NewPaymentMethod != "" {
 		return PurchaseResult{}, badInput("paymentMethodId", "give paymentMethodId or newPaymentMethod, not both")
 	}
+	if req.NewPaymentMethod != "" && !isProcessorPaymentMethod(req.NewPaymentMethod) {
+		return PurchaseResult{}, badInput("newPaymentMethod", "newPaymentMethod must be a Stripe PaymentMethod id (pm_…)")
+	}
 	if req.IdempotencyKey == "" {
 		req.IdempotencyKey = uuid.NewString()
 	} else if p, found, err := s.purchaseByKey(ctx, workspaceID, req.IdempotencyKey); err != nil {
@@ -114,7 +117,16 @@ func (s *Service) AddCredits(ctx context.Context, workspaceID uuid.UUID, req Pur
 		return s.replay(ctx, p, req.Amount)
 	}
 
-	if err := s.saveProfile(ctx, workspaceID, profile); err != nil {
+	// Resolve a saved card before writing anything, so a wrong card id or
+	// a workspace without cards changes nothing.
+	var card Card
+	switch {
+	case req.CardID != nil:
+		card, err = s.Card(ctx, workspaceID, *req.CardID)
+	case req.NewPaymentMethod == "":
+		card, err = s.defaultCard(ctx, workspaceID)
+	}
+	if err != nil {
 		return PurchaseResult{}, err
 	}
 	customer, err := s.ensureCustomer(ctx, workspaceID, &profile)
@@ -124,16 +136,12 @@ func (s *Service) AddCredits(ctx context.Context, workspaceID uuid.UUID, req Pur
 	if err := s.payments.UpdateCustomer(ctx, customer, s.customerOf(workspaceID, profile)); err != nil {
 		return PurchaseResult{}, fmt.Errorf("update processor customer: %w", err)
 	}
-	var card Card
-	switch {
-	case req.NewPaymentMethod != "":
-		card, err = s.AddPaymentMethod(ctx, workspaceID, req.NewPaymentMethod, false)
-	case req.CardID != nil:
-		card, err = s.Card(ctx, workspaceID, *req.CardID)
-	default:
-		card, err = s.defaultCard(ctx, workspaceID)
+	if req.NewPaymentMethod != "" {
+		if card, err = s.AddPaymentMethod(ctx, workspaceID, req.NewPaymentMethod, false); err != nil {
+			return PurchaseResult{}, err
+		}
 	}
-	if err != nil {
+	if err := s.saveProfile(ctx, workspaceID, profile); err != nil {
 		return PurchaseResult{}, err
 	}
 	p, err := s.openPurchase(ctx, workspaceID, PurchaseManual, req.Amount, req.IdempotencyKey, card, profile)
