@@ -92,8 +92,12 @@ func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, p Purchase, now 
 func buyerParty(b map[string]string) Party {
 	p := Party{Name: b["name"], Address: FormatAddress(Address{Line1: b["line1"], Line2: b["line2"], City: b["city"],
 		PostalCode: b["postal_code"], State: b["state"], Country: b["country"]})}
-	if b["tax_value"] != "" {
-		p.TaxID = fmt.Sprintf("%s %s (%s)", b["tax_country"], b["tax_value"], b["tax_type"])
+	if v := b["tax_value"]; v != "" {
+		// EU VAT numbers carry their country already (PL1234567890).
+		if !strings.HasPrefix(v, b["tax_country"]) {
+			v = b["tax_country"] + " " + v
+		}
+		p.TaxID = fmt.Sprintf("%s (%s)", v, b["tax_type"])
 	}
 	return p
 }
