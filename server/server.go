@@ -71,6 +71,7 @@ func New(d Deps) *Server {
 	s.mux.Handle("POST /v1/authorize", s.service(limitBody(maxSmallBody, http.HandlerFunc(s.authorize))))
 	s.mux.Handle("POST /v1/usage", s.service(limitBody(maxUsageBody, http.HandlerFunc(s.usage))))
 	s.mux.HandleFunc("POST /stripe/webhook", s.stripeWebhook)
+	s.mux.Handle("GET /invoices/{file}", s.withCaller(http.HandlerFunc(s.invoicePDF)))
 	if d.Sandbox != nil {
 		s.mux.Handle("POST /sandbox/payment_intents/{id}/authenticate", s.withCaller(http.HandlerFunc(s.sandboxAuthenticate)))
 	}

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/pdf"
+)
+
+// invoicePDF serves GET /invoices/{id}.pdf to the owner and members of the
+// invoice's workspace. Every other caller with a token gets 404, whether
+// the invoice exists or not, so ids cannot be probed.
+func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request) {
+	c, ok := auth.CallerFrom(r.Context())
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "unauthenticated", auth.ErrUnauthenticated.Error())
+		return
+	}
+	file := r.PathValue("file")
+	id, err := uuid.Parse(strings.TrimSuffix(file, ".pdf"))
+	if err != nil || !strings.HasSuffix(file, ".pdf") || !c.CanRead() {
+		http.NotFound(w, r)
+		return
+	}
+	inv, err := s.deps.Billing.GetInvoice(r.Context(), c.WorkspaceID, id)
+	if errors.Is(err, billing.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.deps.Log.Error("read invoice", "invoice", id, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		return
+	}
+	doc, err := pdf.Render(inv)
+	if err != nil {
+		s.deps.Log.Error("render invoice", "invoice", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not render the invoice")
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.pdf"`, inv.Number))
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Write(doc) //nolint:errcheck // the client went away
+}
