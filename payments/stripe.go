@@ -240,6 +240,12 @@ func chargeOf(pi *stripe.PaymentIntent) Charge {
 			c.FailureCode += "/" + string(e.DeclineCode)
 		}
 	}
+	if c.Status == StatusFailed && c.FailureCode == "" {
+		c.FailureCode = string(pi.Status)
+	}
+	if c.Status == StatusFailed && c.FailureMessage == "" {
+		c.FailureMessage = "The payment was not completed."
+	}
 	if pi.PaymentMethod != nil {
 		c.Card.PaymentMethodID = pi.PaymentMethod.ID
 		if pi.PaymentMethod.Card != nil {
