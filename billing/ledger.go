@@ -69,6 +69,11 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, e Entry) (b Balance, app
 	if err := notify(ctx, tx, []Balance{b}); err != nil {
 		return Balance{}, false, err
 	}
+	if e.Amount > 0 {
+		if err := cancelTopUpIfCovered(ctx, tx, b); err != nil {
+			return Balance{}, false, err
+		}
+	}
 	return b, true, nil
 }
 

@@ -144,7 +144,7 @@ func (s *Service) AddCredits(ctx context.Context, workspaceID uuid.UUID, req Pur
 	if err := s.saveProfile(ctx, workspaceID, profile); err != nil {
 		return PurchaseResult{}, err
 	}
-	p, err := s.openPurchase(ctx, workspaceID, PurchaseManual, req.Amount, req.IdempotencyKey, card, profile)
+	p, err := s.openPurchase(ctx, workspaceID, PurchaseManual, req.Amount, req.IdempotencyKey, card, profile, nil)
 	if err != nil {
 		return PurchaseResult{}, err
 	}
@@ -177,17 +177,17 @@ func (s *Service) replay(ctx context.Context, p Purchase, amount money.Amount) (
 
 // openPurchase records a pending purchase under its idempotency key, or
 // returns the one already recorded under it.
-func (s *Service) openPurchase(ctx context.Context, workspaceID uuid.UUID, kind PurchaseKind, amount money.Amount, key string, card Card, buyer BillingProfile) (Purchase, error) {
+func (s *Service) openPurchase(ctx context.Context, workspaceID uuid.UUID, kind PurchaseKind, amount money.Amount, key string, card Card, buyer BillingProfile, topUp *uuid.UUID) (Purchase, error) {
 	snapshot, err := json.Marshal(buyerSnapshot(buyer))
 	if err != nil {
 		return Purchase{}, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	_, err = s.db.ExecContext(ctx, `INSERT INTO purchases (id, workspace_id, kind, status, amount, idempotency_key,
-		payment_method_id, card_brand, card_last4, failure_reason, buyer, created_at, updated_at)
-		VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, '', $9, $10, $10)
+		payment_method_id, card_brand, card_last4, failure_reason, buyer, top_up_id, created_at, updated_at)
+		VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, '', $9, $10, $11, $11)
 		ON CONFLICT (workspace_id, idempotency_key) DO NOTHING`,
-		uuid.New(), workspaceID, string(kind), int64(amount), key, card.ProcessorID, card.Brand, card.Last4, snapshot, now)
+		uuid.New(), workspaceID, string(kind), int64(amount), key, card.ProcessorID, card.Brand, card.Last4, snapshot, topUp, now)
 	if err != nil {
 		return Purchase{}, fmt.Errorf("record purchase: %w", err)
 	}
@@ -214,6 +214,11 @@ func (s *Service) charge(ctx context.Context, p Purchase, customer string, card 
 		Description: "AI Router credits", OffSession: offSession, IdempotencyKey: "purchase-" + p.ID.String(),
 		Metadata: map[string]string{"purchase_id": p.ID.String(), "workspace_id": p.WorkspaceID.String(), "kind": string(p.Kind)},
 	})
+	if s.hookAfterCharge != nil {
+		if herr := s.hookAfterCharge(p); herr != nil {
+			return PurchaseResult{Purchase: p}, herr
+		}
+	}
 	var decline *payments.DeclineError
 	switch {
 	case errors.As(err, &decline):

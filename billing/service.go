@@ -32,6 +32,8 @@ type Config struct {
 	MaxEventAge time.Duration
 	// Seller is printed on every invoice.
 	Seller Seller
+	// TopUps bounds auto top-up retries.
+	TopUps TopUpPolicy
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +65,12 @@ type Service struct {
 	log      *slog.Logger
 	prices   *Catalog
 	now      func() time.Time
+	policy   TopUpPolicy
+
+	topUpWake chan struct{}
+	// hookAfterCharge runs when the processor has answered a charge and
+	// before the outcome is recorded; tests simulate a crash there.
+	hookAfterCharge func(Purchase) error
 
 	mu       sync.RWMutex
 	onCommit []func(Balance)
@@ -70,7 +78,9 @@ type Service struct {
 
 // New builds the service; Start loads what it keeps in memory.
 func New(db *sql.DB, client *ent.Client, processor payments.Provider, cfg Config, log *slog.Logger) *Service {
-	return &Service{db: db, ent: client, payments: processor, cfg: cfg.withDefaults(), log: log, prices: &Catalog{}, now: time.Now}
+	cfg = cfg.withDefaults()
+	return &Service{db: db, ent: client, payments: processor, cfg: cfg, log: log, prices: &Catalog{}, now: time.Now,
+		policy: cfg.TopUps.withDefaults(), topUpWake: make(chan struct{}, 1)}
 }
 
 // Config returns the rules in force.

@@ -407,6 +407,13 @@ func (s *Service) postBatch(ctx context.Context, tx *sql.Tx, wsIDs []uuid.UUID, 
 	if err := notify(ctx, tx, changed); err != nil {
 		return nil, err
 	}
+	scheduled, err := scheduleTopUps(ctx, tx, changed)
+	if err != nil {
+		return nil, err
+	}
+	if len(scheduled) > 0 {
+		defer s.wakeTopUps() // best effort: the worker also polls
+	}
 	return changed, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
@@ -26,6 +27,7 @@ import (
 	"github.com/airouter/credits/ent/processorevent"
 	"github.com/airouter/credits/ent/purchase"
 	"github.com/airouter/credits/ent/token"
+	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
 	"github.com/airouter/credits/ent/workspace"
@@ -38,6 +40,8 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// AutoTopUpSetting is the client for interacting with the AutoTopUpSetting builders.
+	AutoTopUpSetting *AutoTopUpSettingClient
 	// BillingProfile is the client for interacting with the BillingProfile builders.
 	BillingProfile *BillingProfileClient
 	// Invoice is the client for interacting with the Invoice builders.
@@ -58,6 +62,8 @@ type Client struct {
 	Purchase *PurchaseClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
+	// TopUp is the client for interacting with the TopUp builders.
+	TopUp *TopUpClient
 	// TraceCounter is the client for interacting with the TraceCounter builders.
 	TraceCounter *TraceCounterClient
 	// UsageEvent is the client for interacting with the UsageEvent builders.
@@ -75,6 +81,7 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.AutoTopUpSetting = NewAutoTopUpSettingClient(c.config)
 	c.BillingProfile = NewBillingProfileClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
 	c.InvoiceCounter = NewInvoiceCounterClient(c.config)
@@ -85,6 +92,7 @@ func (c *Client) init() {
 	c.ProcessorEvent = NewProcessorEventClient(c.config)
 	c.Purchase = NewPurchaseClient(c.config)
 	c.Token = NewTokenClient(c.config)
+	c.TopUp = NewTopUpClient(c.config)
 	c.TraceCounter = NewTraceCounterClient(c.config)
 	c.UsageEvent = NewUsageEventClient(c.config)
 	c.Workspace = NewWorkspaceClient(c.config)
@@ -178,21 +186,23 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		BillingProfile: NewBillingProfileClient(cfg),
-		Invoice:        NewInvoiceClient(cfg),
-		InvoiceCounter: NewInvoiceCounterClient(cfg),
-		LedgerEntry:    NewLedgerEntryClient(cfg),
-		ModelPrice:     NewModelPriceClient(cfg),
-		PaymentMethod:  NewPaymentMethodClient(cfg),
-		Plan:           NewPlanClient(cfg),
-		ProcessorEvent: NewProcessorEventClient(cfg),
-		Purchase:       NewPurchaseClient(cfg),
-		Token:          NewTokenClient(cfg),
-		TraceCounter:   NewTraceCounterClient(cfg),
-		UsageEvent:     NewUsageEventClient(cfg),
-		Workspace:      NewWorkspaceClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		AutoTopUpSetting: NewAutoTopUpSettingClient(cfg),
+		BillingProfile:   NewBillingProfileClient(cfg),
+		Invoice:          NewInvoiceClient(cfg),
+		InvoiceCounter:   NewInvoiceCounterClient(cfg),
+		LedgerEntry:      NewLedgerEntryClient(cfg),
+		ModelPrice:       NewModelPriceClient(cfg),
+		PaymentMethod:    NewPaymentMethodClient(cfg),
+		Plan:             NewPlanClient(cfg),
+		ProcessorEvent:   NewProcessorEventClient(cfg),
+		Purchase:         NewPurchaseClient(cfg),
+		Token:            NewTokenClient(cfg),
+		TopUp:            NewTopUpClient(cfg),
+		TraceCounter:     NewTraceCounterClient(cfg),
+		UsageEvent:       NewUsageEventClient(cfg),
+		Workspace:        NewWorkspaceClient(cfg),
 	}, nil
 }
 
@@ -210,28 +220,30 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		BillingProfile: NewBillingProfileClient(cfg),
-		Invoice:        NewInvoiceClient(cfg),
-		InvoiceCounter: NewInvoiceCounterClient(cfg),
-		LedgerEntry:    NewLedgerEntryClient(cfg),
-		ModelPrice:     NewModelPriceClient(cfg),
-		PaymentMethod:  NewPaymentMethodClient(cfg),
-		Plan:           NewPlanClient(cfg),
-		ProcessorEvent: NewProcessorEventClient(cfg),
-		Purchase:       NewPurchaseClient(cfg),
-		Token:          NewTokenClient(cfg),
-		TraceCounter:   NewTraceCounterClient(cfg),
-		UsageEvent:     NewUsageEventClient(cfg),
-		Workspace:      NewWorkspaceClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		AutoTopUpSetting: NewAutoTopUpSettingClient(cfg),
+		BillingProfile:   NewBillingProfileClient(cfg),
+		Invoice:          NewInvoiceClient(cfg),
+		InvoiceCounter:   NewInvoiceCounterClient(cfg),
+		LedgerEntry:      NewLedgerEntryClient(cfg),
+		ModelPrice:       NewModelPriceClient(cfg),
+		PaymentMethod:    NewPaymentMethodClient(cfg),
+		Plan:             NewPlanClient(cfg),
+		ProcessorEvent:   NewProcessorEventClient(cfg),
+		Purchase:         NewPurchaseClient(cfg),
+		Token:            NewTokenClient(cfg),
+		TopUp:            NewTopUpClient(cfg),
+		TraceCounter:     NewTraceCounterClient(cfg),
+		UsageEvent:       NewUsageEventClient(cfg),
+		Workspace:        NewWorkspaceClient(cfg),
 	}, nil
 }
 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		BillingProfile.
+//		AutoTopUpSetting.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -254,9 +266,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.BillingProfile, c.Invoice, c.InvoiceCounter, c.LedgerEntry, c.ModelPrice,
-		c.PaymentMethod, c.Plan, c.ProcessorEvent, c.Purchase, c.Token, c.TraceCounter,
-		c.UsageEvent, c.Workspace,
+		c.AutoTopUpSetting, c.BillingProfile, c.Invoice, c.InvoiceCounter,
+		c.LedgerEntry, c.ModelPrice, c.PaymentMethod, c.Plan, c.ProcessorEvent,
+		c.Purchase, c.Token, c.TopUp, c.TraceCounter, c.UsageEvent, c.Workspace,
 	} {
 		n.Use(hooks...)
 	}
@@ -266,9 +278,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.BillingProfile, c.Invoice, c.InvoiceCounter, c.LedgerEntry, c.ModelPrice,
-		c.PaymentMethod, c.Plan, c.ProcessorEvent, c.Purchase, c.Token, c.TraceCounter,
-		c.UsageEvent, c.Workspace,
+		c.AutoTopUpSetting, c.BillingProfile, c.Invoice, c.InvoiceCounter,
+		c.LedgerEntry, c.ModelPrice, c.PaymentMethod, c.Plan, c.ProcessorEvent,
+		c.Purchase, c.Token, c.TopUp, c.TraceCounter, c.UsageEvent, c.Workspace,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -277,6 +289,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *AutoTopUpSettingMutation:
+		return c.AutoTopUpSetting.mutate(ctx, m)
 	case *BillingProfileMutation:
 		return c.BillingProfile.mutate(ctx, m)
 	case *InvoiceMutation:
@@ -297,6 +311,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Purchase.mutate(ctx, m)
 	case *TokenMutation:
 		return c.Token.mutate(ctx, m)
+	case *TopUpMutation:
+		return c.TopUp.mutate(ctx, m)
 	case *TraceCounterMutation:
 		return c.TraceCounter.mutate(ctx, m)
 	case *UsageEventMutation:
@@ -305,6 +321,139 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Workspace.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// AutoTopUpSettingClient is a client for the AutoTopUpSetting schema.
+type AutoTopUpSettingClient struct {
+	config
+}
+
+// NewAutoTopUpSettingClient returns a client for the AutoTopUpSetting from the given config.
+func NewAutoTopUpSettingClient(c config) *AutoTopUpSettingClient {
+	return &AutoTopUpSettingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `autotopupsetting.Hooks(f(g(h())))`.
+func (c *AutoTopUpSettingClient) Use(hooks ...Hook) {
+	c.hooks.AutoTopUpSetting = append(c.hooks.AutoTopUpSetting, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `autotopupsetting.Intercept(f(g(h())))`.
+func (c *AutoTopUpSettingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AutoTopUpSetting = append(c.inters.AutoTopUpSetting, interceptors...)
+}
+
+// Create returns a builder for creating a AutoTopUpSetting entity.
+func (c *AutoTopUpSettingClient) Create() *AutoTopUpSettingCreate {
+	mutation := newAutoTopUpSettingMutation(c.config, OpCreate)
+	return &AutoTopUpSettingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AutoTopUpSetting entities.
+func (c *AutoTopUpSettingClient) CreateBulk(builders ...*AutoTopUpSettingCreate) *AutoTopUpSettingCreateBulk {
+	return &AutoTopUpSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AutoTopUpSettingClient) MapCreateBulk(slice any, setFunc func(*AutoTopUpSettingCreate, int)) *AutoTopUpSettingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AutoTopUpSettingCreateBulk{err: fmt.Errorf("calling to AutoTopUpSettingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AutoTopUpSettingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AutoTopUpSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AutoTopUpSetting.
+func (c *AutoTopUpSettingClient) Update() *AutoTopUpSettingUpdate {
+	mutation := newAutoTopUpSettingMutation(c.config, OpUpdate)
+	return &AutoTopUpSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AutoTopUpSettingClient) UpdateOne(_m *AutoTopUpSetting) *AutoTopUpSettingUpdateOne {
+	mutation := newAutoTopUpSettingMutation(c.config, OpUpdateOne, withAutoTopUpSetting(_m))
+	return &AutoTopUpSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AutoTopUpSettingClient) UpdateOneID(id int) *AutoTopUpSettingUpdateOne {
+	mutation := newAutoTopUpSettingMutation(c.config, OpUpdateOne, withAutoTopUpSettingID(id))
+	return &AutoTopUpSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AutoTopUpSetting.
+func (c *AutoTopUpSettingClient) Delete() *AutoTopUpSettingDelete {
+	mutation := newAutoTopUpSettingMutation(c.config, OpDelete)
+	return &AutoTopUpSettingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AutoTopUpSettingClient) DeleteOne(_m *AutoTopUpSetting) *AutoTopUpSettingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AutoTopUpSettingClient) DeleteOneID(id int) *AutoTopUpSettingDeleteOne {
+	builder := c.Delete().Where(autotopupsetting.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AutoTopUpSettingDeleteOne{builder}
+}
+
+// Query returns a query builder for AutoTopUpSetting.
+func (c *AutoTopUpSettingClient) Query() *AutoTopUpSettingQuery {
+	return &AutoTopUpSettingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAutoTopUpSetting},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AutoTopUpSetting entity by its id.
+func (c *AutoTopUpSettingClient) Get(ctx context.Context, id int) (*AutoTopUpSetting, error) {
+	return c.Query().Where(autotopupsetting.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AutoTopUpSettingClient) GetX(ctx context.Context, id int) *AutoTopUpSetting {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AutoTopUpSettingClient) Hooks() []Hook {
+	return c.hooks.AutoTopUpSetting
+}
+
+// Interceptors returns the client interceptors.
+func (c *AutoTopUpSettingClient) Interceptors() []Interceptor {
+	return c.inters.AutoTopUpSetting
+}
+
+func (c *AutoTopUpSettingClient) mutate(ctx context.Context, m *AutoTopUpSettingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AutoTopUpSettingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AutoTopUpSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AutoTopUpSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AutoTopUpSettingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AutoTopUpSetting mutation op: %q", m.Op())
 	}
 }
 
@@ -1686,6 +1835,139 @@ func (c *TokenClient) mutate(ctx context.Context, m *TokenMutation) (Value, erro
 	}
 }
 
+// TopUpClient is a client for the TopUp schema.
+type TopUpClient struct {
+	config
+}
+
+// NewTopUpClient returns a client for the TopUp from the given config.
+func NewTopUpClient(c config) *TopUpClient {
+	return &TopUpClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `topup.Hooks(f(g(h())))`.
+func (c *TopUpClient) Use(hooks ...Hook) {
+	c.hooks.TopUp = append(c.hooks.TopUp, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `topup.Intercept(f(g(h())))`.
+func (c *TopUpClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TopUp = append(c.inters.TopUp, interceptors...)
+}
+
+// Create returns a builder for creating a TopUp entity.
+func (c *TopUpClient) Create() *TopUpCreate {
+	mutation := newTopUpMutation(c.config, OpCreate)
+	return &TopUpCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TopUp entities.
+func (c *TopUpClient) CreateBulk(builders ...*TopUpCreate) *TopUpCreateBulk {
+	return &TopUpCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TopUpClient) MapCreateBulk(slice any, setFunc func(*TopUpCreate, int)) *TopUpCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TopUpCreateBulk{err: fmt.Errorf("calling to TopUpClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TopUpCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TopUpCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TopUp.
+func (c *TopUpClient) Update() *TopUpUpdate {
+	mutation := newTopUpMutation(c.config, OpUpdate)
+	return &TopUpUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TopUpClient) UpdateOne(_m *TopUp) *TopUpUpdateOne {
+	mutation := newTopUpMutation(c.config, OpUpdateOne, withTopUp(_m))
+	return &TopUpUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TopUpClient) UpdateOneID(id uuid.UUID) *TopUpUpdateOne {
+	mutation := newTopUpMutation(c.config, OpUpdateOne, withTopUpID(id))
+	return &TopUpUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TopUp.
+func (c *TopUpClient) Delete() *TopUpDelete {
+	mutation := newTopUpMutation(c.config, OpDelete)
+	return &TopUpDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TopUpClient) DeleteOne(_m *TopUp) *TopUpDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TopUpClient) DeleteOneID(id uuid.UUID) *TopUpDeleteOne {
+	builder := c.Delete().Where(topup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TopUpDeleteOne{builder}
+}
+
+// Query returns a query builder for TopUp.
+func (c *TopUpClient) Query() *TopUpQuery {
+	return &TopUpQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTopUp},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TopUp entity by its id.
+func (c *TopUpClient) Get(ctx context.Context, id uuid.UUID) (*TopUp, error) {
+	return c.Query().Where(topup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TopUpClient) GetX(ctx context.Context, id uuid.UUID) *TopUp {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *TopUpClient) Hooks() []Hook {
+	return c.hooks.TopUp
+}
+
+// Interceptors returns the client interceptors.
+func (c *TopUpClient) Interceptors() []Interceptor {
+	return c.inters.TopUp
+}
+
+func (c *TopUpClient) mutate(ctx context.Context, m *TopUpMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TopUpCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TopUpUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TopUpUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TopUpDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TopUp mutation op: %q", m.Op())
+	}
+}
+
 // TraceCounterClient is a client for the TraceCounter schema.
 type TraceCounterClient struct {
 	config
@@ -2200,14 +2482,14 @@ func (c *WorkspaceClient) mutate(ctx context.Context, m *WorkspaceMutation) (Val
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		BillingProfile, Invoice, InvoiceCounter, LedgerEntry, ModelPrice, PaymentMethod,
-		Plan, ProcessorEvent, Purchase, Token, TraceCounter, UsageEvent,
-		Workspace []ent.Hook
+		AutoTopUpSetting, BillingProfile, Invoice, InvoiceCounter, LedgerEntry,
+		ModelPrice, PaymentMethod, Plan, ProcessorEvent, Purchase, Token, TopUp,
+		TraceCounter, UsageEvent, Workspace []ent.Hook
 	}
 	inters struct {
-		BillingProfile, Invoice, InvoiceCounter, LedgerEntry, ModelPrice, PaymentMethod,
-		Plan, ProcessorEvent, Purchase, Token, TraceCounter, UsageEvent,
-		Workspace []ent.Interceptor
+		AutoTopUpSetting, BillingProfile, Invoice, InvoiceCounter, LedgerEntry,
+		ModelPrice, PaymentMethod, Plan, ProcessorEvent, Purchase, Token, TopUp,
+		TraceCounter, UsageEvent, Workspace []ent.Interceptor
 	}
 )
 

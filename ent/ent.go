@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
@@ -22,6 +23,7 @@ import (
 	"github.com/airouter/credits/ent/processorevent"
 	"github.com/airouter/credits/ent/purchase"
 	"github.com/airouter/credits/ent/token"
+	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
 	"github.com/airouter/credits/ent/workspace"
@@ -85,19 +87,21 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			billingprofile.Table: billingprofile.ValidColumn,
-			invoice.Table:        invoice.ValidColumn,
-			invoicecounter.Table: invoicecounter.ValidColumn,
-			ledgerentry.Table:    ledgerentry.ValidColumn,
-			modelprice.Table:     modelprice.ValidColumn,
-			paymentmethod.Table:  paymentmethod.ValidColumn,
-			plan.Table:           plan.ValidColumn,
-			processorevent.Table: processorevent.ValidColumn,
-			purchase.Table:       purchase.ValidColumn,
-			token.Table:          token.ValidColumn,
-			tracecounter.Table:   tracecounter.ValidColumn,
-			usageevent.Table:     usageevent.ValidColumn,
-			workspace.Table:      workspace.ValidColumn,
+			autotopupsetting.Table: autotopupsetting.ValidColumn,
+			billingprofile.Table:   billingprofile.ValidColumn,
+			invoice.Table:          invoice.ValidColumn,
+			invoicecounter.Table:   invoicecounter.ValidColumn,
+			ledgerentry.Table:      ledgerentry.ValidColumn,
+			modelprice.Table:       modelprice.ValidColumn,
+			paymentmethod.Table:    paymentmethod.ValidColumn,
+			plan.Table:             plan.ValidColumn,
+			processorevent.Table:   processorevent.ValidColumn,
+			purchase.Table:         purchase.ValidColumn,
+			token.Table:            token.ValidColumn,
+			topup.Table:            topup.ValidColumn,
+			tracecounter.Table:     tracecounter.ValidColumn,
+			usageevent.Table:       usageevent.ValidColumn,
+			workspace.Table:        workspace.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

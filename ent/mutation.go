@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
@@ -22,6 +23,7 @@ import (
 	"github.com/airouter/credits/ent/processorevent"
 	"github.com/airouter/credits/ent/purchase"
 	"github.com/airouter/credits/ent/token"
+	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
 	"github.com/airouter/credits/ent/workspace"
@@ -37,20 +39,817 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeBillingProfile = "BillingProfile"
-	TypeInvoice        = "Invoice"
-	TypeInvoiceCounter = "InvoiceCounter"
-	TypeLedgerEntry    = "LedgerEntry"
-	TypeModelPrice     = "ModelPrice"
-	TypePaymentMethod  = "PaymentMethod"
-	TypePlan           = "Plan"
-	TypeProcessorEvent = "ProcessorEvent"
-	TypePurchase       = "Purchase"
-	TypeToken          = "Token"
-	TypeTraceCounter   = "TraceCounter"
-	TypeUsageEvent     = "UsageEvent"
-	TypeWorkspace      = "Workspace"
+	TypeAutoTopUpSetting = "AutoTopUpSetting"
+	TypeBillingProfile   = "BillingProfile"
+	TypeInvoice          = "Invoice"
+	TypeInvoiceCounter   = "InvoiceCounter"
+	TypeLedgerEntry      = "LedgerEntry"
+	TypeModelPrice       = "ModelPrice"
+	TypePaymentMethod    = "PaymentMethod"
+	TypePlan             = "Plan"
+	TypeProcessorEvent   = "ProcessorEvent"
+	TypePurchase         = "Purchase"
+	TypeToken            = "Token"
+	TypeTopUp            = "TopUp"
+	TypeTraceCounter     = "TraceCounter"
+	TypeUsageEvent       = "UsageEvent"
+	TypeWorkspace        = "Workspace"
 )
+
+// AutoTopUpSettingMutation represents an operation that mutates the AutoTopUpSetting nodes in the graph.
+type AutoTopUpSettingMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	workspace_id  *uuid.UUID
+	enabled       *bool
+	threshold     *int64
+	addthreshold  *int64
+	amount        *int64
+	addamount     *int64
+	card_id       *uuid.UUID
+	paused        *bool
+	last_error    *string
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AutoTopUpSetting, error)
+	predicates    []predicate.AutoTopUpSetting
+}
+
+var _ ent.Mutation = (*AutoTopUpSettingMutation)(nil)
+
+// autotopupsettingOption allows management of the mutation configuration using functional options.
+type autotopupsettingOption func(*AutoTopUpSettingMutation)
+
+// newAutoTopUpSettingMutation creates new mutation for the AutoTopUpSetting entity.
+func newAutoTopUpSettingMutation(c config, op Op, opts ...autotopupsettingOption) *AutoTopUpSettingMutation {
+	m := &AutoTopUpSettingMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAutoTopUpSetting,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAutoTopUpSettingID sets the ID field of the mutation.
+func withAutoTopUpSettingID(id int) autotopupsettingOption {
+	return func(m *AutoTopUpSettingMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AutoTopUpSetting
+		)
+		m.oldValue = func(ctx context.Context) (*AutoTopUpSetting, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AutoTopUpSetting.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAutoTopUpSetting sets the old AutoTopUpSetting of the mutation.
+func withAutoTopUpSetting(node *AutoTopUpSetting) autotopupsettingOption {
+	return func(m *AutoTopUpSettingMutation) {
+		m.oldValue = func(context.Context) (*AutoTopUpSetting, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AutoTopUpSettingMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AutoTopUpSettingMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AutoTopUpSettingMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AutoTopUpSettingMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AutoTopUpSetting.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetWorkspaceID sets the "workspace_id" field.
+func (m *AutoTopUpSettingMutation) SetWorkspaceID(u uuid.UUID) {
+	m.workspace_id = &u
+}
+
+// WorkspaceID returns the value of the "workspace_id" field in the mutation.
+func (m *AutoTopUpSettingMutation) WorkspaceID() (r uuid.UUID, exists bool) {
+	v := m.workspace_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkspaceID returns the old "workspace_id" field's value of the AutoTopUpSetting entity.
+// If the AutoTopUpSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoTopUpSettingMutation) OldWorkspaceID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkspaceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkspaceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkspaceID: %w", err)
+	}
+	return oldValue.WorkspaceID, nil
+}
+
+// ResetWorkspaceID resets all changes to the "workspace_id" field.
+func (m *AutoTopUpSettingMutation) ResetWorkspaceID() {
+	m.workspace_id = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *AutoTopUpSettingMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *AutoTopUpSettingMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the AutoTopUpSetting entity.
+// If the AutoTopUpSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoTopUpSettingMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *AutoTopUpSettingMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetThreshold sets the "threshold" field.
+func (m *AutoTopUpSettingMutation) SetThreshold(i int64) {
+	m.threshold = &i
+	m.addthreshold = nil
+}
+
+// Threshold returns the value of the "threshold" field in the mutation.
+func (m *AutoTopUpSettingMutation) Threshold() (r int64, exists bool) {
+	v := m.threshold
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThreshold returns the old "threshold" field's value of the AutoTopUpSetting entity.
+// If the AutoTopUpSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoTopUpSettingMutation) OldThreshold(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThreshold is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThreshold requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThreshold: %w", err)
+	}
+	return oldValue.Threshold, nil
+}
+
+// AddThreshold adds i to the "threshold" field.
+func (m *AutoTopUpSettingMutation) AddThreshold(i int64) {
+	if m.addthreshold != nil {
+		*m.addthreshold += i
+	} else {
+		m.addthreshold = &i
+	}
+}
+
+// AddedThreshold returns the value that was added to the "threshold" field in this mutation.
+func (m *AutoTopUpSettingMutation) AddedThreshold() (r int64, exists bool) {
+	v := m.addthreshold
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetThreshold resets all changes to the "threshold" field.
+func (m *AutoTopUpSettingMutation) ResetThreshold() {
+	m.threshold = nil
+	m.addthreshold = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *AutoTopUpSettingMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *AutoTopUpSettingMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the AutoTopUpSetting entity.
+// If the AutoTopUpSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoTopUpSettingMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *AutoTopUpSettingMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *AutoTopUpSettingMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *AutoTopUpSettingMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetCardID sets the "card_id" field.
+func (m *AutoTopUpSettingMutation) SetCardID(u uuid.UUID) {
+	m.card_id = &u
+}
+
+// CardID returns the value of the "card_id" field in the mutation.
+func (m *AutoTopUpSettingMutation) CardID() (r uuid.UUID, exists bool) {
+	v := m.card_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCardID returns the old "card_id" field's value of the AutoTopUpSetting entity.
+// If the AutoTopUpSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoTopUpSettingMutation) OldCardID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCardID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCardID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCardID: %w", err)
+	}
+	return oldValue.CardID, nil
+}
+
+// ClearCardID clears the value of the "card_id" field.
+func (m *AutoTopUpSettingMutation) ClearCardID() {
+	m.card_id = nil
+	m.clearedFields[autotopupsetting.FieldCardID] = struct{}{}
+}
+
+// CardIDCleared returns if the "card_id" field was cleared in this mutation.
+func (m *AutoTopUpSettingMutation) CardIDCleared() bool {
+	_, ok := m.clearedFields[autotopupsetting.FieldCardID]
+	return ok
+}
+
+// ResetCardID resets all changes to the "card_id" field.
+func (m *AutoTopUpSettingMutation) ResetCardID() {
+	m.card_id = nil
+	delete(m.clearedFields, autotopupsetting.FieldCardID)
+}
+
+// SetPaused sets the "paused" field.
+func (m *AutoTopUpSettingMutation) SetPaused(b bool) {
+	m.paused = &b
+}
+
+// Paused returns the value of the "paused" field in the mutation.
+func (m *AutoTopUpSettingMutation) Paused() (r bool, exists bool) {
+	v := m.paused
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaused returns the old "paused" field's value of the AutoTopUpSetting entity.
+// If the AutoTopUpSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoTopUpSettingMutation) OldPaused(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaused is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaused requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaused: %w", err)
+	}
+	return oldValue.Paused, nil
+}
+
+// ResetPaused resets all changes to the "paused" field.
+func (m *AutoTopUpSettingMutation) ResetPaused() {
+	m.paused = nil
+}
+
+// SetLastError sets the "last_error" field.
+func (m *AutoTopUpSettingMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *AutoTopUpSettingMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the AutoTopUpSetting entity.
+// If the AutoTopUpSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoTopUpSettingMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *AutoTopUpSettingMutation) ResetLastError() {
+	m.last_error = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AutoTopUpSettingMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AutoTopUpSettingMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the AutoTopUpSetting entity.
+// If the AutoTopUpSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AutoTopUpSettingMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AutoTopUpSettingMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the AutoTopUpSettingMutation builder.
+func (m *AutoTopUpSettingMutation) Where(ps ...predicate.AutoTopUpSetting) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AutoTopUpSettingMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AutoTopUpSettingMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AutoTopUpSetting, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AutoTopUpSettingMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AutoTopUpSettingMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AutoTopUpSetting).
+func (m *AutoTopUpSettingMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AutoTopUpSettingMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.workspace_id != nil {
+		fields = append(fields, autotopupsetting.FieldWorkspaceID)
+	}
+	if m.enabled != nil {
+		fields = append(fields, autotopupsetting.FieldEnabled)
+	}
+	if m.threshold != nil {
+		fields = append(fields, autotopupsetting.FieldThreshold)
+	}
+	if m.amount != nil {
+		fields = append(fields, autotopupsetting.FieldAmount)
+	}
+	if m.card_id != nil {
+		fields = append(fields, autotopupsetting.FieldCardID)
+	}
+	if m.paused != nil {
+		fields = append(fields, autotopupsetting.FieldPaused)
+	}
+	if m.last_error != nil {
+		fields = append(fields, autotopupsetting.FieldLastError)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, autotopupsetting.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AutoTopUpSettingMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case autotopupsetting.FieldWorkspaceID:
+		return m.WorkspaceID()
+	case autotopupsetting.FieldEnabled:
+		return m.Enabled()
+	case autotopupsetting.FieldThreshold:
+		return m.Threshold()
+	case autotopupsetting.FieldAmount:
+		return m.Amount()
+	case autotopupsetting.FieldCardID:
+		return m.CardID()
+	case autotopupsetting.FieldPaused:
+		return m.Paused()
+	case autotopupsetting.FieldLastError:
+		return m.LastError()
+	case autotopupsetting.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AutoTopUpSettingMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case autotopupsetting.FieldWorkspaceID:
+		return m.OldWorkspaceID(ctx)
+	case autotopupsetting.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case autotopupsetting.FieldThreshold:
+		return m.OldThreshold(ctx)
+	case autotopupsetting.FieldAmount:
+		return m.OldAmount(ctx)
+	case autotopupsetting.FieldCardID:
+		return m.OldCardID(ctx)
+	case autotopupsetting.FieldPaused:
+		return m.OldPaused(ctx)
+	case autotopupsetting.FieldLastError:
+		return m.OldLastError(ctx)
+	case autotopupsetting.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AutoTopUpSetting field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AutoTopUpSettingMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case autotopupsetting.FieldWorkspaceID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkspaceID(v)
+		return nil
+	case autotopupsetting.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case autotopupsetting.FieldThreshold:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThreshold(v)
+		return nil
+	case autotopupsetting.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case autotopupsetting.FieldCardID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCardID(v)
+		return nil
+	case autotopupsetting.FieldPaused:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaused(v)
+		return nil
+	case autotopupsetting.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	case autotopupsetting.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AutoTopUpSetting field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AutoTopUpSettingMutation) AddedFields() []string {
+	var fields []string
+	if m.addthreshold != nil {
+		fields = append(fields, autotopupsetting.FieldThreshold)
+	}
+	if m.addamount != nil {
+		fields = append(fields, autotopupsetting.FieldAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AutoTopUpSettingMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case autotopupsetting.FieldThreshold:
+		return m.AddedThreshold()
+	case autotopupsetting.FieldAmount:
+		return m.AddedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AutoTopUpSettingMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case autotopupsetting.FieldThreshold:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddThreshold(v)
+		return nil
+	case autotopupsetting.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AutoTopUpSetting numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AutoTopUpSettingMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(autotopupsetting.FieldCardID) {
+		fields = append(fields, autotopupsetting.FieldCardID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AutoTopUpSettingMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AutoTopUpSettingMutation) ClearField(name string) error {
+	switch name {
+	case autotopupsetting.FieldCardID:
+		m.ClearCardID()
+		return nil
+	}
+	return fmt.Errorf("unknown AutoTopUpSetting nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AutoTopUpSettingMutation) ResetField(name string) error {
+	switch name {
+	case autotopupsetting.FieldWorkspaceID:
+		m.ResetWorkspaceID()
+		return nil
+	case autotopupsetting.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case autotopupsetting.FieldThreshold:
+		m.ResetThreshold()
+		return nil
+	case autotopupsetting.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case autotopupsetting.FieldCardID:
+		m.ResetCardID()
+		return nil
+	case autotopupsetting.FieldPaused:
+		m.ResetPaused()
+		return nil
+	case autotopupsetting.FieldLastError:
+		m.ResetLastError()
+		return nil
+	case autotopupsetting.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AutoTopUpSetting field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AutoTopUpSettingMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AutoTopUpSettingMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AutoTopUpSettingMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AutoTopUpSettingMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AutoTopUpSettingMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AutoTopUpSettingMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AutoTopUpSettingMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AutoTopUpSetting unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AutoTopUpSettingMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AutoTopUpSetting edge %s", name)
+}
 
 // BillingProfileMutation represents an operation that mutates the BillingProfile nodes in the graph.
 type BillingProfileMutation struct {
@@ -5349,6 +6148,7 @@ type PurchaseMutation struct {
 	card_brand        *string
 	card_last4        *string
 	failure_reason    *string
+	top_up_id         *uuid.UUID
 	buyer             *map[string]string
 	created_at        *time.Time
 	updated_at        *time.Time
@@ -5856,6 +6656,55 @@ func (m *PurchaseMutation) ResetFailureReason() {
 	m.failure_reason = nil
 }
 
+// SetTopUpID sets the "top_up_id" field.
+func (m *PurchaseMutation) SetTopUpID(u uuid.UUID) {
+	m.top_up_id = &u
+}
+
+// TopUpID returns the value of the "top_up_id" field in the mutation.
+func (m *PurchaseMutation) TopUpID() (r uuid.UUID, exists bool) {
+	v := m.top_up_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopUpID returns the old "top_up_id" field's value of the Purchase entity.
+// If the Purchase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PurchaseMutation) OldTopUpID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopUpID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopUpID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopUpID: %w", err)
+	}
+	return oldValue.TopUpID, nil
+}
+
+// ClearTopUpID clears the value of the "top_up_id" field.
+func (m *PurchaseMutation) ClearTopUpID() {
+	m.top_up_id = nil
+	m.clearedFields[purchase.FieldTopUpID] = struct{}{}
+}
+
+// TopUpIDCleared returns if the "top_up_id" field was cleared in this mutation.
+func (m *PurchaseMutation) TopUpIDCleared() bool {
+	_, ok := m.clearedFields[purchase.FieldTopUpID]
+	return ok
+}
+
+// ResetTopUpID resets all changes to the "top_up_id" field.
+func (m *PurchaseMutation) ResetTopUpID() {
+	m.top_up_id = nil
+	delete(m.clearedFields, purchase.FieldTopUpID)
+}
+
 // SetBuyer sets the "buyer" field.
 func (m *PurchaseMutation) SetBuyer(value map[string]string) {
 	m.buyer = &value
@@ -6060,7 +6909,7 @@ func (m *PurchaseMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PurchaseMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 15)
 	if m.workspace_id != nil {
 		fields = append(fields, purchase.FieldWorkspaceID)
 	}
@@ -6090,6 +6939,9 @@ func (m *PurchaseMutation) Fields() []string {
 	}
 	if m.failure_reason != nil {
 		fields = append(fields, purchase.FieldFailureReason)
+	}
+	if m.top_up_id != nil {
+		fields = append(fields, purchase.FieldTopUpID)
 	}
 	if m.buyer != nil {
 		fields = append(fields, purchase.FieldBuyer)
@@ -6131,6 +6983,8 @@ func (m *PurchaseMutation) Field(name string) (ent.Value, bool) {
 		return m.CardLast4()
 	case purchase.FieldFailureReason:
 		return m.FailureReason()
+	case purchase.FieldTopUpID:
+		return m.TopUpID()
 	case purchase.FieldBuyer:
 		return m.Buyer()
 	case purchase.FieldCreatedAt:
@@ -6168,6 +7022,8 @@ func (m *PurchaseMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldCardLast4(ctx)
 	case purchase.FieldFailureReason:
 		return m.OldFailureReason(ctx)
+	case purchase.FieldTopUpID:
+		return m.OldTopUpID(ctx)
 	case purchase.FieldBuyer:
 		return m.OldBuyer(ctx)
 	case purchase.FieldCreatedAt:
@@ -6255,6 +7111,13 @@ func (m *PurchaseMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFailureReason(v)
 		return nil
+	case purchase.FieldTopUpID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopUpID(v)
+		return nil
 	case purchase.FieldBuyer:
 		v, ok := value.(map[string]string)
 		if !ok {
@@ -6331,6 +7194,9 @@ func (m *PurchaseMutation) ClearedFields() []string {
 	if m.FieldCleared(purchase.FieldPaymentIntentID) {
 		fields = append(fields, purchase.FieldPaymentIntentID)
 	}
+	if m.FieldCleared(purchase.FieldTopUpID) {
+		fields = append(fields, purchase.FieldTopUpID)
+	}
 	if m.FieldCleared(purchase.FieldBuyer) {
 		fields = append(fields, purchase.FieldBuyer)
 	}
@@ -6353,6 +7219,9 @@ func (m *PurchaseMutation) ClearField(name string) error {
 	switch name {
 	case purchase.FieldPaymentIntentID:
 		m.ClearPaymentIntentID()
+		return nil
+	case purchase.FieldTopUpID:
+		m.ClearTopUpID()
 		return nil
 	case purchase.FieldBuyer:
 		m.ClearBuyer()
@@ -6397,6 +7266,9 @@ func (m *PurchaseMutation) ResetField(name string) error {
 		return nil
 	case purchase.FieldFailureReason:
 		m.ResetFailureReason()
+		return nil
+	case purchase.FieldTopUpID:
+		m.ResetTopUpID()
 		return nil
 	case purchase.FieldBuyer:
 		m.ResetBuyer()
@@ -7176,6 +8048,861 @@ func (m *TokenMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Token edge %s", name)
+}
+
+// TopUpMutation represents an operation that mutates the TopUp nodes in the graph.
+type TopUpMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *uuid.UUID
+	workspace_id    *uuid.UUID
+	status          *topup.Status
+	amount          *int64
+	addamount       *int64
+	declines        *int
+	adddeclines     *int
+	next_attempt_at *time.Time
+	last_error      *string
+	purchase_id     *uuid.UUID
+	created_at      *time.Time
+	updated_at      *time.Time
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*TopUp, error)
+	predicates      []predicate.TopUp
+}
+
+var _ ent.Mutation = (*TopUpMutation)(nil)
+
+// topupOption allows management of the mutation configuration using functional options.
+type topupOption func(*TopUpMutation)
+
+// newTopUpMutation creates new mutation for the TopUp entity.
+func newTopUpMutation(c config, op Op, opts ...topupOption) *TopUpMutation {
+	m := &TopUpMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTopUp,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTopUpID sets the ID field of the mutation.
+func withTopUpID(id uuid.UUID) topupOption {
+	return func(m *TopUpMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TopUp
+		)
+		m.oldValue = func(ctx context.Context) (*TopUp, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TopUp.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTopUp sets the old TopUp of the mutation.
+func withTopUp(node *TopUp) topupOption {
+	return func(m *TopUpMutation) {
+		m.oldValue = func(context.Context) (*TopUp, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TopUpMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TopUpMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of TopUp entities.
+func (m *TopUpMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TopUpMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TopUpMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TopUp.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetWorkspaceID sets the "workspace_id" field.
+func (m *TopUpMutation) SetWorkspaceID(u uuid.UUID) {
+	m.workspace_id = &u
+}
+
+// WorkspaceID returns the value of the "workspace_id" field in the mutation.
+func (m *TopUpMutation) WorkspaceID() (r uuid.UUID, exists bool) {
+	v := m.workspace_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkspaceID returns the old "workspace_id" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldWorkspaceID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkspaceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkspaceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkspaceID: %w", err)
+	}
+	return oldValue.WorkspaceID, nil
+}
+
+// ResetWorkspaceID resets all changes to the "workspace_id" field.
+func (m *TopUpMutation) ResetWorkspaceID() {
+	m.workspace_id = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *TopUpMutation) SetStatus(t topup.Status) {
+	m.status = &t
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *TopUpMutation) Status() (r topup.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldStatus(ctx context.Context) (v topup.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *TopUpMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *TopUpMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *TopUpMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *TopUpMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *TopUpMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *TopUpMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetDeclines sets the "declines" field.
+func (m *TopUpMutation) SetDeclines(i int) {
+	m.declines = &i
+	m.adddeclines = nil
+}
+
+// Declines returns the value of the "declines" field in the mutation.
+func (m *TopUpMutation) Declines() (r int, exists bool) {
+	v := m.declines
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeclines returns the old "declines" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldDeclines(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeclines is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeclines requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeclines: %w", err)
+	}
+	return oldValue.Declines, nil
+}
+
+// AddDeclines adds i to the "declines" field.
+func (m *TopUpMutation) AddDeclines(i int) {
+	if m.adddeclines != nil {
+		*m.adddeclines += i
+	} else {
+		m.adddeclines = &i
+	}
+}
+
+// AddedDeclines returns the value that was added to the "declines" field in this mutation.
+func (m *TopUpMutation) AddedDeclines() (r int, exists bool) {
+	v := m.adddeclines
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeclines resets all changes to the "declines" field.
+func (m *TopUpMutation) ResetDeclines() {
+	m.declines = nil
+	m.adddeclines = nil
+}
+
+// SetNextAttemptAt sets the "next_attempt_at" field.
+func (m *TopUpMutation) SetNextAttemptAt(t time.Time) {
+	m.next_attempt_at = &t
+}
+
+// NextAttemptAt returns the value of the "next_attempt_at" field in the mutation.
+func (m *TopUpMutation) NextAttemptAt() (r time.Time, exists bool) {
+	v := m.next_attempt_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextAttemptAt returns the old "next_attempt_at" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldNextAttemptAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextAttemptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextAttemptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextAttemptAt: %w", err)
+	}
+	return oldValue.NextAttemptAt, nil
+}
+
+// ResetNextAttemptAt resets all changes to the "next_attempt_at" field.
+func (m *TopUpMutation) ResetNextAttemptAt() {
+	m.next_attempt_at = nil
+}
+
+// SetLastError sets the "last_error" field.
+func (m *TopUpMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *TopUpMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *TopUpMutation) ResetLastError() {
+	m.last_error = nil
+}
+
+// SetPurchaseID sets the "purchase_id" field.
+func (m *TopUpMutation) SetPurchaseID(u uuid.UUID) {
+	m.purchase_id = &u
+}
+
+// PurchaseID returns the value of the "purchase_id" field in the mutation.
+func (m *TopUpMutation) PurchaseID() (r uuid.UUID, exists bool) {
+	v := m.purchase_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPurchaseID returns the old "purchase_id" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldPurchaseID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPurchaseID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPurchaseID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPurchaseID: %w", err)
+	}
+	return oldValue.PurchaseID, nil
+}
+
+// ClearPurchaseID clears the value of the "purchase_id" field.
+func (m *TopUpMutation) ClearPurchaseID() {
+	m.purchase_id = nil
+	m.clearedFields[topup.FieldPurchaseID] = struct{}{}
+}
+
+// PurchaseIDCleared returns if the "purchase_id" field was cleared in this mutation.
+func (m *TopUpMutation) PurchaseIDCleared() bool {
+	_, ok := m.clearedFields[topup.FieldPurchaseID]
+	return ok
+}
+
+// ResetPurchaseID resets all changes to the "purchase_id" field.
+func (m *TopUpMutation) ResetPurchaseID() {
+	m.purchase_id = nil
+	delete(m.clearedFields, topup.FieldPurchaseID)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *TopUpMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *TopUpMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *TopUpMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *TopUpMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *TopUpMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the TopUp entity.
+// If the TopUp object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TopUpMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *TopUpMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the TopUpMutation builder.
+func (m *TopUpMutation) Where(ps ...predicate.TopUp) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TopUpMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TopUpMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TopUp, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TopUpMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TopUpMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TopUp).
+func (m *TopUpMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TopUpMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.workspace_id != nil {
+		fields = append(fields, topup.FieldWorkspaceID)
+	}
+	if m.status != nil {
+		fields = append(fields, topup.FieldStatus)
+	}
+	if m.amount != nil {
+		fields = append(fields, topup.FieldAmount)
+	}
+	if m.declines != nil {
+		fields = append(fields, topup.FieldDeclines)
+	}
+	if m.next_attempt_at != nil {
+		fields = append(fields, topup.FieldNextAttemptAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, topup.FieldLastError)
+	}
+	if m.purchase_id != nil {
+		fields = append(fields, topup.FieldPurchaseID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, topup.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, topup.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TopUpMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case topup.FieldWorkspaceID:
+		return m.WorkspaceID()
+	case topup.FieldStatus:
+		return m.Status()
+	case topup.FieldAmount:
+		return m.Amount()
+	case topup.FieldDeclines:
+		return m.Declines()
+	case topup.FieldNextAttemptAt:
+		return m.NextAttemptAt()
+	case topup.FieldLastError:
+		return m.LastError()
+	case topup.FieldPurchaseID:
+		return m.PurchaseID()
+	case topup.FieldCreatedAt:
+		return m.CreatedAt()
+	case topup.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TopUpMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case topup.FieldWorkspaceID:
+		return m.OldWorkspaceID(ctx)
+	case topup.FieldStatus:
+		return m.OldStatus(ctx)
+	case topup.FieldAmount:
+		return m.OldAmount(ctx)
+	case topup.FieldDeclines:
+		return m.OldDeclines(ctx)
+	case topup.FieldNextAttemptAt:
+		return m.OldNextAttemptAt(ctx)
+	case topup.FieldLastError:
+		return m.OldLastError(ctx)
+	case topup.FieldPurchaseID:
+		return m.OldPurchaseID(ctx)
+	case topup.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case topup.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown TopUp field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TopUpMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case topup.FieldWorkspaceID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkspaceID(v)
+		return nil
+	case topup.FieldStatus:
+		v, ok := value.(topup.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case topup.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case topup.FieldDeclines:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeclines(v)
+		return nil
+	case topup.FieldNextAttemptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextAttemptAt(v)
+		return nil
+	case topup.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	case topup.FieldPurchaseID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPurchaseID(v)
+		return nil
+	case topup.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case topup.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TopUp field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TopUpMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, topup.FieldAmount)
+	}
+	if m.adddeclines != nil {
+		fields = append(fields, topup.FieldDeclines)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TopUpMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case topup.FieldAmount:
+		return m.AddedAmount()
+	case topup.FieldDeclines:
+		return m.AddedDeclines()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TopUpMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case topup.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	case topup.FieldDeclines:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeclines(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TopUp numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TopUpMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(topup.FieldPurchaseID) {
+		fields = append(fields, topup.FieldPurchaseID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TopUpMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TopUpMutation) ClearField(name string) error {
+	switch name {
+	case topup.FieldPurchaseID:
+		m.ClearPurchaseID()
+		return nil
+	}
+	return fmt.Errorf("unknown TopUp nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TopUpMutation) ResetField(name string) error {
+	switch name {
+	case topup.FieldWorkspaceID:
+		m.ResetWorkspaceID()
+		return nil
+	case topup.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case topup.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case topup.FieldDeclines:
+		m.ResetDeclines()
+		return nil
+	case topup.FieldNextAttemptAt:
+		m.ResetNextAttemptAt()
+		return nil
+	case topup.FieldLastError:
+		m.ResetLastError()
+		return nil
+	case topup.FieldPurchaseID:
+		m.ResetPurchaseID()
+		return nil
+	case topup.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case topup.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown TopUp field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TopUpMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TopUpMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TopUpMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TopUpMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TopUpMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TopUpMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TopUpMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown TopUp unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TopUpMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown TopUp edge %s", name)
 }
 
 // TraceCounterMutation represents an operation that mutates the TraceCounter nodes in the graph.

@@ -39,6 +39,8 @@ type Purchase struct {
 	CardLast4 string `json:"card_last4,omitempty"`
 	// FailureReason holds the value of the "failure_reason" field.
 	FailureReason string `json:"failure_reason,omitempty"`
+	// the auto top-up this purchase is an attempt of
+	TopUpID *uuid.UUID `json:"top_up_id,omitempty"`
 	// billing profile as it was at purchase time
 	Buyer map[string]string `json:"buyer,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
@@ -55,6 +57,8 @@ func (*Purchase) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case purchase.FieldTopUpID:
+			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case purchase.FieldBuyer:
 			values[i] = new([]byte)
 		case purchase.FieldAmount:
@@ -146,6 +150,13 @@ func (_m *Purchase) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field failure_reason", values[i])
 			} else if value.Valid {
 				_m.FailureReason = value.String
+			}
+		case purchase.FieldTopUpID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field top_up_id", values[i])
+			} else if value.Valid {
+				_m.TopUpID = new(uuid.UUID)
+				*_m.TopUpID = *value.S.(*uuid.UUID)
 			}
 		case purchase.FieldBuyer:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -241,6 +252,11 @@ func (_m *Purchase) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("failure_reason=")
 	builder.WriteString(_m.FailureReason)
+	builder.WriteString(", ")
+	if v := _m.TopUpID; v != nil {
+		builder.WriteString("top_up_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("buyer=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Buyer))

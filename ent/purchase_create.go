@@ -132,6 +132,20 @@ func (_c *PurchaseCreate) SetNillableFailureReason(v *string) *PurchaseCreate {
 	return _c
 }
 
+// SetTopUpID sets the "top_up_id" field.
+func (_c *PurchaseCreate) SetTopUpID(v uuid.UUID) *PurchaseCreate {
+	_c.mutation.SetTopUpID(v)
+	return _c
+}
+
+// SetNillableTopUpID sets the "top_up_id" field if the given value is not nil.
+func (_c *PurchaseCreate) SetNillableTopUpID(v *uuid.UUID) *PurchaseCreate {
+	if v != nil {
+		_c.SetTopUpID(*v)
+	}
+	return _c
+}
+
 // SetBuyer sets the "buyer" field.
 func (_c *PurchaseCreate) SetBuyer(v map[string]string) *PurchaseCreate {
 	_c.mutation.SetBuyer(v)
@@ -394,6 +408,10 @@ func (_c *PurchaseCreate) createSpec() (*Purchase, *sqlgraph.CreateSpec) {
 		_spec.SetField(purchase.FieldFailureReason, field.TypeString, value)
 		_node.FailureReason = value
 	}
+	if value, ok := _c.mutation.TopUpID(); ok {
+		_spec.SetField(purchase.FieldTopUpID, field.TypeUUID, value)
+		_node.TopUpID = &value
+	}
 	if value, ok := _c.mutation.Buyer(); ok {
 		_spec.SetField(purchase.FieldBuyer, field.TypeJSON, value)
 		_node.Buyer = value
@@ -616,6 +634,9 @@ func (u *PurchaseUpsertOne) UpdateNewValues() *PurchaseUpsertOne {
 		}
 		if _, exists := u.create.mutation.IdempotencyKey(); exists {
 			s.SetIgnore(purchase.FieldIdempotencyKey)
+		}
+		if _, exists := u.create.mutation.TopUpID(); exists {
+			s.SetIgnore(purchase.FieldTopUpID)
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(purchase.FieldCreatedAt)
@@ -992,6 +1013,9 @@ func (u *PurchaseUpsertBulk) UpdateNewValues() *PurchaseUpsertBulk {
 			}
 			if _, exists := b.mutation.IdempotencyKey(); exists {
 				s.SetIgnore(purchase.FieldIdempotencyKey)
+			}
+			if _, exists := b.mutation.TopUpID(); exists {
+				s.SetIgnore(purchase.FieldTopUpID)
 			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(purchase.FieldCreatedAt)

@@ -240,6 +240,9 @@ func (_u *PurchaseUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.FailureReason(); ok {
 		_spec.SetField(purchase.FieldFailureReason, field.TypeString, value)
 	}
+	if _u.mutation.TopUpIDCleared() {
+		_spec.ClearField(purchase.FieldTopUpID, field.TypeUUID)
+	}
 	if value, ok := _u.mutation.Buyer(); ok {
 		_spec.SetField(purchase.FieldBuyer, field.TypeJSON, value)
 	}
@@ -516,6 +519,9 @@ func (_u *PurchaseUpdateOne) sqlSave(ctx context.Context) (_node *Purchase, err 
 	}
 	if value, ok := _u.mutation.FailureReason(); ok {
 		_spec.SetField(purchase.FieldFailureReason, field.TypeString, value)
+	}
+	if _u.mutation.TopUpIDCleared() {
+		_spec.ClearField(purchase.FieldTopUpID, field.TypeUUID)
 	}
 	if value, ok := _u.mutation.Buyer(); ok {
 		_spec.SetField(purchase.FieldBuyer, field.TypeJSON, value)

@@ -5,6 +5,7 @@ package ent
 import (
 	"time"
 
+	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
@@ -16,6 +17,7 @@ import (
 	"github.com/airouter/credits/ent/purchase"
 	"github.com/airouter/credits/ent/schema"
 	"github.com/airouter/credits/ent/token"
+	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
 	"github.com/airouter/credits/ent/workspace"
@@ -26,6 +28,34 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	autotopupsettingFields := schema.AutoTopUpSetting{}.Fields()
+	_ = autotopupsettingFields
+	// autotopupsettingDescEnabled is the schema descriptor for enabled field.
+	autotopupsettingDescEnabled := autotopupsettingFields[1].Descriptor()
+	// autotopupsetting.DefaultEnabled holds the default value on creation for the enabled field.
+	autotopupsetting.DefaultEnabled = autotopupsettingDescEnabled.Default.(bool)
+	// autotopupsettingDescThreshold is the schema descriptor for threshold field.
+	autotopupsettingDescThreshold := autotopupsettingFields[2].Descriptor()
+	// autotopupsetting.DefaultThreshold holds the default value on creation for the threshold field.
+	autotopupsetting.DefaultThreshold = autotopupsettingDescThreshold.Default.(int64)
+	// autotopupsettingDescAmount is the schema descriptor for amount field.
+	autotopupsettingDescAmount := autotopupsettingFields[3].Descriptor()
+	// autotopupsetting.DefaultAmount holds the default value on creation for the amount field.
+	autotopupsetting.DefaultAmount = autotopupsettingDescAmount.Default.(int64)
+	// autotopupsettingDescPaused is the schema descriptor for paused field.
+	autotopupsettingDescPaused := autotopupsettingFields[5].Descriptor()
+	// autotopupsetting.DefaultPaused holds the default value on creation for the paused field.
+	autotopupsetting.DefaultPaused = autotopupsettingDescPaused.Default.(bool)
+	// autotopupsettingDescLastError is the schema descriptor for last_error field.
+	autotopupsettingDescLastError := autotopupsettingFields[6].Descriptor()
+	// autotopupsetting.DefaultLastError holds the default value on creation for the last_error field.
+	autotopupsetting.DefaultLastError = autotopupsettingDescLastError.Default.(string)
+	// autotopupsettingDescUpdatedAt is the schema descriptor for updated_at field.
+	autotopupsettingDescUpdatedAt := autotopupsettingFields[7].Descriptor()
+	// autotopupsetting.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	autotopupsetting.DefaultUpdatedAt = autotopupsettingDescUpdatedAt.Default.(func() time.Time)
+	// autotopupsetting.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	autotopupsetting.UpdateDefaultUpdatedAt = autotopupsettingDescUpdatedAt.UpdateDefault.(func() time.Time)
 	billingprofileFields := schema.BillingProfile{}.Fields()
 	_ = billingprofileFields
 	// billingprofileDescName is the schema descriptor for name field.
@@ -191,11 +221,11 @@ func init() {
 	// purchase.DefaultFailureReason holds the default value on creation for the failure_reason field.
 	purchase.DefaultFailureReason = purchaseDescFailureReason.Default.(string)
 	// purchaseDescCreatedAt is the schema descriptor for created_at field.
-	purchaseDescCreatedAt := purchaseFields[12].Descriptor()
+	purchaseDescCreatedAt := purchaseFields[13].Descriptor()
 	// purchase.DefaultCreatedAt holds the default value on creation for the created_at field.
 	purchase.DefaultCreatedAt = purchaseDescCreatedAt.Default.(func() time.Time)
 	// purchaseDescUpdatedAt is the schema descriptor for updated_at field.
-	purchaseDescUpdatedAt := purchaseFields[13].Descriptor()
+	purchaseDescUpdatedAt := purchaseFields[14].Descriptor()
 	// purchase.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	purchase.DefaultUpdatedAt = purchaseDescUpdatedAt.Default.(func() time.Time)
 	// purchase.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
@@ -214,6 +244,34 @@ func init() {
 	tokenDescID := tokenFields[0].Descriptor()
 	// token.DefaultID holds the default value on creation for the id field.
 	token.DefaultID = tokenDescID.Default.(func() uuid.UUID)
+	topupFields := schema.TopUp{}.Fields()
+	_ = topupFields
+	// topupDescDeclines is the schema descriptor for declines field.
+	topupDescDeclines := topupFields[4].Descriptor()
+	// topup.DefaultDeclines holds the default value on creation for the declines field.
+	topup.DefaultDeclines = topupDescDeclines.Default.(int)
+	// topupDescNextAttemptAt is the schema descriptor for next_attempt_at field.
+	topupDescNextAttemptAt := topupFields[5].Descriptor()
+	// topup.DefaultNextAttemptAt holds the default value on creation for the next_attempt_at field.
+	topup.DefaultNextAttemptAt = topupDescNextAttemptAt.Default.(func() time.Time)
+	// topupDescLastError is the schema descriptor for last_error field.
+	topupDescLastError := topupFields[6].Descriptor()
+	// topup.DefaultLastError holds the default value on creation for the last_error field.
+	topup.DefaultLastError = topupDescLastError.Default.(string)
+	// topupDescCreatedAt is the schema descriptor for created_at field.
+	topupDescCreatedAt := topupFields[8].Descriptor()
+	// topup.DefaultCreatedAt holds the default value on creation for the created_at field.
+	topup.DefaultCreatedAt = topupDescCreatedAt.Default.(func() time.Time)
+	// topupDescUpdatedAt is the schema descriptor for updated_at field.
+	topupDescUpdatedAt := topupFields[9].Descriptor()
+	// topup.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	topup.DefaultUpdatedAt = topupDescUpdatedAt.Default.(func() time.Time)
+	// topup.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	topup.UpdateDefaultUpdatedAt = topupDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// topupDescID is the schema descriptor for id field.
+	topupDescID := topupFields[0].Descriptor()
+	// topup.DefaultID holds the default value on creation for the id field.
+	topup.DefaultID = topupDescID.Default.(func() uuid.UUID)
 	tracecounterFields := schema.TraceCounter{}.Fields()
 	_ = tracecounterFields
 	// tracecounterDescCount is the schema descriptor for count field.

@@ -14,6 +14,8 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// AutoTopUpSetting is the client for interacting with the AutoTopUpSetting builders.
+	AutoTopUpSetting *AutoTopUpSettingClient
 	// BillingProfile is the client for interacting with the BillingProfile builders.
 	BillingProfile *BillingProfileClient
 	// Invoice is the client for interacting with the Invoice builders.
@@ -34,6 +36,8 @@ type Tx struct {
 	Purchase *PurchaseClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
+	// TopUp is the client for interacting with the TopUp builders.
+	TopUp *TopUpClient
 	// TraceCounter is the client for interacting with the TraceCounter builders.
 	TraceCounter *TraceCounterClient
 	// UsageEvent is the client for interacting with the UsageEvent builders.
@@ -171,6 +175,7 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.AutoTopUpSetting = NewAutoTopUpSettingClient(tx.config)
 	tx.BillingProfile = NewBillingProfileClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)
 	tx.InvoiceCounter = NewInvoiceCounterClient(tx.config)
@@ -181,6 +186,7 @@ func (tx *Tx) init() {
 	tx.ProcessorEvent = NewProcessorEventClient(tx.config)
 	tx.Purchase = NewPurchaseClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
+	tx.TopUp = NewTopUpClient(tx.config)
 	tx.TraceCounter = NewTraceCounterClient(tx.config)
 	tx.UsageEvent = NewUsageEventClient(tx.config)
 	tx.Workspace = NewWorkspaceClient(tx.config)
@@ -193,7 +199,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: BillingProfile.QueryXXX(), the query will be executed
+// applies a query, for example: AutoTopUpSetting.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

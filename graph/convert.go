@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/google/uuid"
+
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/graph/model"
@@ -154,4 +156,31 @@ func (r *Resolver) invoice(inv billing.Invoice, err error) (*model.Invoice, erro
 	return &model.Invoice{ID: globalID(invPrefix, inv.ID), Number: inv.Number, IssuedAt: inv.IssuedAt, Amount: inv.Amount,
 		Currency: inv.Currency, DownloadURL: r.PublicURL + "/invoices/" + inv.ID.String() + ".pdf",
 		WorkspaceID: inv.WorkspaceID, PurchaseID: inv.PurchaseID}, nil
+}
+
+func (r *Resolver) autoTopUpModel(ctx context.Context, workspaceID uuid.UUID, a billing.AutoTopUp) (*model.AutoTopUp, error) {
+	m := &model.AutoTopUp{Enabled: a.Enabled, LastError: optional(a.LastError)}
+	if a.Enabled || a.Amount != 0 {
+		m.Threshold, m.Amount = &a.Threshold, &a.Amount
+	}
+	switch a.Status {
+	case billing.AutoTopUpActive:
+		m.Status = model.AutoTopUpStatusActive
+	case billing.AutoTopUpProcessing:
+		m.Status = model.AutoTopUpStatusProcessing
+	case billing.AutoTopUpPaused:
+		m.Status = model.AutoTopUpStatusPaused
+	default:
+		m.Status = model.AutoTopUpStatusDisabled
+	}
+	if a.CardID != nil {
+		card, err := r.Billing.Card(ctx, workspaceID, *a.CardID)
+		if err != nil && !errors.Is(err, billing.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			m.PaymentMethod = cardModel(card)
+		}
+	}
+	return m, nil
 }

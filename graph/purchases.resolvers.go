@@ -192,6 +192,8 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 
 func (r *Resolver) Transaction() generated.TransactionResolver { return &transactionResolver{r} }
 
-type invoiceResolver struct{ *Resolver }
-type mutationResolver struct{ *Resolver }
-type transactionResolver struct{ *Resolver }
+type (
+	invoiceResolver     struct{ *Resolver }
+	mutationResolver    struct{ *Resolver }
+	transactionResolver struct{ *Resolver }
+)

@@ -27,6 +27,9 @@ type config struct {
 	AuthorizeMaxStale   time.Duration
 	ShutdownTimeout     time.Duration
 	LogLevel            string
+	TopUpMaxDeclines    int
+	TopUpBackoff        time.Duration
+	TopUpMaxPerHour     int
 }
 
 func loadConfig() (config, error) {
@@ -63,6 +66,15 @@ func loadConfig() (config, error) {
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(env("SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		return c, fmt.Errorf("SHUTDOWN_TIMEOUT: %w", err)
+	}
+	if c.TopUpMaxDeclines, err = strconv.Atoi(env("AUTO_TOP_UP_MAX_DECLINES", "3")); err != nil {
+		return c, fmt.Errorf("AUTO_TOP_UP_MAX_DECLINES: %w", err)
+	}
+	if c.TopUpBackoff, err = time.ParseDuration(env("AUTO_TOP_UP_BACKOFF", "1h")); err != nil {
+		return c, fmt.Errorf("AUTO_TOP_UP_BACKOFF: %w", err)
+	}
+	if c.TopUpMaxPerHour, err = strconv.Atoi(env("AUTO_TOP_UP_MAX_PER_HOUR", "5")); err != nil {
+		return c, fmt.Errorf("AUTO_TOP_UP_MAX_PER_HOUR: %w", err)
 	}
 	return c, nil
 }

@@ -159,7 +159,8 @@ func open(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		processor = a.sandbox
 	}
 	seller := billing.Seller{Name: cfg.SellerName, Address: splitLines(cfg.SellerAddress), TaxID: cfg.SellerTaxID}
-	a.billing = billing.New(db, client, processor, billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller}, log)
+	a.billing = billing.New(db, client, processor, billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller,
+		TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}}, log)
 	return a, nil
 }
 
@@ -201,6 +202,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 			log.Error("balance listener stopped", "err", err)
 		}
 	}()
+
+	// Auto top-up worker: safe with any number of instances (SKIP LOCKED).
+	go a.billing.RunTopUps(ctx)
 
 	// Operators add price versions with `credits price set`; every instance
 	// picks them up within a minute (set future effective dates to be exact).

@@ -9,6 +9,18 @@ import (
 	"github.com/airouter/credits/ent"
 )
 
+// The AutoTopUpSettingFunc type is an adapter to allow the use of ordinary
+// function as AutoTopUpSetting mutator.
+type AutoTopUpSettingFunc func(context.Context, *ent.AutoTopUpSettingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AutoTopUpSettingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AutoTopUpSettingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AutoTopUpSettingMutation", m)
+}
+
 // The BillingProfileFunc type is an adapter to allow the use of ordinary
 // function as BillingProfile mutator.
 type BillingProfileFunc func(context.Context, *ent.BillingProfileMutation) (ent.Value, error)
@@ -127,6 +139,18 @@ func (f TokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TokenMutation", m)
+}
+
+// The TopUpFunc type is an adapter to allow the use of ordinary
+// function as TopUp mutator.
+type TopUpFunc func(context.Context, *ent.TopUpMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f TopUpFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.TopUpMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TopUpMutation", m)
 }
 
 // The TraceCounterFunc type is an adapter to allow the use of ordinary

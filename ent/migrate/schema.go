@@ -9,6 +9,31 @@ import (
 )
 
 var (
+	// AutoTopUpSettingsColumns holds the columns for the "auto_top_up_settings" table.
+	AutoTopUpSettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "enabled", Type: field.TypeBool, Default: false},
+		{Name: "threshold", Type: field.TypeInt64, Default: 0},
+		{Name: "amount", Type: field.TypeInt64, Default: 0},
+		{Name: "card_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "paused", Type: field.TypeBool, Default: false},
+		{Name: "last_error", Type: field.TypeString, Default: ""},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// AutoTopUpSettingsTable holds the schema information for the "auto_top_up_settings" table.
+	AutoTopUpSettingsTable = &schema.Table{
+		Name:       "auto_top_up_settings",
+		Columns:    AutoTopUpSettingsColumns,
+		PrimaryKey: []*schema.Column{AutoTopUpSettingsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "autotopupsetting_workspace_id",
+				Unique:  true,
+				Columns: []*schema.Column{AutoTopUpSettingsColumns[1]},
+			},
+		},
+	}
 	// BillingProfilesColumns holds the columns for the "billing_profiles" table.
 	BillingProfilesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -216,6 +241,7 @@ var (
 		{Name: "card_brand", Type: field.TypeString, Default: ""},
 		{Name: "card_last4", Type: field.TypeString, Default: ""},
 		{Name: "failure_reason", Type: field.TypeString, Default: ""},
+		{Name: "top_up_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "buyer", Type: field.TypeJSON, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
@@ -235,7 +261,7 @@ var (
 			{
 				Name:    "purchase_workspace_id_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[12], PurchasesColumns[0]},
+				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[13], PurchasesColumns[0]},
 			},
 			{
 				Name:    "purchase_payment_intent_id",
@@ -265,6 +291,45 @@ var (
 				Columns:    []*schema.Column{TokensColumns[6]},
 				RefColumns: []*schema.Column{WorkspacesColumns[0]},
 				OnDelete:   schema.SetNull,
+			},
+		},
+	}
+	// TopUpsColumns holds the columns for the "top_ups" table.
+	TopUpsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "charging", "succeeded", "failed", "canceled"}, Default: "pending"},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "declines", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "last_error", Type: field.TypeString, Default: ""},
+		{Name: "purchase_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// TopUpsTable holds the schema information for the "top_ups" table.
+	TopUpsTable = &schema.Table{
+		Name:       "top_ups",
+		Columns:    TopUpsColumns,
+		PrimaryKey: []*schema.Column{TopUpsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "topup_workspace_id",
+				Unique:  true,
+				Columns: []*schema.Column{TopUpsColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status IN ('pending', 'charging')",
+				},
+			},
+			{
+				Name:    "topup_status_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{TopUpsColumns[2], TopUpsColumns[5]},
+			},
+			{
+				Name:    "topup_workspace_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{TopUpsColumns[1], TopUpsColumns[8]},
 			},
 		},
 	}
@@ -365,6 +430,7 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AutoTopUpSettingsTable,
 		BillingProfilesTable,
 		InvoicesTable,
 		InvoiceCountersTable,
@@ -375,6 +441,7 @@ var (
 		ProcessorEventsTable,
 		PurchasesTable,
 		TokensTable,
+		TopUpsTable,
 		TraceCountersTable,
 		UsageEventsTable,
 		WorkspacesTable,
@@ -382,6 +449,9 @@ var (
 )
 
 func init() {
+	AutoTopUpSettingsTable.Annotation = &entsql.Annotation{
+		Table: "auto_top_up_settings",
+	}
 	BillingProfilesTable.Annotation = &entsql.Annotation{
 		Table: "billing_profiles",
 	}
@@ -413,6 +483,9 @@ func init() {
 	TokensTable.ForeignKeys[0].RefTable = WorkspacesTable
 	TokensTable.Annotation = &entsql.Annotation{
 		Table: "tokens",
+	}
+	TopUpsTable.Annotation = &entsql.Annotation{
+		Table: "top_ups",
 	}
 	TraceCountersTable.ForeignKeys[0].RefTable = WorkspacesTable
 	TraceCountersTable.Annotation = &entsql.Annotation{

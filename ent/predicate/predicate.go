@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// AutoTopUpSetting is the predicate function for autotopupsetting builders.
+type AutoTopUpSetting func(*sql.Selector)
+
 // BillingProfile is the predicate function for billingprofile builders.
 type BillingProfile func(*sql.Selector)
 
@@ -35,6 +38,9 @@ type Purchase func(*sql.Selector)
 
 // Token is the predicate function for token builders.
 type Token func(*sql.Selector)
+
+// TopUp is the predicate function for topup builders.
+type TopUp func(*sql.Selector)
 
 // TraceCounter is the predicate function for tracecounter builders.
 type TraceCounter func(*sql.Selector)

@@ -35,6 +35,8 @@ const (
 	FieldCardLast4 = "card_last4"
 	// FieldFailureReason holds the string denoting the failure_reason field in the database.
 	FieldFailureReason = "failure_reason"
+	// FieldTopUpID holds the string denoting the top_up_id field in the database.
+	FieldTopUpID = "top_up_id"
 	// FieldBuyer holds the string denoting the buyer field in the database.
 	FieldBuyer = "buyer"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
@@ -60,6 +62,7 @@ var Columns = []string{
 	FieldCardBrand,
 	FieldCardLast4,
 	FieldFailureReason,
+	FieldTopUpID,
 	FieldBuyer,
 	FieldCreatedAt,
 	FieldUpdatedAt,
@@ -206,6 +209,11 @@ func ByCardLast4(opts ...sql.OrderTermOption) OrderOption {
 // ByFailureReason orders the results by the failure_reason field.
 func ByFailureReason(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFailureReason, opts...).ToFunc()
+}
+
+// ByTopUpID orders the results by the top_up_id field.
+func ByTopUpID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTopUpID, opts...).ToFunc()
 }
 
 // ByCreatedAt orders the results by the created_at field.

@@ -95,6 +95,11 @@ func FailureReason(v string) predicate.Purchase {
 	return predicate.Purchase(sql.FieldEQ(FieldFailureReason, v))
 }
 
+// TopUpID applies equality check predicate on the "top_up_id" field. It's identical to TopUpIDEQ.
+func TopUpID(v uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldEQ(FieldTopUpID, v))
+}
+
 // CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
 func CreatedAt(v time.Time) predicate.Purchase {
 	return predicate.Purchase(sql.FieldEQ(FieldCreatedAt, v))
@@ -628,6 +633,56 @@ func FailureReasonEqualFold(v string) predicate.Purchase {
 // FailureReasonContainsFold applies the ContainsFold predicate on the "failure_reason" field.
 func FailureReasonContainsFold(v string) predicate.Purchase {
 	return predicate.Purchase(sql.FieldContainsFold(FieldFailureReason, v))
+}
+
+// TopUpIDEQ applies the EQ predicate on the "top_up_id" field.
+func TopUpIDEQ(v uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldEQ(FieldTopUpID, v))
+}
+
+// TopUpIDNEQ applies the NEQ predicate on the "top_up_id" field.
+func TopUpIDNEQ(v uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldNEQ(FieldTopUpID, v))
+}
+
+// TopUpIDIn applies the In predicate on the "top_up_id" field.
+func TopUpIDIn(vs ...uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldIn(FieldTopUpID, vs...))
+}
+
+// TopUpIDNotIn applies the NotIn predicate on the "top_up_id" field.
+func TopUpIDNotIn(vs ...uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldNotIn(FieldTopUpID, vs...))
+}
+
+// TopUpIDGT applies the GT predicate on the "top_up_id" field.
+func TopUpIDGT(v uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldGT(FieldTopUpID, v))
+}
+
+// TopUpIDGTE applies the GTE predicate on the "top_up_id" field.
+func TopUpIDGTE(v uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldGTE(FieldTopUpID, v))
+}
+
+// TopUpIDLT applies the LT predicate on the "top_up_id" field.
+func TopUpIDLT(v uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldLT(FieldTopUpID, v))
+}
+
+// TopUpIDLTE applies the LTE predicate on the "top_up_id" field.
+func TopUpIDLTE(v uuid.UUID) predicate.Purchase {
+	return predicate.Purchase(sql.FieldLTE(FieldTopUpID, v))
+}
+
+// TopUpIDIsNil applies the IsNil predicate on the "top_up_id" field.
+func TopUpIDIsNil() predicate.Purchase {
+	return predicate.Purchase(sql.FieldIsNull(FieldTopUpID))
+}
+
+// TopUpIDNotNil applies the NotNil predicate on the "top_up_id" field.
+func TopUpIDNotNil() predicate.Purchase {
+	return predicate.Purchase(sql.FieldNotNull(FieldTopUpID))
 }
 
 // BuyerIsNil applies the IsNil predicate on the "buyer" field.

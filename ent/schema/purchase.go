@@ -33,6 +33,7 @@ func (Purchase) Fields() []ent.Field {
 		field.String("card_brand").Default(""),
 		field.String("card_last4").Default(""),
 		field.String("failure_reason").Default(""),
+		field.UUID("top_up_id", uuid.UUID{}).Optional().Nillable().Immutable().Comment("the auto top-up this purchase is an attempt of"),
 		field.JSON("buyer", map[string]string{}).Optional().Comment("billing profile as it was at purchase time"),
 		field.Time("created_at").Default(time.Now).Immutable(),
 		field.Time("updated_at").Default(time.Now).UpdateDefault(time.Now),

@@ -28,6 +28,7 @@ type MutationResolver interface {
 	RemovePaymentMethod(ctx context.Context, id string) (bool, error)
 	SetDefaultPaymentMethod(ctx context.Context, id string) (*model.PaymentMethod, error)
 	UpdateBillingProfile(ctx context.Context, input model.BillingProfileInput) (*model.BillingProfile, error)
+	SetAutoTopUp(ctx context.Context, input model.SetAutoTopUpInput) (*model.AutoTopUp, error)
 }
 type TransactionResolver interface {
 	Invoice(ctx context.Context, obj *model.Transaction) (*model.Invoice, error)
@@ -84,6 +85,20 @@ func (ec *executionContext) field_Mutation_removePaymentMethod_args(ctx context.
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setAutoTopUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetAutoTopUpInput, error) {
+			return ec.unmarshalNSetAutoTopUpInput2githubᚗcomᚋairouterᚋcreditsᚋgraphᚋmodelᚐSetAutoTopUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -870,6 +885,50 @@ func (ec *executionContext) fieldContext_Mutation_updateBillingProfile(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateBillingProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAutoTopUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAutoTopUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAutoTopUp(ctx, fc.Args["input"].(model.SetAutoTopUpInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AutoTopUp) graphql.Marshaler {
+			return ec.marshalNAutoTopUp2ᚖgithubᚗcomᚋairouterᚋcreditsᚋgraphᚋmodelᚐAutoTopUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAutoTopUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AutoTopUp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAutoTopUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -2074,6 +2133,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setAutoTopUp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAutoTopUp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2537,6 +2603,13 @@ func (ec *executionContext) marshalOInvoice2ᚖgithubᚗcomᚋairouterᚋcredits
 		return graphql.Null
 	}
 	return ec._Invoice(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋairouterᚋcreditsᚋgraphᚋmodelᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v *model.PaymentMethod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentMethod(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOTaxId2ᚖgithubᚗcomᚋairouterᚋcreditsᚋgraphᚋmodelᚐTaxID(ctx context.Context, sel ast.SelectionSet, v *model.TaxID) graphql.Marshaler {

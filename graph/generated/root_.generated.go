@@ -48,6 +48,15 @@ type ComplexityRoot struct {
 		State      func(childComplexity int) int
 	}
 
+	AutoTopUp struct {
+		Amount        func(childComplexity int) int
+		Enabled       func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		PaymentMethod func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Threshold     func(childComplexity int) int
+	}
+
 	Balance struct {
 		Amount    func(childComplexity int) int
 		Blocked   func(childComplexity int) int
@@ -84,6 +93,7 @@ type ComplexityRoot struct {
 		AddPaymentMethod        func(childComplexity int, paymentMethodID string, makeDefault *bool) int
 		CreateSetupIntent       func(childComplexity int) int
 		RemovePaymentMethod     func(childComplexity int, id string) int
+		SetAutoTopUp            func(childComplexity int, input model.SetAutoTopUpInput) int
 		SetDefaultPaymentMethod func(childComplexity int, id string) int
 		UpdateBillingProfile    func(childComplexity int, input model.BillingProfileInput) int
 	}
@@ -105,6 +115,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AutoTopUp      func(childComplexity int) int
 		Balance        func(childComplexity int) int
 		BillingProfile func(childComplexity int) int
 		Invoice        func(childComplexity int, id string) int
@@ -224,6 +235,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Address.State(childComplexity), true
+
+	case "AutoTopUp.amount":
+		if e.ComplexityRoot.AutoTopUp.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoTopUp.Amount(childComplexity), true
+	case "AutoTopUp.enabled":
+		if e.ComplexityRoot.AutoTopUp.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoTopUp.Enabled(childComplexity), true
+	case "AutoTopUp.lastError":
+		if e.ComplexityRoot.AutoTopUp.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoTopUp.LastError(childComplexity), true
+	case "AutoTopUp.paymentMethod":
+		if e.ComplexityRoot.AutoTopUp.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoTopUp.PaymentMethod(childComplexity), true
+	case "AutoTopUp.status":
+		if e.ComplexityRoot.AutoTopUp.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoTopUp.Status(childComplexity), true
+	case "AutoTopUp.threshold":
+		if e.ComplexityRoot.AutoTopUp.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutoTopUp.Threshold(childComplexity), true
 
 	case "Balance.amount":
 		if e.ComplexityRoot.Balance.Amount == nil {
@@ -382,6 +430,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemovePaymentMethod(childComplexity, args["id"].(string)), true
+	case "Mutation.setAutoTopUp":
+		if e.ComplexityRoot.Mutation.SetAutoTopUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAutoTopUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAutoTopUp(childComplexity, args["input"].(model.SetAutoTopUpInput)), true
 	case "Mutation.setDefaultPaymentMethod":
 		if e.ComplexityRoot.Mutation.SetDefaultPaymentMethod == nil {
 			break
@@ -467,6 +526,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentMethod.Last4(childComplexity), true
 
+	case "Query.autoTopUp":
+		if e.ComplexityRoot.Query.AutoTopUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AutoTopUp(childComplexity), true
 	case "Query.balance":
 		if e.ComplexityRoot.Query.Balance == nil {
 			break
@@ -657,6 +722,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AddCreditsInput", ec.unmarshalInputAddCreditsInput),
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
 			graphql.NewInputUnmarshaler("BillingProfileInput", ec.unmarshalInputBillingProfileInput),
+			graphql.NewInputUnmarshaler("SetAutoTopUpInput", ec.unmarshalInputSetAutoTopUpInput),
 			graphql.NewInputUnmarshaler("TaxIdInput", ec.unmarshalInputTaxIdInput),
 			graphql.NewInputUnmarshaler("TransactionFilter", ec.unmarshalInputTransactionFilter),
 		)
@@ -735,6 +801,46 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../autotopup.graphqls", Input: `enum AutoTopUpStatus {
+  DISABLED
+  ACTIVE
+  "A top-up is scheduled, being charged, or waiting to retry after a decline (see lastError)."
+  PROCESSING
+  "Stopped after repeated failures; saving the settings (or a successful purchase) resumes it."
+  PAUSED
+}
+
+type AutoTopUp {
+  enabled: Boolean!
+  "Top up when a deduction takes the balance below this."
+  threshold: Decimal
+  "How much to buy each time."
+  amount: Decimal
+  "The card charged; null means the default card."
+  paymentMethod: PaymentMethod
+  status: AutoTopUpStatus!
+  "The last failure (e.g. the issuer's decline reason), until a top-up succeeds."
+  lastError: String
+}
+
+input SetAutoTopUpInput {
+  enabled: Boolean!
+  "USD, zero or more, at most 2 decimals."
+  threshold: Decimal!
+  "USD, at least MIN_PURCHASE, at most 2 decimals."
+  amount: Decimal!
+  "A saved card; the default card when omitted."
+  paymentMethodId: ID
+}
+
+extend type Query {
+  autoTopUp: AutoTopUp!
+}
+
+extend type Mutation {
+  setAutoTopUp(input: SetAutoTopUpInput!): AutoTopUp!
+}
+`, BuiltIn: false},
 	{Name: "../purchases.graphqls", Input: `enum TransactionType {
   PURCHASE
   AUTO_TOP_UP
@@ -976,6 +1082,24 @@ func (ec *executionContext) childFields_Address(ctx context.Context, field graph
 		return ec.fieldContext_Address_country(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
+}
+
+func (ec *executionContext) childFields_AutoTopUp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_AutoTopUp_enabled(ctx, field)
+	case "threshold":
+		return ec.fieldContext_AutoTopUp_threshold(ctx, field)
+	case "amount":
+		return ec.fieldContext_AutoTopUp_amount(ctx, field)
+	case "paymentMethod":
+		return ec.fieldContext_AutoTopUp_paymentMethod(ctx, field)
+	case "status":
+		return ec.fieldContext_AutoTopUp_status(ctx, field)
+	case "lastError":
+		return ec.fieldContext_AutoTopUp_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutoTopUp", field.Name)
 }
 
 func (ec *executionContext) childFields_Balance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

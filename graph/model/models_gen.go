@@ -58,6 +58,19 @@ type AddressInput struct {
 	Country string `json:"country"`
 }
 
+type AutoTopUp struct {
+	Enabled bool `json:"enabled"`
+	// Top up when a deduction takes the balance below this.
+	Threshold *money.Amount `json:"threshold,omitempty"`
+	// How much to buy each time.
+	Amount *money.Amount `json:"amount,omitempty"`
+	// The card charged; null means the default card.
+	PaymentMethod *PaymentMethod  `json:"paymentMethod,omitempty"`
+	Status        AutoTopUpStatus `json:"status"`
+	// The last failure (e.g. the issuer's decline reason), until a top-up succeeds.
+	LastError *string `json:"lastError,omitempty"`
+}
+
 // A workspace's prepaid credit balance. Router calls are blocked while amount <= 0.
 type Balance struct {
 	Amount    money.Amount `json:"amount"`
@@ -114,6 +127,16 @@ func (this PaymentMethod) GetID() string { return this.ID }
 type Query struct {
 }
 
+type SetAutoTopUpInput struct {
+	Enabled bool `json:"enabled"`
+	// USD, zero or more, at most 2 decimals.
+	Threshold money.Amount `json:"threshold"`
+	// USD, at least MIN_PURCHASE, at most 2 decimals.
+	Amount money.Amount `json:"amount"`
+	// A saved card; the default card when omitted.
+	PaymentMethodID *string `json:"paymentMethodId,omitempty"`
+}
+
 type SetupIntent struct {
 	ClientSecret string `json:"clientSecret"`
 }
@@ -146,6 +169,67 @@ type TransactionEdge struct {
 type TransactionFilter struct {
 	// Only these types; all when null or empty.
 	Types []TransactionType `json:"types,omitempty"`
+}
+
+type AutoTopUpStatus string
+
+const (
+	AutoTopUpStatusDisabled AutoTopUpStatus = "DISABLED"
+	AutoTopUpStatusActive   AutoTopUpStatus = "ACTIVE"
+	// A top-up is scheduled, being charged, or waiting to retry after a decline (see lastError).
+	AutoTopUpStatusProcessing AutoTopUpStatus = "PROCESSING"
+	// Stopped after repeated failures; saving the settings (or a successful purchase) resumes it.
+	AutoTopUpStatusPaused AutoTopUpStatus = "PAUSED"
+)
+
+var AllAutoTopUpStatus = []AutoTopUpStatus{
+	AutoTopUpStatusDisabled,
+	AutoTopUpStatusActive,
+	AutoTopUpStatusProcessing,
+	AutoTopUpStatusPaused,
+}
+
+func (e AutoTopUpStatus) IsValid() bool {
+	switch e {
+	case AutoTopUpStatusDisabled, AutoTopUpStatusActive, AutoTopUpStatusProcessing, AutoTopUpStatusPaused:
+		return true
+	}
+	return false
+}
+
+func (e AutoTopUpStatus) String() string {
+	return string(e)
+}
+
+func (e *AutoTopUpStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AutoTopUpStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AutoTopUpStatus", str)
+	}
+	return nil
+}
+
+func (e AutoTopUpStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AutoTopUpStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AutoTopUpStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type TransactionStatus string

@@ -1,0 +1,5 @@
+package billing
+
+// SetAfterChargeHook lets tests run code between the processor's answer
+// and its recording (to simulate a crash there).
+func SetAfterChargeHook(s *Service, f func(Purchase) error) { s.hookAfterCharge = f }
