@@ -250,7 +250,7 @@ func (s *Service) checkCardRemovable(ctx context.Context, workspaceID uuid.UUID,
 		return err
 	}
 	if (a.CardID != nil && *a.CardID == c.ID) || (a.CardID == nil && len(cards) == 1) {
-		return &Error{Code: CodeConflict, Field: "id", Message: "auto top-up charges this card; disable auto top-up or choose another card first"}
+		return badInput("id", "auto top-up charges this card; disable auto top-up or choose another card first")
 	}
 	return nil
 }

@@ -264,7 +264,7 @@ func TestSetAutoTopUp_RefusesBadSettingsAndSavesNothing(t *testing.T) {
 	// The card auto top-up depends on cannot be removed while it is enabled.
 	card := f.card(t, ws, "pm_card_visa")
 	f.enable(t, f.svc, ws, "5", "100")
-	if err := f.svc.RemovePaymentMethod(ctx, ws, card.ID); billing.CodeOf(err) != billing.CodeConflict {
+	if err := f.svc.RemovePaymentMethod(ctx, ws, card.ID); billing.CodeOf(err) != billing.CodeBadUserInput {
 		t.Fatalf("removing the auto top-up card: %v", err)
 	}
 	if _, err := f.svc.SetAutoTopUp(ctx, ws, billing.AutoTopUpSettings{Enabled: false, Threshold: usd(t, "5"), Amount: usd(t, "100")}); err != nil {

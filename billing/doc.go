@@ -9,7 +9,7 @@
 //
 // Errors callers may show are *Error values with a stable Code
 // (BAD_USER_INPUT, NOT_FOUND, PAYMENT_FAILED, PAYMENT_METHOD_REQUIRED,
-// INSUFFICIENT_CREDITS, CONFLICT); every other error is internal.
+// INSUFFICIENT_CREDITS); every other error is internal.
 //
 // It does not own HTTP, GraphQL, tokens or the card processor's API
 // (payments), and it never formats money for people (pdf, graph).

@@ -15,7 +15,6 @@ const (
 	CodePaymentFailed         Code = "PAYMENT_FAILED"
 	CodePaymentMethodRequired Code = "PAYMENT_METHOD_REQUIRED"
 	CodeInsufficientCredits   Code = "INSUFFICIENT_CREDITS"
-	CodeConflict              Code = "CONFLICT"
 )
 
 // Error is an error billing means the caller to see: a code and a sentence.

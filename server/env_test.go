@@ -62,6 +62,10 @@ func newEnv(t *testing.T) *env {
 	})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); svc.RunTopUps(workerCtx) }()
+	t.Cleanup(func() { stopWorker(); <-workerDone })
 	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, sandbox: sandbox}
 	e.service = e.token(uuid.Nil, auth.RoleService)
 	return e
