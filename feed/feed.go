@@ -123,7 +123,24 @@ func (h *Hub) Publish(b billing.Balance) {
 	}
 	h.mu.Unlock()
 	for _, s := range subs {
-		s.offer(b)
+		s.Offer(b)
+	}
+}
+
+// Refresh re-reads and publishes the balance of every subscribed
+// workspace: after the listener reconnects, changes made while it was down
+// were never notified.
+func (h *Hub) Refresh(ctx context.Context, get func(context.Context, uuid.UUID) (billing.Balance, error)) {
+	h.mu.Lock()
+	workspaces := make([]uuid.UUID, 0, len(h.subs))
+	for ws := range h.subs {
+		workspaces = append(workspaces, ws)
+	}
+	h.mu.Unlock()
+	for _, ws := range workspaces {
+		if b, err := get(ctx, ws); err == nil {
+			h.Publish(b)
+		}
 	}
 }
 
@@ -138,7 +155,8 @@ func (h *Hub) Count() int {
 	return n
 }
 
-func (s *Subscription) offer(b billing.Balance) {
+// Offer delivers b if it is newer than what the subscription has.
+func (s *Subscription) Offer(b billing.Balance) {
 	s.mu.Lock()
 	if s.has && s.latest.Version >= b.Version {
 		s.mu.Unlock()

@@ -5,12 +5,15 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/feed"
+	"github.com/airouter/credits/graph/model"
 )
 
 // Resolver holds what resolvers call into.
@@ -22,4 +25,47 @@ type Resolver struct {
 	Log     *slog.Logger
 	// PublicURL is the base of invoice download links.
 	PublicURL string
+	// BalanceInterval is the least time between two balanceUpdated
+	// messages to one subscriber (DefaultBalanceInterval when zero).
+	BalanceInterval time.Duration
+}
+
+// DefaultBalanceInterval coalesces bursts to at most 4 messages a second.
+const DefaultBalanceInterval = 250 * time.Millisecond
+
+// streamBalances sends a subscription's balances to out, at most one per
+// interval, skipping intermediate ones but always ending on the latest.
+// It returns, closing out and the subscription, when ctx ends (the client
+// went away), so nothing leaks.
+func streamBalances(ctx context.Context, sub *feed.Subscription, out chan<- *model.Balance, interval time.Duration) {
+	defer close(out)
+	defer sub.Close()
+	if interval <= 0 {
+		interval = DefaultBalanceInterval
+	}
+	sent := int64(-1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.Ready():
+		}
+		b := sub.Latest()
+		if b.Version <= sent {
+			continue
+		}
+		select {
+		case out <- balanceModel(b):
+			sent = b.Version
+		case <-ctx.Done():
+			return
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -45,6 +45,27 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	return r.node(ctx, c, id)
 }
 
+func (r *subscriptionResolver) BalanceUpdated(ctx context.Context) (<-chan *model.Balance, error) {
+	c, err := reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	current, err := r.Billing.GetBalance(ctx, c.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	sub := r.Hub.Subscribe(c.WorkspaceID)
+	sub.Offer(current)
+	out := make(chan *model.Balance, 1)
+	go streamBalances(ctx, sub, out, r.BalanceInterval)
+	return out, nil
+}
+
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
+type (
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+)

@@ -39,13 +39,20 @@ type env struct {
 	srv     *httptest.Server
 	service string // a service token
 	sandbox *payments.Sandbox
+	hub     *feed.Hub
 }
 
 const webhookSecret = "whsec_test_secret"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db := pgtest.New(t)
+	return newEnvOn(t, pgtest.New(t))
+}
+
+// newEnvOn starts one server instance over db: several instances over one
+// database behave like several processes (own pools, own listeners).
+func newEnvOn(t *testing.T, db *pgtest.DB) *env {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sandbox := payments.NewSandbox(log)
 	svc := billing.New(db.SQL, db.Ent, sandbox, billing.Config{MaxBatch: 100}, log)
@@ -55,10 +62,32 @@ func newEnv(t *testing.T) *env {
 	tokens := auth.NewTokens(db.Ent)
 	gate := billing.NewGate(svc, time.Second)
 	hub := feed.NewHub()
+	listenCtx, stopListening := context.WithCancel(context.Background())
+	listener := feed.NewListener(db.URL, log)
+	listener.OnBalance = append(listener.OnBalance, gate.Observe, hub.Publish)
+	live := make(chan bool, 16)
+	listener.OnLive = append(listener.OnLive, gate.SetLive, func(up bool) {
+		if up {
+			go hub.Refresh(listenCtx, svc.GetBalance)
+		}
+		select {
+		case live <- up:
+		default:
+		}
+	})
+	listenDone := make(chan struct{})
+	go func() { defer close(listenDone); listener.Run(listenCtx) }() //nolint:errcheck // ends with the test
+	t.Cleanup(func() { stopListening(); <-listenDone })
+	select {
+	case <-live:
+	case <-time.After(5 * time.Second):
+		t.Fatal("balance listener did not connect")
+	}
 	s := server.New(server.Deps{
 		DB: db.SQL, Billing: svc, Gate: gate, Tokens: tokens, Limits: graph.DefaultLimits, Log: log,
 		WebhookSecret: webhookSecret, Sandbox: sandbox,
-		Resolver: &graph.Resolver{Billing: svc, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log, PublicURL: "https://credits.example"},
+		Resolver: &graph.Resolver{Billing: svc, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log, PublicURL: "https://credits.example",
+			BalanceInterval: 100 * time.Millisecond},
 	})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
@@ -66,7 +95,7 @@ func newEnv(t *testing.T) *env {
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); svc.RunTopUps(workerCtx) }()
 	t.Cleanup(func() { stopWorker(); <-workerDone })
-	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, sandbox: sandbox}
+	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, sandbox: sandbox, hub: hub}
 	e.service = e.token(uuid.Nil, auth.RoleService)
 	return e
 }

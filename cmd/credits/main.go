@@ -196,7 +196,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	hub := feed.NewHub()
 	listener := feed.NewListener(cfg.DatabaseURL, log)
 	listener.OnBalance = append(listener.OnBalance, gate.Observe, hub.Publish)
-	listener.OnLive = append(listener.OnLive, gate.SetLive)
+	listener.OnLive = append(listener.OnLive, gate.SetLive, func(live bool) {
+		if live {
+			go hub.Refresh(ctx, a.billing.GetBalance)
+		}
+	})
 	go func() {
 		if err := listener.Run(ctx); err != nil {
 			log.Error("balance listener stopped", "err", err)

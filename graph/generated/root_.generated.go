@@ -25,6 +25,7 @@ type ResolverRoot interface {
 	Invoice() InvoiceResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	Transaction() TransactionResolver
 }
 
@@ -127,6 +128,10 @@ type ComplexityRoot struct {
 
 	SetupIntent struct {
 		ClientSecret func(childComplexity int) int
+	}
+
+	Subscription struct {
+		BalanceUpdated func(childComplexity int) int
 	}
 
 	TaxId struct {
@@ -598,6 +603,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetupIntent.ClientSecret(childComplexity), true
 
+	case "Subscription.balanceUpdated":
+		if e.ComplexityRoot.Subscription.BalanceUpdated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.BalanceUpdated(childComplexity), true
+
 	case "TaxId.country":
 		if e.ComplexityRoot.TaxId.Country == nil {
 			break
@@ -769,6 +781,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -1043,6 +1072,16 @@ type Query {
   modelPrices: [ModelPrice!]!
   "Any object of the caller's workspace by id; null for unknown ids and other workspaces' objects."
   node(id: ID!): Node
+}
+
+type Subscription {
+  """
+  The caller's balance, pushed after every committed change (usage, tracing,
+  purchases, auto top-ups, grants) from any server instance. Bursts are
+  coalesced to a few updates a second; the last one is always the latest.
+  The first message is the current balance.
+  """
+  balanceUpdated: Balance!
 }
 `, BuiltIn: false},
 }

@@ -141,6 +141,9 @@ type SetupIntent struct {
 	ClientSecret string `json:"clientSecret"`
 }
 
+type Subscription struct {
+}
+
 // A tax ID as entered: country, Stripe tax ID type (eu_vat, gb_vat, us_ein, ...), value.
 type TaxID struct {
 	Country string `json:"country"`
