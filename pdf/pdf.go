@@ -249,4 +249,3 @@ func Amount(a money.Amount) string {
 	}
 	return s
 }
-
