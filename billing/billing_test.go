@@ -30,7 +30,7 @@ type fixture struct {
 	sandbox *payments.Sandbox
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db := pgtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -42,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{db: db, svc: svc, sandbox: sandbox}
 }
 
-func (f *fixture) workspace(t *testing.T, plan string, balance string) uuid.UUID {
+func (f *fixture) workspace(t testing.TB, plan string, balance string) uuid.UUID {
 	t.Helper()
 	ws, err := f.svc.CreateWorkspace(context.Background(), "test", plan)
 	if err != nil {
@@ -73,7 +73,7 @@ func (f *fixture) assertInvariant(t *testing.T, ws uuid.UUID) money.Amount {
 	return b.Amount
 }
 
-func usd(t *testing.T, s string) money.Amount {
+func usd(t testing.TB, s string) money.Amount {
 	t.Helper()
 	a, err := money.Parse(s)
 	if err != nil {

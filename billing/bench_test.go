@@ -1,0 +1,49 @@
+package billing_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/airouter/credits/billing"
+)
+
+// BenchmarkIngestUsage measures committed usage events per second through
+// IngestUsage (one transaction per batch) against real Postgres, for one
+// hot workspace and for many, with 16 concurrent reporters.
+func BenchmarkIngestUsage(b *testing.B) {
+	for _, tc := range []struct {
+		workspaces, batch int
+	}{{1, 1}, {1, 100}, {100, 100}} {
+		b.Run(fmt.Sprintf("workspaces=%d/batch=%d", tc.workspaces, tc.batch), func(b *testing.B) {
+			f := newFixture(b)
+			ws := make([]uuid.UUID, tc.workspaces)
+			for i := range ws {
+				ws[i] = f.workspace(b, "enterprise", "1000000")
+			}
+			b.ResetTimer()
+			var seq atomic.Int64
+			b.SetParallelism(8) // 8 × GOMAXPROCS(2) = 16 reporters
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					events := make([]billing.UsageEvent, tc.batch)
+					for i := range events {
+						n := seq.Add(1)
+						events[i] = billing.UsageEvent{ID: fmt.Sprint("e", n), WorkspaceID: ws[int(n)%len(ws)].String(), Model: "gpt-4o-mini",
+							InputTokens: 1200, OutputTokens: 300, OccurredAt: time.Now()}
+					}
+					if _, err := f.svc.IngestUsage(context.Background(), events); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(seq.Load())/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}
