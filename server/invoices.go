@@ -38,7 +38,7 @@ func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
 		return
 	}
-	doc, err := pdf.Render(inv)
+	doc, err := pdf.Render(printable(inv))
 	if err != nil {
 		s.deps.Log.Error("render invoice", "invoice", id, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "could not render the invoice")
@@ -48,4 +48,19 @@ func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.pdf"`, inv.Number))
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	w.Write(doc) //nolint:errcheck // the client went away
+}
+
+// printable is the issued invoice as the PDF renderer takes it.
+func printable(inv billing.Invoice) pdf.Invoice {
+	kind := "Purchase"
+	if inv.Kind == billing.PurchaseAuto {
+		kind = "Auto top-up"
+	}
+	party := func(p billing.Party) pdf.Party { return pdf.Party{Name: p.Name, Address: p.Address, TaxID: p.TaxID} }
+	return pdf.Invoice{
+		Number: inv.Number, IssuedAt: inv.IssuedAt, PaidAt: inv.PaidAt, TransactionRef: inv.PurchaseID.String(),
+		Seller: party(inv.Seller), Buyer: party(inv.Buyer),
+		Lines: []pdf.Line{{Description: inv.Description, Quantity: inv.Quantity, UnitPrice: inv.UnitPrice, Amount: inv.Amount}},
+		Total: inv.Amount, Currency: inv.Currency, CardBrand: inv.CardBrand, CardLast4: inv.CardLast4, Kind: kind,
+	}
 }
