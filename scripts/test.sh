@@ -19,6 +19,12 @@ if ! command -v pdftotext >/dev/null 2>&1; then
 	export PDF_TEXT_OPTIONAL=1
 fi
 
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "test.sh: installing chromium (the playground browser test)" >&2
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) >&2 ||
+		echo "test.sh: chromium could not be installed; the browser test will say so and skip" >&2
+fi
+
 if [ -x scripts/stripe-mock.sh ]; then
 	eval "$(scripts/stripe-mock.sh start)"
 	export STRIPE_MOCK_URL

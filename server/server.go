@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -63,10 +62,11 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, metrics: newMetrics(d.Registry), mux: http.NewServeMux()}
 	gql := graph.NewHandler(d.Resolver, d.Limits, d.Tokens.Authenticate)
-	play := playground.Handler("credits", "/graphql")
+	play, playAssets := playgroundHandlers()
 
 	s.mux.Handle("GET /{$}", play)
 	s.mux.Handle("GET /playground", play)
+	s.mux.Handle("GET /playground/assets/", playAssets)
 	s.mux.Handle("/graphql", s.withCaller(limitBody(maxGraphQLBody, gql)))
 	s.mux.Handle("POST /v1/authorize", s.service(limitBody(maxSmallBody, http.HandlerFunc(s.authorize))))
 	s.mux.Handle("POST /v1/usage", s.service(limitBody(maxUsageBody, http.HandlerFunc(s.usage))))
