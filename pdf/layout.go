@@ -244,7 +244,13 @@ func (p *page) table() {
 		if len(desc) == 0 {
 			desc = []string{""}
 		}
-		p.room(lh+2*pad, true)
+		// Keep a row on one page unless it is taller than a page.
+		rowH := float64(len(desc))*lh + 2*pad
+		if rowH > bodyBottom-margin-20 {
+			rowH = lh + 2*pad
+		}
+		p.room(rowH, true)
+		p.font("", 10, ink) // a new page's header changed it
 		y := p.doc.GetY() + pad
 		p.doc.SetXY(margin+cols[0], y)
 		for i, v := range []string{formatQuantity(l.Quantity), formatAmount(l.UnitPrice), formatAmount(l.Amount)} {
