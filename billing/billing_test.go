@@ -325,3 +325,33 @@ func TestGate_AnswersFromMemoryAndSeesCommitsAtOnce(t *testing.T) {
 		t.Fatalf("unknown workspace: %v", err)
 	}
 }
+
+func TestIngestUsage_TheSameEventsSentConcurrentlyAreChargedOnce(t *testing.T) {
+	f := newFixture(t)
+	ws := f.workspace(t, "free", "100")
+	batch := []billing.UsageEvent{event(ws, "a", "gpt-4o", 0, 1000), event(ws, "b", "gpt-4o", 0, 1000), event(ws, "c", "gpt-4o", 0, 1000)}
+	var mu sync.Mutex
+	var accepted, dups int
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := f.svc.IngestUsage(context.Background(), batch)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			accepted, dups = accepted+res.Accepted, dups+res.Duplicates
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if accepted != 3 || dups != 57 {
+		t.Fatalf("accepted %d, duplicates %d; want 3 and 57", accepted, dups)
+	}
+	if got := f.assertInvariant(t, ws); got.String() != "99.97" {
+		t.Fatalf("balance %s, want 99.97", got)
+	}
+}

@@ -72,6 +72,9 @@ type Service struct {
 	// before the outcome is recorded; tests simulate a crash there.
 	hookAfterCharge func(Purchase) error
 
+	startCommitters sync.Once
+	commitQueue     chan *commitRequest
+
 	mu       sync.RWMutex
 	onCommit []func(Balance)
 }

@@ -91,20 +91,20 @@ func (s *Service) IngestUsage(ctx context.Context, events []UsageEvent) (IngestR
 	if len(valid) == 0 {
 		return res, nil
 	}
-	var rejected []Rejection
-	var accepted, dups int
-	err := s.inTx(ctx, func(tx *sql.Tx) ([]Balance, error) {
-		var err error
-		var changed []Balance
-		changed, accepted, dups, rejected, err = s.chargeBatch(ctx, tx, valid, now)
-		return changed, err
-	})
+	outcomes, err := s.commit(ctx, valid)
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %d usage events: %w", len(valid), err)
 	}
-	res.Accepted += accepted
-	res.Duplicates += dups
-	res.Rejected = append(res.Rejected, rejected...)
+	for i, o := range outcomes {
+		switch o {
+		case outcomeAccepted:
+			res.Accepted++
+		case outcomeDuplicate:
+			res.Duplicates++
+		case outcomeUnknownWorkspace:
+			res.Rejected = append(res.Rejected, Rejection{ID: valid[i].ID, Error: "unknown workspace_id", index: valid[i].index})
+		}
+	}
 	sort.SliceStable(res.Rejected, func(i, j int) bool { return res.Rejected[i].index < res.Rejected[j].index })
 	return res, nil
 }
@@ -158,39 +158,60 @@ type lockedWorkspace struct {
 	usage, tracing money.Amount
 }
 
+// outcome is what a batch did with one event.
+type outcome uint8
+
+const (
+	outcomeAccepted outcome = iota
+	outcomeDuplicate
+	outcomeUnknownWorkspace
+)
+
 // chargeBatch writes events in tx with a fixed number of statements whatever
 // the batch size: lock the workspaces in id order (so concurrent batches
 // cannot deadlock), drop events already recorded (safe to check before
 // inserting because every writer of a workspace's events holds its row
-// lock), count traces, insert events, append ledger entries, move balances.
-func (s *Service) chargeBatch(ctx context.Context, tx *sql.Tx, events []pricedEvent, now time.Time) (changed []Balance, accepted, dups int, rejected []Rejection, err error) {
+// lock) or repeated within the batch, count traces, insert events, append
+// ledger entries, move balances. outcomes[i] says what became of events[i].
+func (s *Service) chargeBatch(ctx context.Context, tx *sql.Tx, events []pricedEvent, now time.Time) (changed []Balance, outcomes []outcome, err error) {
+	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
 	locked, err := lockWorkspaces(ctx, tx, wsIDs)
 	if err != nil {
-		return nil, 0, 0, nil, err
+		return nil, nil, err
 	}
-	known := events[:0:0]
-	for _, ev := range events {
+	known := make([]int, 0, len(events)) // indexes into events
+	for i, ev := range events {
 		if _, ok := locked[ev.workspace]; !ok {
-			rejected = append(rejected, Rejection{ID: ev.ID, Error: "unknown workspace_id", index: ev.index})
+			outcomes[i] = outcomeUnknownWorkspace
 			continue
 		}
-		known = append(known, ev)
+		known = append(known, i)
 	}
-	fresh, err := dropRecorded(ctx, tx, known)
+	recorded, err := findRecorded(ctx, tx, events, known)
 	if err != nil {
-		return nil, 0, 0, nil, err
+		return nil, nil, err
 	}
-	dups = len(known) - len(fresh)
+	fresh := make([]pricedEvent, 0, len(known))
+	seen := make(map[eventKey]bool, len(known))
+	for _, i := range known {
+		k := eventKey{events[i].workspace, events[i].ID}
+		if recorded[k] || seen[k] {
+			outcomes[i] = outcomeDuplicate
+			continue
+		}
+		seen[k] = true
+		fresh = append(fresh, events[i])
+	}
 	if len(fresh) == 0 {
-		return nil, 0, dups, rejected, nil
+		return nil, outcomes, nil
 	}
 	if err := chargeTraces(ctx, tx, fresh, locked); err != nil {
-		return nil, 0, 0, nil, err
+		return nil, nil, err
 	}
 	batch := uuid.NewString()
 	if err := insertEvents(ctx, tx, fresh, batch, now); err != nil {
-		return nil, 0, 0, nil, err
+		return nil, nil, err
 	}
 	for _, ev := range fresh {
 		lw := locked[ev.workspace]
@@ -198,9 +219,14 @@ func (s *Service) chargeBatch(ctx context.Context, tx *sql.Tx, events []pricedEv
 		lw.tracing += ev.traceCost
 	}
 	if changed, err = s.postBatch(ctx, tx, wsIDs, locked, batch, len(fresh), now); err != nil {
-		return nil, 0, 0, nil, err
+		return nil, nil, err
 	}
-	return changed, len(fresh), dups, rejected, nil
+	return changed, outcomes, nil
+}
+
+type eventKey struct {
+	ws uuid.UUID
+	id string
 }
 
 func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
@@ -235,10 +261,11 @@ func lockWorkspaces(ctx context.Context, tx *sql.Tx, ids []uuid.UUID) (map[uuid.
 	return out, rows.Err()
 }
 
-func dropRecorded(ctx context.Context, tx *sql.Tx, events []pricedEvent) ([]pricedEvent, error) {
-	ws, ids := make([]string, len(events)), make([]string, len(events))
-	for i, ev := range events {
-		ws[i], ids[i] = ev.workspace.String(), ev.ID
+// findRecorded returns which of events[i] for i in idx are recorded already.
+func findRecorded(ctx context.Context, tx *sql.Tx, events []pricedEvent, idx []int) (map[eventKey]bool, error) {
+	ws, ids := make([]string, len(idx)), make([]string, len(idx))
+	for j, i := range idx {
+		ws[j], ids[j] = events[i].workspace.String(), events[i].ID
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT e.workspace_id, e.event_id FROM usage_events e
 		JOIN unnest($1::uuid[], $2::text[]) AS k(workspace_id, event_id)
@@ -247,24 +274,15 @@ func dropRecorded(ctx context.Context, tx *sql.Tx, events []pricedEvent) ([]pric
 		return nil, fmt.Errorf("find recorded events: %w", err)
 	}
 	defer rows.Close()
-	recorded := map[[2]string]bool{}
+	recorded := map[eventKey]bool{}
 	for rows.Next() {
-		var w, id string
-		if err := rows.Scan(&w, &id); err != nil {
+		var k eventKey
+		if err := rows.Scan(&k.ws, &k.id); err != nil {
 			return nil, fmt.Errorf("find recorded events: %w", err)
 		}
-		recorded[[2]string{w, id}] = true
+		recorded[k] = true
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	fresh := events[:0:0]
-	for _, ev := range events {
-		if !recorded[[2]string{ev.workspace.String(), ev.ID}] {
-			fresh = append(fresh, ev)
-		}
-	}
-	return fresh, nil
+	return recorded, rows.Err()
 }
 
 // chargeTraces adds each event's traces to its workspace's monthly counter

@@ -1,0 +1,119 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Group commit: usage reports arriving together are charged in one
+// transaction. A transaction holds its workspaces' row locks until its
+// commit (an fsync), so one transaction per report caps a busy workspace at
+// the disk's commit rate; merging the reports that queue up meanwhile
+// multiplies what each commit carries. Every report is answered only after
+// the transaction holding its events has committed (or failed), so an
+// acknowledged event is durable.
+
+// maxGroupEvents bounds one merged transaction.
+const maxGroupEvents = 5000
+
+// committers is how many merged transactions one process runs at once.
+// One is fastest on the 2-core reference machine for both one hot
+// workspace and many (BenchmarkIngestUsage, batch 100, 16 reporters:
+// 1 committer 29k/22k events/s, 2 → 25k/19k, 4 → 11k/7k), because parallel
+// groups mostly wait on each other's row locks. Several processes still
+// commit in parallel; they take workspaces in id order, so cannot deadlock.
+const committers = 1
+
+type commitRequest struct {
+	ctx      context.Context
+	events   []pricedEvent
+	outcomes []outcome
+	err      error
+	done     chan struct{}
+}
+
+// commit charges valid events through the group committer and returns
+// their outcomes.
+func (s *Service) commit(ctx context.Context, events []pricedEvent) ([]outcome, error) {
+	s.startCommitters.Do(func() {
+		s.commitQueue = make(chan *commitRequest, 1024)
+		for i := 0; i < committers; i++ {
+			go s.runCommitter()
+		}
+	})
+	req := &commitRequest{ctx: ctx, events: events, done: make(chan struct{})}
+	select {
+	case s.commitQueue <- req:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Wait for the outcome even if ctx ends meanwhile: the events may be
+	// committing, and the caller must not be told they were not.
+	<-req.done
+	return req.outcomes, req.err
+}
+
+func (s *Service) runCommitter() {
+	for first := range s.commitQueue {
+		group := []*commitRequest{first}
+		n := len(first.events)
+	gather:
+		for n < maxGroupEvents {
+			select {
+			case r := <-s.commitQueue:
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break gather
+			}
+		}
+		s.commitGroup(group, n)
+	}
+}
+
+// commitGroup charges the requests' events in one transaction. Requests
+// whose caller already gave up are left out before it starts.
+func (s *Service) commitGroup(group []*commitRequest, n int) {
+	live := group[:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	all := make([]pricedEvent, 0, n)
+	for _, r := range live {
+		all = append(all, r.events...)
+	}
+	// The transaction is not tied to any one caller's context: a client
+	// hanging up must not roll back the other reports in the group.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var outcomes []outcome
+	err := s.inTx(ctx, func(tx *sql.Tx) ([]Balance, error) {
+		var changed []Balance
+		var err error
+		changed, outcomes, err = s.chargeBatch(ctx, tx, all, s.now().UTC())
+		return changed, err
+	})
+	if err == nil && len(outcomes) != len(all) {
+		err = errors.New("group commit: outcome count mismatch")
+	}
+	off := 0
+	for _, r := range live {
+		if err != nil {
+			r.err = err
+		} else {
+			r.outcomes = outcomes[off : off+len(r.events)]
+		}
+		off += len(r.events)
+		close(r.done)
+	}
+}
