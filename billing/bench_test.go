@@ -47,3 +47,26 @@ func BenchmarkIngestUsage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGateCheck is the authorize decision from memory: it must not
+// allocate or touch the database once a workspace is cached.
+func BenchmarkGateCheck(b *testing.B) {
+	f := newFixture(b)
+	ws := f.workspace(b, "free", "10")
+	gate := billing.NewGate(f.svc, time.Hour)
+	gate.SetLive(true)
+	ctx := context.Background()
+	if _, err := gate.Check(ctx, ws); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if bal, err := gate.Check(ctx, ws); err != nil || bal.Blocked() {
+				b.Error("unexpected answer")
+				return
+			}
+		}
+	})
+}
