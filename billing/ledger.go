@@ -40,8 +40,8 @@ type Entry struct {
 // when an entry with the same key exists already.
 func (s *Service) post(ctx context.Context, tx *sql.Tx, e Entry) (b Balance, applied bool, err error) {
 	b.WorkspaceID = e.WorkspaceID
-	err = tx.QueryRowContext(ctx, `SELECT balance, balance_version, balance_updated_at FROM workspaces WHERE id = $1 FOR UPDATE`,
-		e.WorkspaceID).Scan(&b.Amount, &b.Version, &b.UpdatedAt)
+	err = tx.QueryRowContext(ctx, `SELECT balance, held, balance_version, balance_updated_at FROM workspaces WHERE id = $1 FOR UPDATE`,
+		e.WorkspaceID).Scan(&b.Amount, &b.Held, &b.Version, &b.UpdatedAt)
 	if err == sql.ErrNoRows {
 		return Balance{}, false, notFound("workspace")
 	}

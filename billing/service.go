@@ -34,6 +34,8 @@ type Config struct {
 	Seller Seller
 	// TopUps bounds auto top-up retries.
 	TopUps TopUpPolicy
+	// HoldTTL is how long an unsettled hold lives (DefaultHoldTTL when zero).
+	HoldTTL time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -48,6 +50,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxEventAge == 0 {
 		c.MaxEventAge = 400 * 24 * time.Hour
+	}
+	if c.HoldTTL == 0 {
+		c.HoldTTL = DefaultHoldTTL
 	}
 	if c.Seller.Name == "" {
 		c.Seller = Seller{Name: "AI Router Inc.", Address: []string{"548 Market St", "San Francisco, CA 94104", "United States"}}
@@ -124,41 +129,46 @@ type Balance struct {
 	// Version increases with every change, so a cache keeps the newest.
 	Version   int64
 	UpdatedAt time.Time
+	// Held is reserved by active holds (see PlaceHold).
+	Held money.Amount
 }
+
+// Available is what new calls with an estimate may still reserve.
+func (b Balance) Available() money.Amount { return b.Amount - b.Held }
 
 // Blocked is the one rule for blocking: a workspace may not make router
 // calls while its balance is zero or below.
 func (b Balance) Blocked() bool { return b.Amount <= 0 }
 
-// notification is the NOTIFY payload: "workspace,amount,version,unixnano".
+// notification is the NOTIFY payload: "workspace,amount,version,unixnano,held".
 func (b Balance) notification() string {
-	return fmt.Sprintf("%s,%d,%d,%d", b.WorkspaceID, int64(b.Amount), b.Version, b.UpdatedAt.UnixNano())
+	return fmt.Sprintf("%s,%d,%d,%d,%d", b.WorkspaceID, int64(b.Amount), b.Version, b.UpdatedAt.UnixNano(), int64(b.Held))
 }
 
 // ParseNotification decodes a BalanceChannel payload.
 func ParseNotification(payload string) (Balance, error) {
 	parts := strings.Split(payload, ",")
-	if len(parts) != 4 {
-		return Balance{}, fmt.Errorf("balance notification %q: want 4 fields", payload)
+	if len(parts) != 5 {
+		return Balance{}, fmt.Errorf("balance notification %q: want 5 fields", payload)
 	}
 	id, err := uuid.Parse(parts[0])
 	if err != nil {
 		return Balance{}, fmt.Errorf("balance notification: %w", err)
 	}
-	var nums [3]int64
+	var nums [4]int64
 	for i, p := range parts[1:] {
 		if nums[i], err = strconv.ParseInt(p, 10, 64); err != nil {
 			return Balance{}, fmt.Errorf("balance notification: %w", err)
 		}
 	}
-	return Balance{WorkspaceID: id, Amount: money.Amount(nums[0]), Version: nums[1], UpdatedAt: time.Unix(0, nums[2]).UTC()}, nil
+	return Balance{WorkspaceID: id, Amount: money.Amount(nums[0]), Version: nums[1], UpdatedAt: time.Unix(0, nums[2]).UTC(), Held: money.Amount(nums[3])}, nil
 }
 
 // GetBalance reads a workspace's balance.
 func (s *Service) GetBalance(ctx context.Context, workspaceID uuid.UUID) (Balance, error) {
 	b := Balance{WorkspaceID: workspaceID}
-	err := s.db.QueryRowContext(ctx, `SELECT balance, balance_version, balance_updated_at FROM workspaces WHERE id = $1`,
-		workspaceID).Scan(&b.Amount, &b.Version, &b.UpdatedAt)
+	err := s.db.QueryRowContext(ctx, `SELECT balance, held, balance_version, balance_updated_at FROM workspaces WHERE id = $1`,
+		workspaceID).Scan(&b.Amount, &b.Held, &b.Version, &b.UpdatedAt)
 	if err == sql.ErrNoRows {
 		return Balance{}, notFound("workspace")
 	}

@@ -25,6 +25,10 @@ type UsageEvent struct {
 	CachedInputTokens int64
 	Traces            int64
 	OccurredAt        time.Time
+	// RequestID or HoldID name the hold placed at authorize time, which
+	// this event settles (both optional).
+	RequestID string
+	HoldID    string
 	// DecodeError is set by a decoder that could not read the event; the
 	// event is rejected with it, in its place in the batch.
 	DecodeError string
@@ -213,6 +217,12 @@ func (s *Service) chargeBatch(ctx context.Context, tx *sql.Tx, events []pricedEv
 	if err := insertEvents(ctx, tx, fresh, batch, now); err != nil {
 		return nil, nil, err
 	}
+	if err := releaseHolds(ctx, tx, fresh, locked); err != nil {
+		return nil, nil, err
+	}
+	if err := rollUp(ctx, tx, fresh); err != nil {
+		return nil, nil, err
+	}
 	for _, ev := range fresh {
 		lw := locked[ev.workspace]
 		lw.usage += ev.cost
@@ -243,7 +253,7 @@ func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
 }
 
 func lockWorkspaces(ctx context.Context, tx *sql.Tx, ids []uuid.UUID) (map[uuid.UUID]*lockedWorkspace, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT w.id, w.balance, w.balance_version, w.balance_updated_at, p.included_traces, p.extra_trace_price
+	rows, err := tx.QueryContext(ctx, `SELECT w.id, w.balance, w.held, w.balance_version, w.balance_updated_at, p.included_traces, p.extra_trace_price
 		FROM workspaces w JOIN plans p ON p.id = w.plan_id
 		WHERE w.id = ANY($1::uuid[]) ORDER BY w.id FOR UPDATE OF w`, pq.Array(uuidStrings(ids)))
 	if err != nil {
@@ -253,7 +263,7 @@ func lockWorkspaces(ctx context.Context, tx *sql.Tx, ids []uuid.UUID) (map[uuid.
 	out := make(map[uuid.UUID]*lockedWorkspace, len(ids))
 	for rows.Next() {
 		lw := &lockedWorkspace{}
-		if err := rows.Scan(&lw.bal.WorkspaceID, &lw.bal.Amount, &lw.bal.Version, &lw.bal.UpdatedAt, &lw.includedTraces, &lw.extraPrice); err != nil {
+		if err := rows.Scan(&lw.bal.WorkspaceID, &lw.bal.Amount, &lw.bal.Held, &lw.bal.Version, &lw.bal.UpdatedAt, &lw.includedTraces, &lw.extraPrice); err != nil {
 			return nil, fmt.Errorf("lock workspaces: %w", err)
 		}
 		out[lw.bal.WorkspaceID] = lw
@@ -405,7 +415,7 @@ func (s *Service) postBatch(ctx context.Context, tx *sql.Tx, wsIDs []uuid.UUID, 
 			ldesc = append(ldesc, fmt.Sprintf("usage batch of %d events", events))
 			lamount, lafter = append(lamount, -int64(part.amount)), append(lafter, int64(bal))
 		}
-		b := Balance{WorkspaceID: id, Amount: bal, Version: lw.bal.Version + 1, UpdatedAt: now}
+		b := Balance{WorkspaceID: id, Amount: bal, Version: lw.bal.Version + 1, UpdatedAt: now, Held: lw.bal.Held}
 		changed = append(changed, b)
 		bws, bamount, bversion = append(bws, id.String()), append(bamount, int64(bal)), append(bversion, b.Version)
 	}

@@ -18,6 +18,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/hold"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
@@ -30,6 +31,7 @@ import (
 	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
+	"github.com/airouter/credits/ent/usagerollup"
 	"github.com/airouter/credits/ent/workspace"
 
 	stdsql "database/sql"
@@ -44,6 +46,8 @@ type Client struct {
 	AutoTopUpSetting *AutoTopUpSettingClient
 	// BillingProfile is the client for interacting with the BillingProfile builders.
 	BillingProfile *BillingProfileClient
+	// Hold is the client for interacting with the Hold builders.
+	Hold *HoldClient
 	// Invoice is the client for interacting with the Invoice builders.
 	Invoice *InvoiceClient
 	// InvoiceCounter is the client for interacting with the InvoiceCounter builders.
@@ -68,6 +72,8 @@ type Client struct {
 	TraceCounter *TraceCounterClient
 	// UsageEvent is the client for interacting with the UsageEvent builders.
 	UsageEvent *UsageEventClient
+	// UsageRollup is the client for interacting with the UsageRollup builders.
+	UsageRollup *UsageRollupClient
 	// Workspace is the client for interacting with the Workspace builders.
 	Workspace *WorkspaceClient
 }
@@ -83,6 +89,7 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.AutoTopUpSetting = NewAutoTopUpSettingClient(c.config)
 	c.BillingProfile = NewBillingProfileClient(c.config)
+	c.Hold = NewHoldClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
 	c.InvoiceCounter = NewInvoiceCounterClient(c.config)
 	c.LedgerEntry = NewLedgerEntryClient(c.config)
@@ -95,6 +102,7 @@ func (c *Client) init() {
 	c.TopUp = NewTopUpClient(c.config)
 	c.TraceCounter = NewTraceCounterClient(c.config)
 	c.UsageEvent = NewUsageEventClient(c.config)
+	c.UsageRollup = NewUsageRollupClient(c.config)
 	c.Workspace = NewWorkspaceClient(c.config)
 }
 
@@ -190,6 +198,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:           cfg,
 		AutoTopUpSetting: NewAutoTopUpSettingClient(cfg),
 		BillingProfile:   NewBillingProfileClient(cfg),
+		Hold:             NewHoldClient(cfg),
 		Invoice:          NewInvoiceClient(cfg),
 		InvoiceCounter:   NewInvoiceCounterClient(cfg),
 		LedgerEntry:      NewLedgerEntryClient(cfg),
@@ -202,6 +211,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		TopUp:            NewTopUpClient(cfg),
 		TraceCounter:     NewTraceCounterClient(cfg),
 		UsageEvent:       NewUsageEventClient(cfg),
+		UsageRollup:      NewUsageRollupClient(cfg),
 		Workspace:        NewWorkspaceClient(cfg),
 	}, nil
 }
@@ -224,6 +234,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:           cfg,
 		AutoTopUpSetting: NewAutoTopUpSettingClient(cfg),
 		BillingProfile:   NewBillingProfileClient(cfg),
+		Hold:             NewHoldClient(cfg),
 		Invoice:          NewInvoiceClient(cfg),
 		InvoiceCounter:   NewInvoiceCounterClient(cfg),
 		LedgerEntry:      NewLedgerEntryClient(cfg),
@@ -236,6 +247,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		TopUp:            NewTopUpClient(cfg),
 		TraceCounter:     NewTraceCounterClient(cfg),
 		UsageEvent:       NewUsageEventClient(cfg),
+		UsageRollup:      NewUsageRollupClient(cfg),
 		Workspace:        NewWorkspaceClient(cfg),
 	}, nil
 }
@@ -266,9 +278,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AutoTopUpSetting, c.BillingProfile, c.Invoice, c.InvoiceCounter,
+		c.AutoTopUpSetting, c.BillingProfile, c.Hold, c.Invoice, c.InvoiceCounter,
 		c.LedgerEntry, c.ModelPrice, c.PaymentMethod, c.Plan, c.ProcessorEvent,
-		c.Purchase, c.Token, c.TopUp, c.TraceCounter, c.UsageEvent, c.Workspace,
+		c.Purchase, c.Token, c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup,
+		c.Workspace,
 	} {
 		n.Use(hooks...)
 	}
@@ -278,9 +291,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AutoTopUpSetting, c.BillingProfile, c.Invoice, c.InvoiceCounter,
+		c.AutoTopUpSetting, c.BillingProfile, c.Hold, c.Invoice, c.InvoiceCounter,
 		c.LedgerEntry, c.ModelPrice, c.PaymentMethod, c.Plan, c.ProcessorEvent,
-		c.Purchase, c.Token, c.TopUp, c.TraceCounter, c.UsageEvent, c.Workspace,
+		c.Purchase, c.Token, c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup,
+		c.Workspace,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -293,6 +307,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AutoTopUpSetting.mutate(ctx, m)
 	case *BillingProfileMutation:
 		return c.BillingProfile.mutate(ctx, m)
+	case *HoldMutation:
+		return c.Hold.mutate(ctx, m)
 	case *InvoiceMutation:
 		return c.Invoice.mutate(ctx, m)
 	case *InvoiceCounterMutation:
@@ -317,6 +333,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.TraceCounter.mutate(ctx, m)
 	case *UsageEventMutation:
 		return c.UsageEvent.mutate(ctx, m)
+	case *UsageRollupMutation:
+		return c.UsageRollup.mutate(ctx, m)
 	case *WorkspaceMutation:
 		return c.Workspace.mutate(ctx, m)
 	default:
@@ -587,6 +605,139 @@ func (c *BillingProfileClient) mutate(ctx context.Context, m *BillingProfileMuta
 		return (&BillingProfileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown BillingProfile mutation op: %q", m.Op())
+	}
+}
+
+// HoldClient is a client for the Hold schema.
+type HoldClient struct {
+	config
+}
+
+// NewHoldClient returns a client for the Hold from the given config.
+func NewHoldClient(c config) *HoldClient {
+	return &HoldClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `hold.Hooks(f(g(h())))`.
+func (c *HoldClient) Use(hooks ...Hook) {
+	c.hooks.Hold = append(c.hooks.Hold, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `hold.Intercept(f(g(h())))`.
+func (c *HoldClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Hold = append(c.inters.Hold, interceptors...)
+}
+
+// Create returns a builder for creating a Hold entity.
+func (c *HoldClient) Create() *HoldCreate {
+	mutation := newHoldMutation(c.config, OpCreate)
+	return &HoldCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Hold entities.
+func (c *HoldClient) CreateBulk(builders ...*HoldCreate) *HoldCreateBulk {
+	return &HoldCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *HoldClient) MapCreateBulk(slice any, setFunc func(*HoldCreate, int)) *HoldCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &HoldCreateBulk{err: fmt.Errorf("calling to HoldClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*HoldCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &HoldCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Hold.
+func (c *HoldClient) Update() *HoldUpdate {
+	mutation := newHoldMutation(c.config, OpUpdate)
+	return &HoldUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *HoldClient) UpdateOne(_m *Hold) *HoldUpdateOne {
+	mutation := newHoldMutation(c.config, OpUpdateOne, withHold(_m))
+	return &HoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *HoldClient) UpdateOneID(id uuid.UUID) *HoldUpdateOne {
+	mutation := newHoldMutation(c.config, OpUpdateOne, withHoldID(id))
+	return &HoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Hold.
+func (c *HoldClient) Delete() *HoldDelete {
+	mutation := newHoldMutation(c.config, OpDelete)
+	return &HoldDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *HoldClient) DeleteOne(_m *Hold) *HoldDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *HoldClient) DeleteOneID(id uuid.UUID) *HoldDeleteOne {
+	builder := c.Delete().Where(hold.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &HoldDeleteOne{builder}
+}
+
+// Query returns a query builder for Hold.
+func (c *HoldClient) Query() *HoldQuery {
+	return &HoldQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeHold},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Hold entity by its id.
+func (c *HoldClient) Get(ctx context.Context, id uuid.UUID) (*Hold, error) {
+	return c.Query().Where(hold.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *HoldClient) GetX(ctx context.Context, id uuid.UUID) *Hold {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *HoldClient) Hooks() []Hook {
+	return c.hooks.Hold
+}
+
+// Interceptors returns the client interceptors.
+func (c *HoldClient) Interceptors() []Interceptor {
+	return c.inters.Hold
+}
+
+func (c *HoldClient) mutate(ctx context.Context, m *HoldMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&HoldCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&HoldUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&HoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&HoldDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Hold mutation op: %q", m.Op())
 	}
 }
 
@@ -2266,6 +2417,139 @@ func (c *UsageEventClient) mutate(ctx context.Context, m *UsageEventMutation) (V
 	}
 }
 
+// UsageRollupClient is a client for the UsageRollup schema.
+type UsageRollupClient struct {
+	config
+}
+
+// NewUsageRollupClient returns a client for the UsageRollup from the given config.
+func NewUsageRollupClient(c config) *UsageRollupClient {
+	return &UsageRollupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `usagerollup.Hooks(f(g(h())))`.
+func (c *UsageRollupClient) Use(hooks ...Hook) {
+	c.hooks.UsageRollup = append(c.hooks.UsageRollup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `usagerollup.Intercept(f(g(h())))`.
+func (c *UsageRollupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UsageRollup = append(c.inters.UsageRollup, interceptors...)
+}
+
+// Create returns a builder for creating a UsageRollup entity.
+func (c *UsageRollupClient) Create() *UsageRollupCreate {
+	mutation := newUsageRollupMutation(c.config, OpCreate)
+	return &UsageRollupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UsageRollup entities.
+func (c *UsageRollupClient) CreateBulk(builders ...*UsageRollupCreate) *UsageRollupCreateBulk {
+	return &UsageRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UsageRollupClient) MapCreateBulk(slice any, setFunc func(*UsageRollupCreate, int)) *UsageRollupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UsageRollupCreateBulk{err: fmt.Errorf("calling to UsageRollupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UsageRollupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UsageRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UsageRollup.
+func (c *UsageRollupClient) Update() *UsageRollupUpdate {
+	mutation := newUsageRollupMutation(c.config, OpUpdate)
+	return &UsageRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UsageRollupClient) UpdateOne(_m *UsageRollup) *UsageRollupUpdateOne {
+	mutation := newUsageRollupMutation(c.config, OpUpdateOne, withUsageRollup(_m))
+	return &UsageRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UsageRollupClient) UpdateOneID(id int) *UsageRollupUpdateOne {
+	mutation := newUsageRollupMutation(c.config, OpUpdateOne, withUsageRollupID(id))
+	return &UsageRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UsageRollup.
+func (c *UsageRollupClient) Delete() *UsageRollupDelete {
+	mutation := newUsageRollupMutation(c.config, OpDelete)
+	return &UsageRollupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UsageRollupClient) DeleteOne(_m *UsageRollup) *UsageRollupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UsageRollupClient) DeleteOneID(id int) *UsageRollupDeleteOne {
+	builder := c.Delete().Where(usagerollup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UsageRollupDeleteOne{builder}
+}
+
+// Query returns a query builder for UsageRollup.
+func (c *UsageRollupClient) Query() *UsageRollupQuery {
+	return &UsageRollupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUsageRollup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UsageRollup entity by its id.
+func (c *UsageRollupClient) Get(ctx context.Context, id int) (*UsageRollup, error) {
+	return c.Query().Where(usagerollup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UsageRollupClient) GetX(ctx context.Context, id int) *UsageRollup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UsageRollupClient) Hooks() []Hook {
+	return c.hooks.UsageRollup
+}
+
+// Interceptors returns the client interceptors.
+func (c *UsageRollupClient) Interceptors() []Interceptor {
+	return c.inters.UsageRollup
+}
+
+func (c *UsageRollupClient) mutate(ctx context.Context, m *UsageRollupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UsageRollupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UsageRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UsageRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UsageRollupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UsageRollup mutation op: %q", m.Op())
+	}
+}
+
 // WorkspaceClient is a client for the Workspace schema.
 type WorkspaceClient struct {
 	config
@@ -2482,14 +2766,14 @@ func (c *WorkspaceClient) mutate(ctx context.Context, m *WorkspaceMutation) (Val
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AutoTopUpSetting, BillingProfile, Invoice, InvoiceCounter, LedgerEntry,
+		AutoTopUpSetting, BillingProfile, Hold, Invoice, InvoiceCounter, LedgerEntry,
 		ModelPrice, PaymentMethod, Plan, ProcessorEvent, Purchase, Token, TopUp,
-		TraceCounter, UsageEvent, Workspace []ent.Hook
+		TraceCounter, UsageEvent, UsageRollup, Workspace []ent.Hook
 	}
 	inters struct {
-		AutoTopUpSetting, BillingProfile, Invoice, InvoiceCounter, LedgerEntry,
+		AutoTopUpSetting, BillingProfile, Hold, Invoice, InvoiceCounter, LedgerEntry,
 		ModelPrice, PaymentMethod, Plan, ProcessorEvent, Purchase, Token, TopUp,
-		TraceCounter, UsageEvent, Workspace []ent.Interceptor
+		TraceCounter, UsageEvent, UsageRollup, Workspace []ent.Interceptor
 	}
 )
 

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/hold"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
@@ -26,6 +27,7 @@ import (
 	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
+	"github.com/airouter/credits/ent/usagerollup"
 	"github.com/airouter/credits/ent/workspace"
 )
 
@@ -89,6 +91,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			autotopupsetting.Table: autotopupsetting.ValidColumn,
 			billingprofile.Table:   billingprofile.ValidColumn,
+			hold.Table:             hold.ValidColumn,
 			invoice.Table:          invoice.ValidColumn,
 			invoicecounter.Table:   invoicecounter.ValidColumn,
 			ledgerentry.Table:      ledgerentry.ValidColumn,
@@ -101,6 +104,7 @@ func checkColumn(t, c string) error {
 			topup.Table:            topup.ValidColumn,
 			tracecounter.Table:     tracecounter.ValidColumn,
 			usageevent.Table:       usageevent.ValidColumn,
+			usagerollup.Table:      usagerollup.ValidColumn,
 			workspace.Table:        workspace.ValidColumn,
 		})
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/hold"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
@@ -20,6 +21,7 @@ import (
 	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
+	"github.com/airouter/credits/ent/usagerollup"
 	"github.com/airouter/credits/ent/workspace"
 	"github.com/google/uuid"
 )
@@ -104,6 +106,20 @@ func init() {
 	billingprofile.DefaultUpdatedAt = billingprofileDescUpdatedAt.Default.(func() time.Time)
 	// billingprofile.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	billingprofile.UpdateDefaultUpdatedAt = billingprofileDescUpdatedAt.UpdateDefault.(func() time.Time)
+	holdFields := schema.Hold{}.Fields()
+	_ = holdFields
+	// holdDescRequestID is the schema descriptor for request_id field.
+	holdDescRequestID := holdFields[2].Descriptor()
+	// hold.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	hold.RequestIDValidator = holdDescRequestID.Validators[0].(func(string) error)
+	// holdDescCreatedAt is the schema descriptor for created_at field.
+	holdDescCreatedAt := holdFields[6].Descriptor()
+	// hold.DefaultCreatedAt holds the default value on creation for the created_at field.
+	hold.DefaultCreatedAt = holdDescCreatedAt.Default.(func() time.Time)
+	// holdDescID is the schema descriptor for id field.
+	holdDescID := holdFields[0].Descriptor()
+	// hold.DefaultID holds the default value on creation for the id field.
+	hold.DefaultID = holdDescID.Default.(func() uuid.UUID)
 	invoiceFields := schema.Invoice{}.Fields()
 	_ = invoiceFields
 	// invoiceDescID is the schema descriptor for id field.
@@ -304,6 +320,32 @@ func init() {
 	usageeventDescCreatedAt := usageeventFields[12].Descriptor()
 	// usageevent.DefaultCreatedAt holds the default value on creation for the created_at field.
 	usageevent.DefaultCreatedAt = usageeventDescCreatedAt.Default.(func() time.Time)
+	usagerollupFields := schema.UsageRollup{}.Fields()
+	_ = usagerollupFields
+	// usagerollupDescRequests is the schema descriptor for requests field.
+	usagerollupDescRequests := usagerollupFields[3].Descriptor()
+	// usagerollup.DefaultRequests holds the default value on creation for the requests field.
+	usagerollup.DefaultRequests = usagerollupDescRequests.Default.(int64)
+	// usagerollupDescInputTokens is the schema descriptor for input_tokens field.
+	usagerollupDescInputTokens := usagerollupFields[4].Descriptor()
+	// usagerollup.DefaultInputTokens holds the default value on creation for the input_tokens field.
+	usagerollup.DefaultInputTokens = usagerollupDescInputTokens.Default.(int64)
+	// usagerollupDescOutputTokens is the schema descriptor for output_tokens field.
+	usagerollupDescOutputTokens := usagerollupFields[5].Descriptor()
+	// usagerollup.DefaultOutputTokens holds the default value on creation for the output_tokens field.
+	usagerollup.DefaultOutputTokens = usagerollupDescOutputTokens.Default.(int64)
+	// usagerollupDescCachedInputTokens is the schema descriptor for cached_input_tokens field.
+	usagerollupDescCachedInputTokens := usagerollupFields[6].Descriptor()
+	// usagerollup.DefaultCachedInputTokens holds the default value on creation for the cached_input_tokens field.
+	usagerollup.DefaultCachedInputTokens = usagerollupDescCachedInputTokens.Default.(int64)
+	// usagerollupDescTraces is the schema descriptor for traces field.
+	usagerollupDescTraces := usagerollupFields[7].Descriptor()
+	// usagerollup.DefaultTraces holds the default value on creation for the traces field.
+	usagerollup.DefaultTraces = usagerollupDescTraces.Default.(int64)
+	// usagerollupDescCost is the schema descriptor for cost field.
+	usagerollupDescCost := usagerollupFields[8].Descriptor()
+	// usagerollup.DefaultCost holds the default value on creation for the cost field.
+	usagerollup.DefaultCost = usagerollupDescCost.Default.(int64)
 	workspaceFields := schema.Workspace{}.Fields()
 	_ = workspaceFields
 	// workspaceDescName is the schema descriptor for name field.
@@ -314,16 +356,20 @@ func init() {
 	workspaceDescBalance := workspaceFields[3].Descriptor()
 	// workspace.DefaultBalance holds the default value on creation for the balance field.
 	workspace.DefaultBalance = workspaceDescBalance.Default.(int64)
+	// workspaceDescHeld is the schema descriptor for held field.
+	workspaceDescHeld := workspaceFields[4].Descriptor()
+	// workspace.DefaultHeld holds the default value on creation for the held field.
+	workspace.DefaultHeld = workspaceDescHeld.Default.(int64)
 	// workspaceDescBalanceVersion is the schema descriptor for balance_version field.
-	workspaceDescBalanceVersion := workspaceFields[4].Descriptor()
+	workspaceDescBalanceVersion := workspaceFields[5].Descriptor()
 	// workspace.DefaultBalanceVersion holds the default value on creation for the balance_version field.
 	workspace.DefaultBalanceVersion = workspaceDescBalanceVersion.Default.(int64)
 	// workspaceDescBalanceUpdatedAt is the schema descriptor for balance_updated_at field.
-	workspaceDescBalanceUpdatedAt := workspaceFields[5].Descriptor()
+	workspaceDescBalanceUpdatedAt := workspaceFields[6].Descriptor()
 	// workspace.DefaultBalanceUpdatedAt holds the default value on creation for the balance_updated_at field.
 	workspace.DefaultBalanceUpdatedAt = workspaceDescBalanceUpdatedAt.Default.(func() time.Time)
 	// workspaceDescCreatedAt is the schema descriptor for created_at field.
-	workspaceDescCreatedAt := workspaceFields[7].Descriptor()
+	workspaceDescCreatedAt := workspaceFields[8].Descriptor()
 	// workspace.DefaultCreatedAt holds the default value on creation for the created_at field.
 	workspace.DefaultCreatedAt = workspaceDescCreatedAt.Default.(func() time.Time)
 	// workspaceDescID is the schema descriptor for id field.

@@ -18,6 +18,8 @@ type Tx struct {
 	AutoTopUpSetting *AutoTopUpSettingClient
 	// BillingProfile is the client for interacting with the BillingProfile builders.
 	BillingProfile *BillingProfileClient
+	// Hold is the client for interacting with the Hold builders.
+	Hold *HoldClient
 	// Invoice is the client for interacting with the Invoice builders.
 	Invoice *InvoiceClient
 	// InvoiceCounter is the client for interacting with the InvoiceCounter builders.
@@ -42,6 +44,8 @@ type Tx struct {
 	TraceCounter *TraceCounterClient
 	// UsageEvent is the client for interacting with the UsageEvent builders.
 	UsageEvent *UsageEventClient
+	// UsageRollup is the client for interacting with the UsageRollup builders.
+	UsageRollup *UsageRollupClient
 	// Workspace is the client for interacting with the Workspace builders.
 	Workspace *WorkspaceClient
 
@@ -177,6 +181,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.AutoTopUpSetting = NewAutoTopUpSettingClient(tx.config)
 	tx.BillingProfile = NewBillingProfileClient(tx.config)
+	tx.Hold = NewHoldClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)
 	tx.InvoiceCounter = NewInvoiceCounterClient(tx.config)
 	tx.LedgerEntry = NewLedgerEntryClient(tx.config)
@@ -189,6 +194,7 @@ func (tx *Tx) init() {
 	tx.TopUp = NewTopUpClient(tx.config)
 	tx.TraceCounter = NewTraceCounterClient(tx.config)
 	tx.UsageEvent = NewUsageEventClient(tx.config)
+	tx.UsageRollup = NewUsageRollupClient(tx.config)
 	tx.Workspace = NewWorkspaceClient(tx.config)
 }
 

@@ -25,6 +25,8 @@ type Workspace struct {
 	PlanID string `json:"plan_id,omitempty"`
 	// nano-dollars; always equals the sum of this workspace's ledger entries
 	Balance int64 `json:"balance,omitempty"`
+	// nano-dollars reserved by active holds; available = balance - held
+	Held int64 `json:"held,omitempty"`
 	// bumped on every balance change; orders cached copies
 	BalanceVersion int64 `json:"balance_version,omitempty"`
 	// BalanceUpdatedAt holds the value of the "balance_updated_at" field.
@@ -108,7 +110,7 @@ func (*Workspace) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case workspace.FieldBalance, workspace.FieldBalanceVersion:
+		case workspace.FieldBalance, workspace.FieldHeld, workspace.FieldBalanceVersion:
 			values[i] = new(sql.NullInt64)
 		case workspace.FieldName, workspace.FieldPlanID, workspace.FieldStripeCustomerID:
 			values[i] = new(sql.NullString)
@@ -154,6 +156,12 @@ func (_m *Workspace) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field balance", values[i])
 			} else if value.Valid {
 				_m.Balance = value.Int64
+			}
+		case workspace.FieldHeld:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field held", values[i])
+			} else if value.Valid {
+				_m.Held = value.Int64
 			}
 		case workspace.FieldBalanceVersion:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -249,6 +257,9 @@ func (_m *Workspace) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("balance=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Balance))
+	builder.WriteString(", ")
+	builder.WriteString("held=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Held))
 	builder.WriteString(", ")
 	builder.WriteString("balance_version=")
 	builder.WriteString(fmt.Sprintf("%v", _m.BalanceVersion))

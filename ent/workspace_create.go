@@ -55,6 +55,20 @@ func (_c *WorkspaceCreate) SetNillableBalance(v *int64) *WorkspaceCreate {
 	return _c
 }
 
+// SetHeld sets the "held" field.
+func (_c *WorkspaceCreate) SetHeld(v int64) *WorkspaceCreate {
+	_c.mutation.SetHeld(v)
+	return _c
+}
+
+// SetNillableHeld sets the "held" field if the given value is not nil.
+func (_c *WorkspaceCreate) SetNillableHeld(v *int64) *WorkspaceCreate {
+	if v != nil {
+		_c.SetHeld(*v)
+	}
+	return _c
+}
+
 // SetBalanceVersion sets the "balance_version" field.
 func (_c *WorkspaceCreate) SetBalanceVersion(v int64) *WorkspaceCreate {
 	_c.mutation.SetBalanceVersion(v)
@@ -229,6 +243,10 @@ func (_c *WorkspaceCreate) defaults() {
 		v := workspace.DefaultBalance
 		_c.mutation.SetBalance(v)
 	}
+	if _, ok := _c.mutation.Held(); !ok {
+		v := workspace.DefaultHeld
+		_c.mutation.SetHeld(v)
+	}
 	if _, ok := _c.mutation.BalanceVersion(); !ok {
 		v := workspace.DefaultBalanceVersion
 		_c.mutation.SetBalanceVersion(v)
@@ -262,6 +280,9 @@ func (_c *WorkspaceCreate) check() error {
 	}
 	if _, ok := _c.mutation.Balance(); !ok {
 		return &ValidationError{Name: "balance", err: errors.New(`ent: missing required field "Workspace.balance"`)}
+	}
+	if _, ok := _c.mutation.Held(); !ok {
+		return &ValidationError{Name: "held", err: errors.New(`ent: missing required field "Workspace.held"`)}
 	}
 	if _, ok := _c.mutation.BalanceVersion(); !ok {
 		return &ValidationError{Name: "balance_version", err: errors.New(`ent: missing required field "Workspace.balance_version"`)}
@@ -318,6 +339,10 @@ func (_c *WorkspaceCreate) createSpec() (*Workspace, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Balance(); ok {
 		_spec.SetField(workspace.FieldBalance, field.TypeInt64, value)
 		_node.Balance = value
+	}
+	if value, ok := _c.mutation.Held(); ok {
+		_spec.SetField(workspace.FieldHeld, field.TypeInt64, value)
+		_node.Held = value
 	}
 	if value, ok := _c.mutation.BalanceVersion(); ok {
 		_spec.SetField(workspace.FieldBalanceVersion, field.TypeInt64, value)
@@ -510,6 +535,24 @@ func (u *WorkspaceUpsert) AddBalance(v int64) *WorkspaceUpsert {
 	return u
 }
 
+// SetHeld sets the "held" field.
+func (u *WorkspaceUpsert) SetHeld(v int64) *WorkspaceUpsert {
+	u.Set(workspace.FieldHeld, v)
+	return u
+}
+
+// UpdateHeld sets the "held" field to the value that was provided on create.
+func (u *WorkspaceUpsert) UpdateHeld() *WorkspaceUpsert {
+	u.SetExcluded(workspace.FieldHeld)
+	return u
+}
+
+// AddHeld adds v to the "held" field.
+func (u *WorkspaceUpsert) AddHeld(v int64) *WorkspaceUpsert {
+	u.Add(workspace.FieldHeld, v)
+	return u
+}
+
 // SetBalanceVersion sets the "balance_version" field.
 func (u *WorkspaceUpsert) SetBalanceVersion(v int64) *WorkspaceUpsert {
 	u.Set(workspace.FieldBalanceVersion, v)
@@ -655,6 +698,27 @@ func (u *WorkspaceUpsertOne) AddBalance(v int64) *WorkspaceUpsertOne {
 func (u *WorkspaceUpsertOne) UpdateBalance() *WorkspaceUpsertOne {
 	return u.Update(func(s *WorkspaceUpsert) {
 		s.UpdateBalance()
+	})
+}
+
+// SetHeld sets the "held" field.
+func (u *WorkspaceUpsertOne) SetHeld(v int64) *WorkspaceUpsertOne {
+	return u.Update(func(s *WorkspaceUpsert) {
+		s.SetHeld(v)
+	})
+}
+
+// AddHeld adds v to the "held" field.
+func (u *WorkspaceUpsertOne) AddHeld(v int64) *WorkspaceUpsertOne {
+	return u.Update(func(s *WorkspaceUpsert) {
+		s.AddHeld(v)
+	})
+}
+
+// UpdateHeld sets the "held" field to the value that was provided on create.
+func (u *WorkspaceUpsertOne) UpdateHeld() *WorkspaceUpsertOne {
+	return u.Update(func(s *WorkspaceUpsert) {
+		s.UpdateHeld()
 	})
 }
 
@@ -978,6 +1042,27 @@ func (u *WorkspaceUpsertBulk) AddBalance(v int64) *WorkspaceUpsertBulk {
 func (u *WorkspaceUpsertBulk) UpdateBalance() *WorkspaceUpsertBulk {
 	return u.Update(func(s *WorkspaceUpsert) {
 		s.UpdateBalance()
+	})
+}
+
+// SetHeld sets the "held" field.
+func (u *WorkspaceUpsertBulk) SetHeld(v int64) *WorkspaceUpsertBulk {
+	return u.Update(func(s *WorkspaceUpsert) {
+		s.SetHeld(v)
+	})
+}
+
+// AddHeld adds v to the "held" field.
+func (u *WorkspaceUpsertBulk) AddHeld(v int64) *WorkspaceUpsertBulk {
+	return u.Update(func(s *WorkspaceUpsert) {
+		s.AddHeld(v)
+	})
+}
+
+// UpdateHeld sets the "held" field to the value that was provided on create.
+func (u *WorkspaceUpsertBulk) UpdateHeld() *WorkspaceUpsertBulk {
+	return u.Update(func(s *WorkspaceUpsert) {
+		s.UpdateHeld()
 	})
 }
 

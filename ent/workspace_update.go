@@ -83,6 +83,27 @@ func (_u *WorkspaceUpdate) AddBalance(v int64) *WorkspaceUpdate {
 	return _u
 }
 
+// SetHeld sets the "held" field.
+func (_u *WorkspaceUpdate) SetHeld(v int64) *WorkspaceUpdate {
+	_u.mutation.ResetHeld()
+	_u.mutation.SetHeld(v)
+	return _u
+}
+
+// SetNillableHeld sets the "held" field if the given value is not nil.
+func (_u *WorkspaceUpdate) SetNillableHeld(v *int64) *WorkspaceUpdate {
+	if v != nil {
+		_u.SetHeld(*v)
+	}
+	return _u
+}
+
+// AddHeld adds value to the "held" field.
+func (_u *WorkspaceUpdate) AddHeld(v int64) *WorkspaceUpdate {
+	_u.mutation.AddHeld(v)
+	return _u
+}
+
 // SetBalanceVersion sets the "balance_version" field.
 func (_u *WorkspaceUpdate) SetBalanceVersion(v int64) *WorkspaceUpdate {
 	_u.mutation.ResetBalanceVersion()
@@ -358,6 +379,12 @@ func (_u *WorkspaceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedBalance(); ok {
 		_spec.AddField(workspace.FieldBalance, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Held(); ok {
+		_spec.SetField(workspace.FieldHeld, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedHeld(); ok {
+		_spec.AddField(workspace.FieldHeld, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.BalanceVersion(); ok {
 		_spec.SetField(workspace.FieldBalanceVersion, field.TypeInt64, value)
@@ -649,6 +676,27 @@ func (_u *WorkspaceUpdateOne) SetNillableBalance(v *int64) *WorkspaceUpdateOne {
 // AddBalance adds value to the "balance" field.
 func (_u *WorkspaceUpdateOne) AddBalance(v int64) *WorkspaceUpdateOne {
 	_u.mutation.AddBalance(v)
+	return _u
+}
+
+// SetHeld sets the "held" field.
+func (_u *WorkspaceUpdateOne) SetHeld(v int64) *WorkspaceUpdateOne {
+	_u.mutation.ResetHeld()
+	_u.mutation.SetHeld(v)
+	return _u
+}
+
+// SetNillableHeld sets the "held" field if the given value is not nil.
+func (_u *WorkspaceUpdateOne) SetNillableHeld(v *int64) *WorkspaceUpdateOne {
+	if v != nil {
+		_u.SetHeld(*v)
+	}
+	return _u
+}
+
+// AddHeld adds value to the "held" field.
+func (_u *WorkspaceUpdateOne) AddHeld(v int64) *WorkspaceUpdateOne {
+	_u.mutation.AddHeld(v)
 	return _u
 }
 
@@ -957,6 +1005,12 @@ func (_u *WorkspaceUpdateOne) sqlSave(ctx context.Context) (_node *Workspace, er
 	}
 	if value, ok := _u.mutation.AddedBalance(); ok {
 		_spec.AddField(workspace.FieldBalance, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Held(); ok {
+		_spec.SetField(workspace.FieldHeld, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedHeld(); ok {
+		_spec.AddField(workspace.FieldHeld, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.BalanceVersion(); ok {
 		_spec.SetField(workspace.FieldBalanceVersion, field.TypeInt64, value)

@@ -37,7 +37,8 @@ func writer(ctx context.Context) (auth.Caller, error) {
 }
 
 func balanceModel(b billing.Balance) *model.Balance {
-	return &model.Balance{Amount: b.Amount, Currency: money.Currency, Blocked: b.Blocked(), UpdatedAt: b.UpdatedAt}
+	return &model.Balance{Amount: b.Amount, Currency: money.Currency, Blocked: b.Blocked(), UpdatedAt: b.UpdatedAt,
+		Held: b.Held, Available: b.Available()}
 }
 
 // node resolves a global id within the caller's workspace; ids of other

@@ -184,3 +184,5 @@ func dig(m map[string]any, path ...string) any {
 	}
 	return cur
 }
+
+func moneyString(nanos int64) string { return money.Amount(nanos).String() }

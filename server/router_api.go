@@ -13,12 +13,20 @@ import (
 
 type authorizeRequest struct {
 	WorkspaceID string `json:"workspace_id"`
+	// An optional estimate places a hold for the call's worst case.
+	Model           string `json:"model"`
+	MaxInputTokens  *int64 `json:"max_input_tokens"`
+	MaxOutputTokens *int64 `json:"max_output_tokens"`
+	RequestID       string `json:"request_id"`
 }
 
 type authorizeResponse struct {
-	Allowed bool   `json:"allowed"`
-	Balance string `json:"balance,omitempty"`
-	Reason  string `json:"reason,omitempty"`
+	Allowed   bool       `json:"allowed"`
+	Balance   string     `json:"balance,omitempty"`
+	Available string     `json:"available,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	HoldID    string     `json:"hold_id,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 // authorize answers whether a workspace may make a router call, from the
@@ -32,6 +40,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	ws, err := uuid.Parse(req.WorkspaceID)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", "workspace_id is not a valid id")
+		return
+	}
+	if req.MaxInputTokens != nil || req.MaxOutputTokens != nil || req.Model != "" {
+		s.authorizeWithHold(w, r, ws, req)
 		return
 	}
 	b, err := s.deps.Gate.Check(r.Context(), ws)
@@ -53,6 +65,43 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, authorizeResponse{Allowed: true, Balance: b.Amount.String()})
 }
 
+// authorizeWithHold reserves the call's worst-case cost in Postgres; it is
+// a database round trip, unlike the plain check, and exact under any
+// concurrency: the holds granted never exceed the balance.
+func (s *Server) authorizeWithHold(w http.ResponseWriter, r *http.Request, ws uuid.UUID, req authorizeRequest) {
+	var in, out int64
+	if req.MaxInputTokens != nil {
+		in = *req.MaxInputTokens
+	}
+	if req.MaxOutputTokens != nil {
+		out = *req.MaxOutputTokens
+	}
+	h, b, allowed, err := s.deps.Billing.PlaceHold(r.Context(), billing.HoldRequest{WorkspaceID: ws, Model: req.Model,
+		MaxInputTokens: in, MaxOutputTokens: out, RequestID: req.RequestID})
+	var berr *billing.Error
+	switch {
+	case errors.Is(err, billing.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "unknown workspace_id")
+		return
+	case errors.As(err, &berr):
+		writeError(w, http.StatusBadRequest, "bad_request", berr.Message)
+		return
+	case err != nil:
+		s.deps.Log.Error("authorize with hold", "workspace", ws, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		return
+	}
+	if !allowed {
+		s.metrics.authorize.WithLabelValues("blocked").Inc()
+		writeJSON(w, http.StatusPaymentRequired, authorizeResponse{Allowed: false, Reason: "insufficient_credits",
+			Balance: b.Amount.String(), Available: b.Available().String()})
+		return
+	}
+	s.metrics.authorize.WithLabelValues("held").Inc()
+	writeJSON(w, http.StatusOK, authorizeResponse{Allowed: true, Balance: b.Amount.String(), Available: b.Available().String(),
+		HoldID: h.ID.String(), ExpiresAt: &h.ExpiresAt})
+}
+
 // usageEvent is one event of POST /v1/usage; a missing count means zero.
 type usageEvent struct {
 	ID                string    `json:"id"`
@@ -63,6 +112,8 @@ type usageEvent struct {
 	CachedInputTokens int64     `json:"cached_input_tokens"`
 	Traces            int64     `json:"traces"`
 	OccurredAt        time.Time `json:"occurred_at"`
+	RequestID         string    `json:"request_id"`
+	HoldID            string    `json:"hold_id"`
 }
 
 // usage ingests a batch. An event that does not decode (wrong types) is
@@ -103,7 +154,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 		}
 		events = append(events, billing.UsageEvent{ID: ev.ID, WorkspaceID: ev.WorkspaceID, Model: ev.Model,
 			InputTokens: ev.InputTokens, OutputTokens: ev.OutputTokens, CachedInputTokens: ev.CachedInputTokens,
-			Traces: ev.Traces, OccurredAt: ev.OccurredAt})
+			Traces: ev.Traces, OccurredAt: ev.OccurredAt, RequestID: ev.RequestID, HoldID: ev.HoldID})
 	}
 	res, err := s.deps.Billing.IngestUsage(r.Context(), events)
 	if err != nil {

@@ -209,6 +209,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 
 	// Auto top-up worker: safe with any number of instances (SKIP LOCKED).
 	go a.billing.RunTopUps(ctx)
+	go a.billing.RunHoldExpiry(ctx, 5*time.Second)
 
 	// Operators add price versions with `credits price set`; every instance
 	// picks them up within a minute (set future effective dates to be exact).

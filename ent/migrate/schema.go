@@ -63,6 +63,34 @@ var (
 			},
 		},
 	}
+	// HoldsColumns holds the columns for the "holds" table.
+	HoldsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "request_id", Type: field.TypeString},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "settled", "expired"}, Default: "active"},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// HoldsTable holds the schema information for the "holds" table.
+	HoldsTable = &schema.Table{
+		Name:       "holds",
+		Columns:    HoldsColumns,
+		PrimaryKey: []*schema.Column{HoldsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "hold_workspace_id_request_id",
+				Unique:  true,
+				Columns: []*schema.Column{HoldsColumns[1], HoldsColumns[2]},
+			},
+			{
+				Name:    "hold_status_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{HoldsColumns[4], HoldsColumns[5]},
+			},
+		},
+	}
 	// InvoicesColumns holds the columns for the "invoices" table.
 	InvoicesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -403,11 +431,38 @@ var (
 			},
 		},
 	}
+	// UsageRollupsColumns holds the columns for the "usage_rollups" table.
+	UsageRollupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "day", Type: field.TypeTime, SchemaType: map[string]string{"postgres": "date"}},
+		{Name: "model", Type: field.TypeString},
+		{Name: "requests", Type: field.TypeInt64, Default: 0},
+		{Name: "input_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "output_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "cached_input_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "traces", Type: field.TypeInt64, Default: 0},
+		{Name: "cost", Type: field.TypeInt64, Default: 0},
+	}
+	// UsageRollupsTable holds the schema information for the "usage_rollups" table.
+	UsageRollupsTable = &schema.Table{
+		Name:       "usage_rollups",
+		Columns:    UsageRollupsColumns,
+		PrimaryKey: []*schema.Column{UsageRollupsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usagerollup_workspace_id_day_model",
+				Unique:  true,
+				Columns: []*schema.Column{UsageRollupsColumns[1], UsageRollupsColumns[2], UsageRollupsColumns[3]},
+			},
+		},
+	}
 	// WorkspacesColumns holds the columns for the "workspaces" table.
 	WorkspacesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
 		{Name: "name", Type: field.TypeString},
 		{Name: "balance", Type: field.TypeInt64, Default: 0},
+		{Name: "held", Type: field.TypeInt64, Default: 0},
 		{Name: "balance_version", Type: field.TypeInt64, Default: 0},
 		{Name: "balance_updated_at", Type: field.TypeTime},
 		{Name: "stripe_customer_id", Type: field.TypeString, Nullable: true},
@@ -422,7 +477,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "workspaces_plans_workspaces",
-				Columns:    []*schema.Column{WorkspacesColumns[7]},
+				Columns:    []*schema.Column{WorkspacesColumns[8]},
 				RefColumns: []*schema.Column{PlansColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -432,6 +487,7 @@ var (
 	Tables = []*schema.Table{
 		AutoTopUpSettingsTable,
 		BillingProfilesTable,
+		HoldsTable,
 		InvoicesTable,
 		InvoiceCountersTable,
 		LedgerEntriesTable,
@@ -444,6 +500,7 @@ var (
 		TopUpsTable,
 		TraceCountersTable,
 		UsageEventsTable,
+		UsageRollupsTable,
 		WorkspacesTable,
 	}
 )
@@ -454,6 +511,9 @@ func init() {
 	}
 	BillingProfilesTable.Annotation = &entsql.Annotation{
 		Table: "billing_profiles",
+	}
+	HoldsTable.Annotation = &entsql.Annotation{
+		Table: "holds",
 	}
 	InvoicesTable.Annotation = &entsql.Annotation{
 		Table: "invoices",
@@ -494,6 +554,9 @@ func init() {
 	UsageEventsTable.ForeignKeys[0].RefTable = WorkspacesTable
 	UsageEventsTable.Annotation = &entsql.Annotation{
 		Table: "usage_events",
+	}
+	UsageRollupsTable.Annotation = &entsql.Annotation{
+		Table: "usage_rollups",
 	}
 	WorkspacesTable.ForeignKeys[0].RefTable = PlansTable
 	WorkspacesTable.Annotation = &entsql.Annotation{

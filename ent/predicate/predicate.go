@@ -12,6 +12,9 @@ type AutoTopUpSetting func(*sql.Selector)
 // BillingProfile is the predicate function for billingprofile builders.
 type BillingProfile func(*sql.Selector)
 
+// Hold is the predicate function for hold builders.
+type Hold func(*sql.Selector)
+
 // Invoice is the predicate function for invoice builders.
 type Invoice func(*sql.Selector)
 
@@ -47,6 +50,9 @@ type TraceCounter func(*sql.Selector)
 
 // UsageEvent is the predicate function for usageevent builders.
 type UsageEvent func(*sql.Selector)
+
+// UsageRollup is the predicate function for usagerollup builders.
+type UsageRollup func(*sql.Selector)
 
 // Workspace is the predicate function for workspace builders.
 type Workspace func(*sql.Selector)

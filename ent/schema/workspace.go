@@ -24,6 +24,7 @@ func (Workspace) Fields() []ent.Field {
 		field.String("name").NotEmpty(),
 		field.String("plan_id"),
 		field.Int64("balance").Default(0).Comment("nano-dollars; always equals the sum of this workspace's ledger entries"),
+		field.Int64("held").Default(0).Comment("nano-dollars reserved by active holds; available = balance - held"),
 		field.Int64("balance_version").Default(0).Comment("bumped on every balance change; orders cached copies"),
 		field.Time("balance_updated_at").Default(time.Now),
 		field.String("stripe_customer_id").Optional().Nillable(),

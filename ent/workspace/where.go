@@ -71,6 +71,11 @@ func Balance(v int64) predicate.Workspace {
 	return predicate.Workspace(sql.FieldEQ(FieldBalance, v))
 }
 
+// Held applies equality check predicate on the "held" field. It's identical to HeldEQ.
+func Held(v int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldEQ(FieldHeld, v))
+}
+
 // BalanceVersion applies equality check predicate on the "balance_version" field. It's identical to BalanceVersionEQ.
 func BalanceVersion(v int64) predicate.Workspace {
 	return predicate.Workspace(sql.FieldEQ(FieldBalanceVersion, v))
@@ -259,6 +264,46 @@ func BalanceLT(v int64) predicate.Workspace {
 // BalanceLTE applies the LTE predicate on the "balance" field.
 func BalanceLTE(v int64) predicate.Workspace {
 	return predicate.Workspace(sql.FieldLTE(FieldBalance, v))
+}
+
+// HeldEQ applies the EQ predicate on the "held" field.
+func HeldEQ(v int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldEQ(FieldHeld, v))
+}
+
+// HeldNEQ applies the NEQ predicate on the "held" field.
+func HeldNEQ(v int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldNEQ(FieldHeld, v))
+}
+
+// HeldIn applies the In predicate on the "held" field.
+func HeldIn(vs ...int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldIn(FieldHeld, vs...))
+}
+
+// HeldNotIn applies the NotIn predicate on the "held" field.
+func HeldNotIn(vs ...int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldNotIn(FieldHeld, vs...))
+}
+
+// HeldGT applies the GT predicate on the "held" field.
+func HeldGT(v int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldGT(FieldHeld, v))
+}
+
+// HeldGTE applies the GTE predicate on the "held" field.
+func HeldGTE(v int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldGTE(FieldHeld, v))
+}
+
+// HeldLT applies the LT predicate on the "held" field.
+func HeldLT(v int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldLT(FieldHeld, v))
+}
+
+// HeldLTE applies the LTE predicate on the "held" field.
+func HeldLTE(v int64) predicate.Workspace {
+	return predicate.Workspace(sql.FieldLTE(FieldHeld, v))
 }
 
 // BalanceVersionEQ applies the EQ predicate on the "balance_version" field.

@@ -21,6 +21,8 @@ const (
 	FieldPlanID = "plan_id"
 	// FieldBalance holds the string denoting the balance field in the database.
 	FieldBalance = "balance"
+	// FieldHeld holds the string denoting the held field in the database.
+	FieldHeld = "held"
 	// FieldBalanceVersion holds the string denoting the balance_version field in the database.
 	FieldBalanceVersion = "balance_version"
 	// FieldBalanceUpdatedAt holds the string denoting the balance_updated_at field in the database.
@@ -84,6 +86,7 @@ var Columns = []string{
 	FieldName,
 	FieldPlanID,
 	FieldBalance,
+	FieldHeld,
 	FieldBalanceVersion,
 	FieldBalanceUpdatedAt,
 	FieldStripeCustomerID,
@@ -105,6 +108,8 @@ var (
 	NameValidator func(string) error
 	// DefaultBalance holds the default value on creation for the "balance" field.
 	DefaultBalance int64
+	// DefaultHeld holds the default value on creation for the "held" field.
+	DefaultHeld int64
 	// DefaultBalanceVersion holds the default value on creation for the "balance_version" field.
 	DefaultBalanceVersion int64
 	// DefaultBalanceUpdatedAt holds the default value on creation for the "balance_updated_at" field.
@@ -136,6 +141,11 @@ func ByPlanID(opts ...sql.OrderTermOption) OrderOption {
 // ByBalance orders the results by the balance field.
 func ByBalance(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBalance, opts...).ToFunc()
+}
+
+// ByHeld orders the results by the held field.
+func ByHeld(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHeld, opts...).ToFunc()
 }
 
 // ByBalanceVersion orders the results by the balance_version field.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/airouter/credits/graph/model"
@@ -60,8 +61,10 @@ type ComplexityRoot struct {
 
 	Balance struct {
 		Amount    func(childComplexity int) int
+		Available func(childComplexity int) int
 		Blocked   func(childComplexity int) int
 		Currency  func(childComplexity int) int
+		Held      func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 	}
 
@@ -124,6 +127,7 @@ type ComplexityRoot struct {
 		Node           func(childComplexity int, id string) int
 		PaymentMethods func(childComplexity int) int
 		Transactions   func(childComplexity int, filter *model.TransactionFilter, first *int, after *string) int
+		Usage          func(childComplexity int, from time.Time, to time.Time, groupBy []model.UsageGroupBy) int
 	}
 
 	SetupIntent struct {
@@ -162,6 +166,17 @@ type ComplexityRoot struct {
 	TransactionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	UsageRow struct {
+		CachedInputTokens func(childComplexity int) int
+		Cost              func(childComplexity int) int
+		Day               func(childComplexity int) int
+		InputTokens       func(childComplexity int) int
+		Model             func(childComplexity int) int
+		OutputTokens      func(childComplexity int) int
+		Requests          func(childComplexity int) int
+		Traces            func(childComplexity int) int
 	}
 }
 
@@ -284,6 +299,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Balance.Amount(childComplexity), true
+	case "Balance.available":
+		if e.ComplexityRoot.Balance.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Balance.Available(childComplexity), true
 	case "Balance.blocked":
 		if e.ComplexityRoot.Balance.Blocked == nil {
 			break
@@ -296,6 +317,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Balance.Currency(childComplexity), true
+	case "Balance.held":
+		if e.ComplexityRoot.Balance.Held == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Balance.Held(childComplexity), true
 	case "Balance.updatedAt":
 		if e.ComplexityRoot.Balance.UpdatedAt == nil {
 			break
@@ -595,6 +622,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Transactions(childComplexity, args["filter"].(*model.TransactionFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.usage":
+		if e.ComplexityRoot.Query.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Usage(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]model.UsageGroupBy)), true
 
 	case "SetupIntent.clientSecret":
 		if e.ComplexityRoot.SetupIntent.ClientSecret == nil {
@@ -721,6 +759,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TransactionEdge.Node(childComplexity), true
+
+	case "UsageRow.cachedInputTokens":
+		if e.ComplexityRoot.UsageRow.CachedInputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRow.CachedInputTokens(childComplexity), true
+	case "UsageRow.cost":
+		if e.ComplexityRoot.UsageRow.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRow.Cost(childComplexity), true
+	case "UsageRow.day":
+		if e.ComplexityRoot.UsageRow.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRow.Day(childComplexity), true
+	case "UsageRow.inputTokens":
+		if e.ComplexityRoot.UsageRow.InputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRow.InputTokens(childComplexity), true
+	case "UsageRow.model":
+		if e.ComplexityRoot.UsageRow.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRow.Model(childComplexity), true
+	case "UsageRow.outputTokens":
+		if e.ComplexityRoot.UsageRow.OutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRow.OutputTokens(childComplexity), true
+	case "UsageRow.requests":
+		if e.ComplexityRoot.UsageRow.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRow.Requests(childComplexity), true
+	case "UsageRow.traces":
+		if e.ComplexityRoot.UsageRow.Traces == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRow.Traces(childComplexity), true
 
 	}
 	return 0, false
@@ -1053,6 +1140,10 @@ type Balance {
   currency: String!
   blocked: Boolean!
   updatedAt: Time!
+  "Reserved by calls in flight that were authorized with an estimate."
+  held: Decimal!
+  "amount − held: what new estimated calls may still reserve."
+  available: Decimal!
 }
 
 "A model's price in force now, in USD per one million tokens."
@@ -1082,6 +1173,38 @@ type Subscription {
   The first message is the current balance.
   """
   balanceUpdated: Balance!
+}
+`, BuiltIn: false},
+	{Name: "../usage.graphqls", Input: `"A 64-bit integer (token counts can exceed 2^31)."
+scalar Int64
+
+enum UsageGroupBy {
+  DAY
+  MODEL
+}
+
+"Usage summed over a group; day and model are set when grouped by them."
+type UsageRow {
+  "The UTC day (midnight), when grouped by DAY."
+  day: Time
+  "The model, when grouped by MODEL."
+  model: String
+  requests: Int64!
+  inputTokens: Int64!
+  outputTokens: Int64!
+  cachedInputTokens: Int64!
+  traces: Int64!
+  "What the usage cost: tokens plus traces beyond the plan."
+  cost: Decimal!
+}
+
+extend type Query {
+  """
+  Usage over whole UTC days from the day of ` + "`" + `from` + "`" + ` to the day of ` + "`" + `to` + "`" + `
+  (inclusive, by when the calls happened), at most 400 days, grouped by day
+  and/or model (an empty list gives one total row).
+  """
+  usage(from: Time!, to: Time!, groupBy: [UsageGroupBy!]!): [UsageRow!]!
 }
 `, BuiltIn: false},
 }
@@ -1151,6 +1274,10 @@ func (ec *executionContext) childFields_Balance(ctx context.Context, field graph
 		return ec.fieldContext_Balance_blocked(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Balance_updatedAt(ctx, field)
+	case "held":
+		return ec.fieldContext_Balance_held(ctx, field)
+	case "available":
+		return ec.fieldContext_Balance_available(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Balance", field.Name)
 }
@@ -1301,6 +1428,28 @@ func (ec *executionContext) childFields_TransactionEdge(ctx context.Context, fie
 		return ec.fieldContext_TransactionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TransactionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_UsageRow_day(ctx, field)
+	case "model":
+		return ec.fieldContext_UsageRow_model(ctx, field)
+	case "requests":
+		return ec.fieldContext_UsageRow_requests(ctx, field)
+	case "inputTokens":
+		return ec.fieldContext_UsageRow_inputTokens(ctx, field)
+	case "outputTokens":
+		return ec.fieldContext_UsageRow_outputTokens(ctx, field)
+	case "cachedInputTokens":
+		return ec.fieldContext_UsageRow_cachedInputTokens(ctx, field)
+	case "traces":
+		return ec.fieldContext_UsageRow_traces(ctx, field)
+	case "cost":
+		return ec.fieldContext_UsageRow_cost(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageRow", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -77,6 +77,10 @@ type Balance struct {
 	Currency  string       `json:"currency"`
 	Blocked   bool         `json:"blocked"`
 	UpdatedAt time.Time    `json:"updatedAt"`
+	// Reserved by calls in flight that were authorized with an estimate.
+	Held money.Amount `json:"held"`
+	// amount − held: what new estimated calls may still reserve.
+	Available money.Amount `json:"available"`
 }
 
 type BillingProfile struct {
@@ -172,6 +176,21 @@ type TransactionEdge struct {
 type TransactionFilter struct {
 	// Only these types; all when null or empty.
 	Types []TransactionType `json:"types,omitempty"`
+}
+
+// Usage summed over a group; day and model are set when grouped by them.
+type UsageRow struct {
+	// The UTC day (midnight), when grouped by DAY.
+	Day *time.Time `json:"day,omitempty"`
+	// The model, when grouped by MODEL.
+	Model             *string `json:"model,omitempty"`
+	Requests          int64   `json:"requests"`
+	InputTokens       int64   `json:"inputTokens"`
+	OutputTokens      int64   `json:"outputTokens"`
+	CachedInputTokens int64   `json:"cachedInputTokens"`
+	Traces            int64   `json:"traces"`
+	// What the usage cost: tokens plus traces beyond the plan.
+	Cost money.Amount `json:"cost"`
 }
 
 type AutoTopUpStatus string
@@ -344,6 +363,61 @@ func (e *TransactionType) UnmarshalJSON(b []byte) error {
 }
 
 func (e TransactionType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type UsageGroupBy string
+
+const (
+	UsageGroupByDay   UsageGroupBy = "DAY"
+	UsageGroupByModel UsageGroupBy = "MODEL"
+)
+
+var AllUsageGroupBy = []UsageGroupBy{
+	UsageGroupByDay,
+	UsageGroupByModel,
+}
+
+func (e UsageGroupBy) IsValid() bool {
+	switch e {
+	case UsageGroupByDay, UsageGroupByModel:
+		return true
+	}
+	return false
+}
+
+func (e UsageGroupBy) String() string {
+	return string(e)
+}
+
+func (e *UsageGroupBy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = UsageGroupBy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid UsageGroupBy", str)
+	}
+	return nil
+}
+
+func (e UsageGroupBy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *UsageGroupBy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e UsageGroupBy) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,55 @@
+package billing_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/airouter/credits/billing"
+)
+
+func TestHolds_ExpireWithoutChargingAndSurviveARestart(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ws := f.workspace(t, "free", "1")
+	short := billing.New(f.db.SQL, f.db.Ent, f.sandbox, billing.Config{HoldTTL: 50 * time.Millisecond}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := short.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// gpt-4o, 100,000 output tokens: $1.00 worst case > $1 balance: refused.
+	if _, _, ok, err := short.PlaceHold(ctx, billing.HoldRequest{WorkspaceID: ws, Model: "gpt-4o", MaxOutputTokens: 100_000, RequestID: "big"}); err != nil || ok {
+		t.Fatalf("a hold of the whole balance: allowed=%v err=%v", ok, err)
+	}
+	h, b, ok, err := short.PlaceHold(ctx, billing.HoldRequest{WorkspaceID: ws, Model: "gpt-4o", MaxOutputTokens: 50_000, RequestID: "r1"})
+	if err != nil || !ok || h.Amount.String() != "0.50" || b.Held.String() != "0.50" {
+		t.Fatalf("hold: %+v %+v %v %v", h, b, ok, err)
+	}
+	// A restarted process sees the hold: it lives in Postgres.
+	restarted := billing.New(f.db.SQL, f.db.Ent, f.sandbox, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := restarted.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := restarted.GetBalance(ctx, ws); b.Held.String() != "0.50" || b.Available().String() != "0.50" {
+		t.Fatalf("after restart: held %s available %s", b.Held, b.Available())
+	}
+	time.Sleep(60 * time.Millisecond)
+	n, err := restarted.ExpireHolds(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d holds: %v", n, err)
+	}
+	b, _ = restarted.GetBalance(ctx, ws)
+	if b.Held != 0 || f.assertInvariant(t, ws).String() != "1.00" {
+		t.Fatalf("after expiry: held %s balance %s", b.Held, b.Amount)
+	}
+	// The late usage event of an expired hold is charged as usage, once; nothing else.
+	ev := event(ws, "late", "gpt-4o", 0, 1000)
+	ev.RequestID = "r1"
+	if res, err := restarted.IngestUsage(ctx, []billing.UsageEvent{ev}); err != nil || res.Accepted != 1 {
+		t.Fatalf("late event: %+v %v", res, err)
+	}
+	if b, _ := restarted.GetBalance(ctx, ws); b.Held != 0 || f.assertInvariant(t, ws).String() != "0.99" {
+		t.Fatalf("late event: held %s balance %s", b.Held, b.Amount)
+	}
+}
