@@ -53,6 +53,12 @@ func newEnv(t *testing.T) *env {
 // database behave like several processes (own pools, own listeners).
 func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 	t.Helper()
+	return newEnvWith(t, db, nil)
+}
+
+// newEnvWith lets a test adjust the server's dependencies (limits) first.
+func newEnvWith(t *testing.T, db *pgtest.DB, adjust func(*server.Deps)) *env {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sandbox := payments.NewSandbox(log)
 	svc := billing.New(db.SQL, db.Ent, sandbox, billing.Config{MaxBatch: 100}, log)
@@ -83,12 +89,17 @@ func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 	case <-time.After(5 * time.Second):
 		t.Fatal("balance listener did not connect")
 	}
-	s := server.New(server.Deps{
+	deps := server.Deps{
 		DB: db.SQL, Billing: svc, Gate: gate, Tokens: tokens, Limits: graph.DefaultLimits, Log: log,
 		WebhookSecret: webhookSecret, Sandbox: sandbox,
 		Resolver: &graph.Resolver{Billing: svc, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log, PublicURL: "https://credits.example",
 			BalanceInterval: 100 * time.Millisecond},
-	})
+		MutationsPerSecond: -1, // tests mutate fast on purpose; TestMutations_AreRateLimitedPerToken covers the limit
+	}
+	if adjust != nil {
+		adjust(&deps)
+	}
+	s := server.New(deps)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	workerCtx, stopWorker := context.WithCancel(context.Background())

@@ -38,6 +38,10 @@ type Deps struct {
 	Log     *slog.Logger
 	// Registry receives the server's metrics; nil means a fresh one.
 	Registry *prometheus.Registry
+	// MutationsPerSecond and MutationBurst limit GraphQL mutations per
+	// token (defaults 5/s, burst 20; negative rate: no limit).
+	MutationsPerSecond float64
+	MutationBurst      int
 }
 
 // Body size limits: GraphQL requests are small; usage batches carry up to
@@ -53,6 +57,7 @@ type Server struct {
 	deps    Deps
 	metrics *metrics
 	mux     *http.ServeMux
+	limiter *mutationLimiter
 }
 
 // New builds the routes.
@@ -61,13 +66,22 @@ func New(d Deps) *Server {
 		d.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{deps: d, metrics: newMetrics(d.Registry), mux: http.NewServeMux()}
+	if d.MutationsPerSecond == 0 {
+		d.MutationsPerSecond = 5
+	}
+	if d.MutationBurst == 0 {
+		d.MutationBurst = 20
+	}
+	if d.MutationsPerSecond > 0 {
+		s.limiter = newMutationLimiter(d.MutationsPerSecond, d.MutationBurst)
+	}
 	gql := graph.NewHandler(d.Resolver, d.Limits, d.Tokens.Authenticate)
 	play, playAssets := playgroundHandlers()
 
 	s.mux.Handle("GET /{$}", play)
 	s.mux.Handle("GET /playground", play)
 	s.mux.Handle("GET /playground/assets/", playAssets)
-	s.mux.Handle("/graphql", s.withCaller(limitBody(maxGraphQLBody, gql)))
+	s.mux.Handle("/graphql", s.withCaller(limitBody(maxGraphQLBody, s.limitMutations(gql))))
 	s.mux.Handle("POST /v1/authorize", s.service(limitBody(maxSmallBody, http.HandlerFunc(s.authorize))))
 	s.mux.Handle("POST /v1/usage", s.service(limitBody(maxUsageBody, http.HandlerFunc(s.usage))))
 	s.mux.HandleFunc("POST /stripe/webhook", s.stripeWebhook)

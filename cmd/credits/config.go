@@ -30,6 +30,8 @@ type config struct {
 	TopUpMaxDeclines    int
 	TopUpBackoff        time.Duration
 	TopUpMaxPerHour     int
+	MutationsPerSecond  float64
+	MutationBurst       int
 }
 
 func loadConfig() (config, error) {
@@ -75,6 +77,12 @@ func loadConfig() (config, error) {
 	}
 	if c.TopUpMaxPerHour, err = strconv.Atoi(env("AUTO_TOP_UP_MAX_PER_HOUR", "5")); err != nil {
 		return c, fmt.Errorf("AUTO_TOP_UP_MAX_PER_HOUR: %w", err)
+	}
+	if c.MutationsPerSecond, err = strconv.ParseFloat(env("GRAPHQL_MUTATIONS_PER_SECOND", "5"), 64); err != nil {
+		return c, fmt.Errorf("GRAPHQL_MUTATIONS_PER_SECOND: %w", err)
+	}
+	if c.MutationBurst, err = strconv.Atoi(env("GRAPHQL_MUTATION_BURST", "20")); err != nil {
+		return c, fmt.Errorf("GRAPHQL_MUTATION_BURST: %w", err)
 	}
 	return c, nil
 }

@@ -233,6 +233,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	srv := server.New(server.Deps{
 		DB: a.db, Billing: a.billing, Gate: gate, Tokens: a.tokens, Limits: limits, Log: log,
 		WebhookSecret: webhookSecret(cfg, a.sandbox != nil), Sandbox: a.sandbox,
+		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
 		Resolver: &graph.Resolver{Billing: a.billing, Ent: a.ent, Tokens: a.tokens, Hub: hub, Log: log, PublicURL: cfg.PublicURL},
 	})
 	httpSrv := &http.Server{Addr: cfg.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -1,0 +1,49 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/airouter/credits/pgtest"
+	"github.com/airouter/credits/server"
+)
+
+func TestMutations_AreRateLimitedPerToken(t *testing.T) {
+	e := newEnvWith(t, pgtest.New(t), func(d *server.Deps) { d.MutationsPerSecond, d.MutationBurst = 0.5, 3 })
+	_, owner := e.workspace("0")
+	_, other := e.workspace("0")
+	profile := map[string]any{"query": `mutation { updateBillingProfile(input: {name: "A", address: {line1: "x", city: "y", country: "DE"}}) { name } }`}
+	for i := 0; i < 3; i++ {
+		if code, body := e.post("/graphql", owner, profile); code != http.StatusOK {
+			t.Fatalf("mutation %d within the burst: %d %v", i, code, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", strings.NewReader(`{"query":"mutation { createSetupIntent { clientSecret } }"}`))
+	req.Header.Set("Authorization", "Bearer "+owner)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("4th mutation: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// Queries are not limited, and another token has its own budget.
+	if code, _ := e.post("/graphql", owner, map[string]any{"query": "{ balance { amount } }"}); code != http.StatusOK {
+		t.Fatalf("query after the limit: %d", code)
+	}
+	if code, _ := e.post("/graphql", other, profile); code != http.StatusOK {
+		t.Fatalf("another token: %d", code)
+	}
+}
+
+func TestGraphQL_RefusesBatchedRequests(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.workspace("0")
+	code, body := e.post("/graphql", owner, []byte(`[{"query":"{ balance { amount } }"},{"query":"{ balance { amount } }"}]`))
+	if code == http.StatusOK && body["data"] != nil {
+		t.Fatalf("a batched request was executed: %d %v", code, body)
+	}
+}
