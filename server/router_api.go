@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -120,41 +122,15 @@ type usageEvent struct {
 // rejected on its own; a body that is not JSON at all is a 400. 200 means
 // every accepted event is committed.
 func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Events []json.RawMessage `json:"events"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body is too large")
-			return
-		}
-		writeError(w, http.StatusBadRequest, "bad_request", "body must be JSON: {\"events\": [...]}")
+	events, err := decodeUsage(r.Body, s.deps.Billing.Config().MaxBatch)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig), errors.Is(err, errTooManyEvents):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
 		return
-	}
-	if body.Events == nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "events is required")
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
-	}
-	if max := s.deps.Billing.Config().MaxBatch; len(body.Events) > max {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "too many events in one batch")
-		return
-	}
-	events := make([]billing.UsageEvent, 0, len(body.Events))
-	for _, raw := range body.Events {
-		var ev usageEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			var idOnly struct {
-				ID any `json:"id"`
-			}
-			json.Unmarshal(raw, &idOnly) //nolint:errcheck // best effort to name the event
-			id, _ := idOnly.ID.(string)
-			events = append(events, billing.UsageEvent{ID: id, DecodeError: "event does not decode: " + decodeProblem(err)})
-			continue
-		}
-		events = append(events, billing.UsageEvent{ID: ev.ID, WorkspaceID: ev.WorkspaceID, Model: ev.Model,
-			InputTokens: ev.InputTokens, OutputTokens: ev.OutputTokens, CachedInputTokens: ev.CachedInputTokens,
-			Traces: ev.Traces, OccurredAt: ev.OccurredAt, RequestID: ev.RequestID, HoldID: ev.HoldID})
 	}
 	res, err := s.deps.Billing.IngestUsage(r.Context(), events)
 	if err != nil {
@@ -171,6 +147,47 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 	s.metrics.usage.WithLabelValues("duplicate").Add(float64(res.Duplicates))
 	s.metrics.usage.WithLabelValues("rejected").Add(float64(len(res.Rejected)))
 	writeJSON(w, http.StatusOK, res)
+}
+
+var errTooManyEvents = errors.New("too many events in one batch")
+
+// decodeUsage reads a POST /v1/usage body. A body that is not
+// {"events": [...]} is an error; an event that does not decode (wrong
+// types) becomes an event carrying DecodeError, rejected in its place.
+func decodeUsage(body io.Reader, maxEvents int) ([]billing.UsageEvent, error) {
+	var payload struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.NewDecoder(body).Decode(&payload); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, fmt.Errorf("request body is too large: %w", err)
+		}
+		return nil, errors.New(`body must be JSON: {"events": [...]}`)
+	}
+	if payload.Events == nil {
+		return nil, errors.New("events is required")
+	}
+	if len(payload.Events) > maxEvents {
+		return nil, errTooManyEvents
+	}
+	events := make([]billing.UsageEvent, 0, len(payload.Events))
+	for _, raw := range payload.Events {
+		var ev usageEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			var idOnly struct {
+				ID any `json:"id"`
+			}
+			json.Unmarshal(raw, &idOnly) //nolint:errcheck // best effort to name the event
+			id, _ := idOnly.ID.(string)
+			events = append(events, billing.UsageEvent{ID: id, DecodeError: "event does not decode: " + decodeProblem(err)})
+			continue
+		}
+		events = append(events, billing.UsageEvent{ID: ev.ID, WorkspaceID: ev.WorkspaceID, Model: ev.Model,
+			InputTokens: ev.InputTokens, OutputTokens: ev.OutputTokens, CachedInputTokens: ev.CachedInputTokens,
+			Traces: ev.Traces, OccurredAt: ev.OccurredAt, RequestID: ev.RequestID, HoldID: ev.HoldID})
+	}
+	return events, nil
 }
 
 func decodeProblem(err error) string {
