@@ -125,7 +125,8 @@ func splitLines(s string) []string {
 }
 
 func withDB(ctx context.Context, cfg config, f func(*app) error) error {
-	a, err := open(ctx, cfg, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Operator commands log errors only: the sandbox's warning is for servers.
+	a, err := open(ctx, cfg, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
 		return err
 	}
