@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Provider is the card processor as billing needs it. Every method is safe
@@ -34,6 +35,9 @@ type Provider interface {
 	Charge(ctx context.Context, req ChargeRequest) (Charge, error)
 	// GetCharge reads a PaymentIntent back (reconciliation, crash recovery).
 	GetCharge(ctx context.Context, intentID string) (Charge, error)
+	// ListCharges lists the PaymentIntents created in [since, until) with
+	// their metadata (reconciliation).
+	ListCharges(ctx context.Context, since, until time.Time) ([]Charge, error)
 }
 
 // Customer is what the processor keeps about the buyer.
@@ -99,6 +103,8 @@ type Charge struct {
 	// StatusFailed (e.g. "card_declined", "Your card has insufficient funds.").
 	FailureCode    string
 	FailureMessage string
+	// Metadata is what the charge was created with (purchase_id, ...).
+	Metadata map[string]string
 }
 
 // DeclineError is a charge the card issuer or Stripe refused.

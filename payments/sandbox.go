@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Sandbox is a Provider that moves no money. It follows Stripe's test-mode
@@ -27,8 +28,9 @@ type Sandbox struct {
 }
 
 type intent struct {
-	charge Charge
-	key    string
+	charge  Charge
+	key     string
+	created time.Time
 }
 
 // sandboxCard is one of Stripe's test PaymentMethods and how it behaves.
@@ -157,7 +159,7 @@ func (s *Sandbox) Charge(_ context.Context, req ChargeRequest) (Charge, error) {
 	}
 	c := tc.card
 	c.PaymentMethodID = req.PaymentMethodID
-	in := &intent{key: req.IdempotencyKey, charge: Charge{IntentID: sandboxID("pi"), AmountCents: req.AmountCents, Card: c}}
+	in := &intent{key: req.IdempotencyKey, created: time.Now(), charge: Charge{IntentID: sandboxID("pi"), AmountCents: req.AmountCents, Card: c, Metadata: req.Metadata}}
 	s.byKey[req.IdempotencyKey] = in
 	s.byID[in.charge.IntentID] = in
 	var err error
@@ -190,6 +192,19 @@ func (s *Sandbox) GetCharge(_ context.Context, intentID string) (Charge, error) 
 		return Charge{}, fmt.Errorf("sandbox: payment intent %s: %w", intentID, ErrNotFound)
 	}
 	return in.charge, nil
+}
+
+// ListCharges lists the intents created in [since, until).
+func (s *Sandbox) ListCharges(_ context.Context, since, until time.Time) ([]Charge, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Charge
+	for _, in := range s.byID {
+		if !in.created.Before(since) && in.created.Before(until) {
+			out = append(out, in.charge)
+		}
+	}
+	return out, nil
 }
 
 // CompleteAuthentication is what the customer finishing 3-D Secure does:

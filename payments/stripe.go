@@ -222,8 +222,25 @@ func (s *Stripe) GetCharge(ctx context.Context, intentID string) (Charge, error)
 	return chargeOf(pi), nil
 }
 
+// ListCharges pages through the PaymentIntents created in [since, until).
+func (s *Stripe) ListCharges(ctx context.Context, since, until time.Time) ([]Charge, error) {
+	params := &stripe.PaymentIntentListParams{CreatedRange: &stripe.RangeQueryParams{
+		GreaterThanOrEqual: since.Unix(), LesserThan: until.Unix()}}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	it := s.api.PaymentIntents.List(params)
+	var out []Charge
+	for it.Next() {
+		out = append(out, chargeOf(it.PaymentIntent()))
+	}
+	if err := it.Err(); err != nil {
+		return nil, mapError("list payment intents", err)
+	}
+	return out, nil
+}
+
 func chargeOf(pi *stripe.PaymentIntent) Charge {
-	c := Charge{IntentID: pi.ID, AmountCents: pi.Amount}
+	c := Charge{IntentID: pi.ID, AmountCents: pi.Amount, Metadata: pi.Metadata}
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded:
 		c.Status = StatusSucceeded

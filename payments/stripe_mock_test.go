@@ -124,6 +124,10 @@ func TestStripeAdapter_EveryCallIsAcceptedByStripeMock(t *testing.T) {
 	if err != nil || !strings.Contains(secret, "_secret_") {
 		t.Fatalf("CreateSetupIntent = %q, %v", secret, err)
 	}
+	charges, err := s.ListCharges(ctx, time.Now().Add(-time.Hour), time.Now())
+	if err != nil || len(charges) == 0 {
+		t.Fatalf("ListCharges = %d charges, %v", len(charges), err)
+	}
 	for _, offSession := range []bool{false, true} {
 		t.Run(fmt.Sprintf("charge off_session=%v", offSession), func(t *testing.T) {
 			c, err := s.Charge(ctx, payments.ChargeRequest{CustomerID: id, PaymentMethodID: "pm_card_visa", AmountCents: 2500, Currency: "usd",

@@ -46,6 +46,7 @@ commands:
   token revoke --id TOKEN_ID
   credits grant --workspace ID --amount D --reason R [--reference REF]
   price set --model M --input D --output D [--cached D] [--effective-from RFC3339]
+  reconcile [--since RFC3339] [--until RFC3339] [--fix] [--json]
 `
 
 func main() {
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return withDB(ctx, cfg, func(a *app) error { return a.grant(ctx, args, out) })
 	case "price set":
 		return withDB(ctx, cfg, func(a *app) error { return a.setPrice(ctx, args, out) })
+	case "reconcile":
+		return withDB(ctx, cfg, func(a *app) error { return a.reconcile(ctx, args, out) })
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage)
 		return nil
@@ -370,6 +373,40 @@ func (a *app) grant(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "granted %s USD to %s; balance %s USD (blocked: %v)\n", amount, ws, b.Amount, b.Blocked())
 	return nil
+}
+
+func (a *app) reconcile(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+	since := fs.String("since", time.Now().Add(-48*time.Hour).UTC().Format(time.RFC3339), "window start (RFC 3339)")
+	until := fs.String("until", time.Now().UTC().Format(time.RFC3339), "window end (RFC 3339)")
+	fix := fs.Bool("fix", false, "repair differences through the ledger")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	from, err := time.Parse(time.RFC3339, *since)
+	if err != nil {
+		return fmt.Errorf("--since: %w", err)
+	}
+	to, err := time.Parse(time.RFC3339, *until)
+	if err != nil {
+		return fmt.Errorf("--until: %w", err)
+	}
+	if a.sandbox != nil {
+		fmt.Fprintln(os.Stderr, "credits: no STRIPE_SECRET_KEY: reconciling against an empty sandbox")
+	}
+	report, err := a.billing.Reconcile(ctx, from, to, *fix)
+	if *asJSON {
+		if jerr := json.NewEncoder(out).Encode(report); jerr != nil {
+			return jerr
+		}
+	} else {
+		for _, d := range report {
+			fmt.Fprintf(out, "%s purchase %s intent %s amount %s fixed=%v\n", d.Kind, d.PurchaseID, d.IntentID, d.Amount, d.Fixed)
+		}
+		fmt.Fprintf(out, "%d differences between %s and %s\n", len(report), from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	return err
 }
 
 func (a *app) setPrice(ctx context.Context, args []string, out io.Writer) error {
