@@ -57,9 +57,12 @@ func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 }
 
 // newEnvWith lets a test adjust the server's dependencies (limits) first.
+// envLog is where every env's components log (tests swap it to read logs).
+var envLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func newEnvWith(t *testing.T, db *pgtest.DB, adjust func(*server.Deps)) *env {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := envLog
 	sandbox := payments.NewSandbox(log)
 	svc := billing.New(db.SQL, db.Ent, sandbox, billing.Config{MaxBatch: 100}, log)
 	if err := svc.Start(context.Background()); err != nil {
