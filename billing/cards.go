@@ -112,7 +112,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, workspaceID uuid.UUID, p
 	case errors.As(err, &decline):
 		return Card{}, &Error{Code: CodePaymentFailed, Message: "the card was refused: " + decline.Message}
 	case err != nil:
-		return Card{}, fmt.Errorf("attach payment method: %w", err)
+		return Card{}, s.processorUnavailable(fmt.Errorf("attach payment method: %w", err))
 	}
 	var card Card
 	err = s.cardTx(ctx, func(tx *sql.Tx) error {

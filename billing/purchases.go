@@ -131,10 +131,10 @@ func (s *Service) AddCredits(ctx context.Context, workspaceID uuid.UUID, req Pur
 	}
 	customer, err := s.ensureCustomer(ctx, workspaceID, &profile)
 	if err != nil {
-		return PurchaseResult{}, err
+		return PurchaseResult{}, s.processorUnavailable(err)
 	}
 	if err := s.payments.UpdateCustomer(ctx, customer, s.customerOf(workspaceID, profile)); err != nil {
-		return PurchaseResult{}, fmt.Errorf("update processor customer: %w", err)
+		return PurchaseResult{}, s.processorUnavailable(fmt.Errorf("update processor customer: %w", err))
 	}
 	if req.NewPaymentMethod != "" {
 		if card, err = s.AddPaymentMethod(ctx, workspaceID, req.NewPaymentMethod, false); err != nil {
@@ -152,6 +152,17 @@ func (s *Service) AddCredits(ctx context.Context, workspaceID uuid.UUID, req Pur
 		return s.replay(ctx, p, req.Amount)
 	}
 	return s.charge(ctx, p, customer, card, false)
+}
+
+// processorUnavailable turns a failed call to the card processor made
+// before any charge into PAYMENT_FAILED (nothing was charged), logging the
+// cause, which is not for the client.
+func (s *Service) processorUnavailable(err error) error {
+	if CodeOf(err) != "" {
+		return err
+	}
+	s.log.Error("payment provider call failed", "err", err)
+	return &Error{Code: CodePaymentFailed, Message: "the payment provider could not be reached; nothing was charged, try again"}
 }
 
 // replay answers a repeated idempotency key with the first outcome.

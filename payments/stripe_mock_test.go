@@ -2,97 +2,25 @@ package payments_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/airouter/credits/payments"
-)
-
-var (
-	mockOnce sync.Once
-	mockURL  string
-	mockErr  error
-	mockCmd  *exec.Cmd
+	"github.com/airouter/credits/stripemock"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if mockCmd != nil {
-		mockCmd.Process.Kill() //nolint:errcheck // best effort at exit
-	}
+	stripemock.Stop()
 	os.Exit(code)
 }
 
-// stripeMock returns the URL of a running stripe-mock: STRIPE_MOCK_URL, or
-// one this test binary starts from .tools/bin, GOPATH/bin or PATH.
-func stripeMock(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("SKIP_STRIPE_MOCK") == "1" {
-		t.Skip("SKIP_STRIPE_MOCK=1")
-	}
-	mockOnce.Do(func() {
-		if u := os.Getenv("STRIPE_MOCK_URL"); u != "" {
-			mockURL = u
-			return
-		}
-		bin := findStripeMock()
-		if bin == "" {
-			mockErr = errors.New("stripe-mock not installed: run scripts/stripe-mock.sh (make test does)")
-			return
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			mockErr = err
-			return
-		}
-		addr := l.Addr().String()
-		l.Close()
-		mockCmd = exec.Command(bin, "-http-addr", addr)
-		if mockErr = mockCmd.Start(); mockErr != nil {
-			return
-		}
-		for i := 0; i < 100; i++ {
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				mockURL = "http://" + addr
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		mockErr = errors.New("stripe-mock did not start")
-	})
-	if mockErr != nil {
-		t.Fatal(mockErr)
-	}
-	return mockURL
-}
-
-func findStripeMock() string {
-	wd, _ := os.Getwd()
-	candidates := []string{filepath.Join(wd, "..", ".tools", "bin", "stripe-mock")}
-	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		candidates = append(candidates, filepath.Join(strings.TrimSpace(string(gopath)), "bin", "stripe-mock"))
-	}
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		candidates = append(candidates, p)
-	}
-	for _, c := range candidates {
-		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
-			return c
-		}
-	}
-	return ""
-}
+func stripeMock(t *testing.T) string { return stripemock.URL(t) }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
