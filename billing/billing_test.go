@@ -16,11 +16,13 @@ import (
 	"github.com/airouter/credits/money"
 	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/pgtest"
+	"github.com/airouter/credits/stripemock"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pgtest.DropTemplates()
+	stripemock.Stop()
 	os.Exit(code)
 }
 

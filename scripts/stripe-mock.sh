@@ -23,7 +23,7 @@ start)
 	install
 	"$0" stop >/dev/null 2>&1 || true
 	port="$(free_port)"
-	"$bin" -http-addr "127.0.0.1:$port" >"$repo/.tools/stripe-mock.log" 2>&1 &
+	"$bin" -http-addr "127.0.0.1:$port" -https-addr 127.0.0.1:0 >"$repo/.tools/stripe-mock.log" 2>&1 &
 	echo $! >"$pidfile"
 	for _ in $(seq 1 100); do
 		if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then

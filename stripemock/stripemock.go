@@ -62,17 +62,18 @@ func start() {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd = exec.Command(bin, "-http-addr", addr)
+	cmd = exec.Command(bin, "-http-addr", addr, "-https-addr", "127.0.0.1:0")
 	if err = cmd.Start(); err != nil {
 		return
 	}
-	for i := 0; i < 100; i++ {
+	// Loading Stripe's OpenAPI spec takes seconds on a busy machine.
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		if c, derr := net.Dial("tcp", addr); derr == nil {
 			c.Close()
 			url = "http://" + addr
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	err = errors.New("stripe-mock did not start")
 }
