@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 // env is one server over a fresh database.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *pgtest.DB
 	billing *billing.Service
 	tokens  *auth.Tokens
@@ -44,14 +44,14 @@ type env struct {
 
 const webhookSecret = "whsec_test_secret"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvOn(t, pgtest.New(t))
 }
 
 // newEnvOn starts one server instance over db: several instances over one
 // database behave like several processes (own pools, own listeners).
-func newEnvOn(t *testing.T, db *pgtest.DB) *env {
+func newEnvOn(t testing.TB, db *pgtest.DB) *env {
 	t.Helper()
 	return newEnvWith(t, db, nil)
 }
@@ -60,7 +60,7 @@ func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 // envLog is where every env's components log (tests swap it to read logs).
 var envLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newEnvWith(t *testing.T, db *pgtest.DB, adjust func(*server.Deps)) *env {
+func newEnvWith(t testing.TB, db *pgtest.DB, adjust func(*server.Deps)) *env {
 	t.Helper()
 	log := envLog
 	sandbox := payments.NewSandbox(log)

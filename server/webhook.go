@@ -58,6 +58,9 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) applyEvent(ctx context.Context, event stripe.Event) error {
+	if event.Data == nil || len(event.Data.Raw) == 0 {
+		return nil // signed but carries no object (found by FuzzWebhook): nothing to apply
+	}
 	switch event.Type {
 	case "payment_intent.succeeded", "payment_intent.payment_failed":
 		var pi stripe.PaymentIntent
