@@ -49,9 +49,9 @@ func idorOps(b bObjects) map[string]struct {
 }
 
 type bObjects struct {
-	ws                  uuid.UUID
-	txn, invoice, card  string
-	intent, cardProcess string
+	ws                 uuid.UUID
+	txn, invoice, card string
+	intent             string
 }
 
 func TestIDOR_SweepEveryOperation(t *testing.T) {
