@@ -47,3 +47,14 @@ func TestGraphQL_RefusesBatchedRequests(t *testing.T) {
 		t.Fatalf("a batched request was executed: %d %v", code, body)
 	}
 }
+
+func TestIntrospection_CanBeTurnedOffForProduction(t *testing.T) {
+	e := newEnvWith(t, pgtest.New(t), func(d *server.Deps) { d.Limits.Introspection = false })
+	_, owner := e.workspace("0")
+	if data, codes := e.gql(owner, `{ __schema { types { name } } }`, nil); len(codes) == 0 || data["__schema"] != nil {
+		t.Fatalf("introspection answered with GRAPHQL_INTROSPECTION=false: %v", data)
+	}
+	if data, codes := e.gql(owner, `{ balance { amount } }`, nil); len(codes) != 0 || dig(data, "balance", "amount") != "0.00" {
+		t.Fatalf("queries must still work: %v %v", data, codes)
+	}
+}
