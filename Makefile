@@ -17,6 +17,11 @@ lint:
 	go vet ./...
 	go run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
 
+# Load harness: ingestion, authorize, GraphQL balance, pgbench baselines,
+# one table with ratios; results under bench/results/. ARGS="-short" smokes.
+bench:
+	go run ./bench $(ARGS)
+
 # New versioned migration from the ent schema: make migration NAME=add_x
 migration:
 	@scripts/migration.sh $(NAME)

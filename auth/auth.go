@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,10 +84,29 @@ const tokenPrefix = "cr_"
 type Tokens struct {
 	ent *ent.Client
 	now func() time.Time
+	// CacheTTL keeps a checked token's caller in memory this long, so the
+	// router's hot path (/v1/authorize) does not read the database per
+	// request. It bounds how long a token revoked on another instance keeps
+	// working; revoking on this instance takes effect at once.
+	CacheTTL time.Duration
+
+	mu    sync.RWMutex
+	cache map[string]cachedCaller // by token hash
 }
 
+type cachedCaller struct {
+	caller  Caller
+	until   time.Time // cache expiry
+	expires *time.Time
+}
+
+// DefaultCacheTTL is how long a token check is cached.
+const DefaultCacheTTL = 5 * time.Second
+
 // NewTokens returns the token store over client.
-func NewTokens(client *ent.Client) *Tokens { return &Tokens{ent: client, now: time.Now} }
+func NewTokens(client *ent.Client) *Tokens {
+	return &Tokens{ent: client, now: time.Now, CacheTTL: DefaultCacheTTL, cache: map[string]cachedCaller{}}
+}
 
 // Create issues a token. workspaceID must be set for owner and member and
 // uuid.Nil for service. The raw token is returned once and never stored.
@@ -123,7 +143,15 @@ func (t *Tokens) Authenticate(ctx context.Context, raw string) (Caller, error) {
 	if !strings.HasPrefix(raw, tokenPrefix) || len(raw) > 128 {
 		return Caller{}, ErrUnauthenticated
 	}
-	tok, err := t.ent.Token.Query().Where(token.Hash(Hash(raw))).Only(ctx)
+	hash := Hash(raw)
+	now := t.now()
+	t.mu.RLock()
+	hit, ok := t.cache[hash]
+	t.mu.RUnlock()
+	if ok && now.Before(hit.until) && (hit.expires == nil || now.Before(*hit.expires)) {
+		return hit.caller, nil
+	}
+	tok, err := t.ent.Token.Query().Where(token.Hash(hash)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return Caller{}, ErrUnauthenticated
 	}
@@ -132,16 +160,23 @@ func (t *Tokens) Authenticate(ctx context.Context, raw string) (Caller, error) {
 	}
 	// The index lookup found the row by hash; compare again in constant
 	// time so no code path of ours branches on secret bytes.
-	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(Hash(raw))) != 1 {
+	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 {
 		return Caller{}, ErrUnauthenticated
 	}
-	now := t.now()
 	if tok.RevokedAt != nil || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
 		return Caller{}, ErrUnauthenticated
 	}
 	c := Caller{TokenID: tok.ID, Role: Role(tok.Role)}
 	if tok.WorkspaceID != nil {
 		c.WorkspaceID = *tok.WorkspaceID
+	}
+	if t.CacheTTL > 0 {
+		t.mu.Lock()
+		if len(t.cache) > 100_000 { // bounded: forget everything rather than grow
+			t.cache = map[string]cachedCaller{}
+		}
+		t.cache[hash] = cachedCaller{caller: c, until: now.Add(t.CacheTTL), expires: tok.ExpiresAt}
+		t.mu.Unlock()
 	}
 	return c, nil
 }
@@ -155,6 +190,13 @@ func (t *Tokens) Revoke(ctx context.Context, id uuid.UUID) error {
 	if n == 0 {
 		return fmt.Errorf("token %s not found or already revoked", id)
 	}
+	t.mu.Lock()
+	for h, c := range t.cache {
+		if c.caller.TokenID == id {
+			delete(t.cache, h)
+		}
+	}
+	t.mu.Unlock()
 	return nil
 }
 
