@@ -67,7 +67,7 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Bal
 		switch {
 		case err == nil:
 			h, allowed = existing, status == "active"
-			b, err = s.GetBalance(ctx, req.WorkspaceID)
+			b, err = readBalance(ctx, tx, req.WorkspaceID)
 			return nil, err
 		case err != sql.ErrNoRows:
 			return nil, err
@@ -77,7 +77,7 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Bal
 			RETURNING balance, held, balance_version, balance_updated_at`, req.WorkspaceID, int64(cost)).
 			Scan(&b.Amount, &b.Held, &b.Version, &b.UpdatedAt)
 		if err == sql.ErrNoRows {
-			b, err = s.GetBalance(ctx, req.WorkspaceID)
+			b, err = readBalance(ctx, tx, req.WorkspaceID)
 			return nil, err // unknown workspace (NOT_FOUND) or not enough available
 		}
 		if err != nil {

@@ -166,8 +166,19 @@ func ParseNotification(payload string) (Balance, error) {
 
 // GetBalance reads a workspace's balance.
 func (s *Service) GetBalance(ctx context.Context, workspaceID uuid.UUID) (Balance, error) {
+	return readBalance(ctx, s.db, workspaceID)
+}
+
+// queryer is a *sql.DB or a *sql.Tx. Code running inside a transaction
+// must read through the transaction: taking a second pooled connection
+// while holding one deadlocks once the pool is exhausted.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readBalance(ctx context.Context, q queryer, workspaceID uuid.UUID) (Balance, error) {
 	b := Balance{WorkspaceID: workspaceID}
-	err := s.db.QueryRowContext(ctx, `SELECT balance, held, balance_version, balance_updated_at FROM workspaces WHERE id = $1`,
+	err := q.QueryRowContext(ctx, `SELECT balance, held, balance_version, balance_updated_at FROM workspaces WHERE id = $1`,
 		workspaceID).Scan(&b.Amount, &b.Held, &b.Version, &b.UpdatedAt)
 	if err == sql.ErrNoRows {
 		return Balance{}, notFound("workspace")
