@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,34 +17,46 @@ import (
 // Sandbox is a Provider that moves no money. It follows Stripe's test-mode
 // semantics for Stripe's documented test PaymentMethods, so the whole
 // purchase flow (success, declines, 3-D Secure) runs without a Stripe key.
+// Its state is in memory only.
 type Sandbox struct {
-	// BeforeCharge, when set, runs before each charge; an error it returns
-	// is returned without charging (tests use it to simulate outages).
+	// BeforeCharge, when set, runs before each Charge; an error it returns
+	// is returned as is and nothing is charged or recorded (tests use it to
+	// simulate outages). Set it before the sandbox is shared.
 	BeforeCharge func(req ChargeRequest) error
 
-	mu        sync.Mutex
-	customers map[string]Customer
-	attached  map[string]string  // payment method → customer
-	byKey     map[string]*intent // idempotency key → intent
-	byID      map[string]*intent
-	charges   int // successful, money-moving charges
+	mu            sync.Mutex
+	customers     map[string]Customer       // customer id → details
+	customerByKey map[string]string         // idempotency key → customer id
+	attachedTo    map[string]string         // payment method id → customer id
+	intents       map[string]*sandboxIntent // intent id → intent
+	intentByKey   map[string]*sandboxIntent // idempotency key → intent
+	moneyMoved    int                       // intents that succeeded
 }
 
-type intent struct {
-	charge  Charge
-	key     string
-	created time.Time
+var _ Provider = (*Sandbox)(nil)
+
+// sandboxIntent is one PaymentIntent. Like Stripe, a replayed idempotency
+// key answers with the first response, not the intent's current state.
+type sandboxIntent struct {
+	req          ChargeRequest
+	created      time.Time
+	current      Charge        // what GetCharge reads
+	firstCharge  Charge        // what a replay returns...
+	firstDecline *DeclineError // ...with this error, when the first was declined
+	charged      bool          // money moved
 }
 
 // sandboxCard is one of Stripe's test PaymentMethods and how it behaves.
 type sandboxCard struct {
 	card Card
-	// decline, when set, is returned by every charge.
+	// decline, when set, is what every charge returns.
 	decline *DeclineError
-	// needsAuth: on-session charges need 3-D Secure; off-session ones fail.
+	// needsAuth: on-session charges need 3-D Secure; off-session ones are
+	// declined with authentication_required.
 	needsAuth bool
 }
 
+// sandboxCards are the test PaymentMethods of https://docs.stripe.com/testing.
 var sandboxCards = map[string]sandboxCard{
 	"pm_card_visa":       {card: Card{Brand: "visa", Last4: "4242", ExpMonth: 12, ExpYear: 2034}},
 	"pm_card_mastercard": {card: Card{Brand: "mastercard", Last4: "4444", ExpMonth: 12, ExpYear: 2034}},
@@ -55,40 +70,61 @@ var sandboxCards = map[string]sandboxCard{
 
 // NewSandbox returns a sandbox provider and says loudly that no money moves.
 func NewSandbox(log *slog.Logger) *Sandbox {
+	if log == nil {
+		log = slog.Default()
+	}
 	log.Warn("SANDBOX PAYMENT PROVIDER: no real money moves; set STRIPE_SECRET_KEY to charge cards",
-		"test_cards", "pm_card_visa, pm_card_mastercard, pm_card_chargeDeclined, pm_card_insufficientFunds, pm_card_authenticationRequired")
-	return &Sandbox{customers: map[string]Customer{}, attached: map[string]string{}, byKey: map[string]*intent{}, byID: map[string]*intent{}}
+		"test_payment_methods", strings.Join(slices.Sorted(maps.Keys(sandboxCards)), ", "))
+	return &Sandbox{
+		customers:     map[string]Customer{},
+		customerByKey: map[string]string{},
+		attachedTo:    map[string]string{},
+		intents:       map[string]*sandboxIntent{},
+		intentByKey:   map[string]*sandboxIntent{},
+	}
 }
 
 // Name is "sandbox".
 func (s *Sandbox) Name() string { return "sandbox" }
 
-func sandboxID(prefix string) string {
+// sandboxID looks like a Stripe id: "pi_sbx_3f9c…".
+func sandboxID(prefix string) string { return prefix + "_sbx_" + randomHex() }
+
+func randomHex() string {
 	b := make([]byte, 12)
-	rand.Read(b) //nolint:errcheck // crypto/rand does not fail
-	return prefix + "_sbx_" + hex.EncodeToString(b)
+	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
 }
 
 // CreateCustomer creates a customer; the same idempotency key returns the same one.
-func (s *Sandbox) CreateCustomer(_ context.Context, c Customer, idempotencyKey string) (string, error) {
+func (s *Sandbox) CreateCustomer(ctx context.Context, c Customer, idempotencyKey string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := "cus_sbx_" + strings.TrimPrefix(idempotencyKey, "customer-")
-	if idempotencyKey == "" {
-		id = sandboxID("cus")
+	if id, ok := s.customerByKey[idempotencyKey]; ok && idempotencyKey != "" {
+		return id, nil
 	}
-	if _, ok := s.customers[id]; !ok {
-		s.customers[id] = c
+	id := sandboxID("cus")
+	s.customers[id] = c
+	if idempotencyKey != "" {
+		s.customerByKey[idempotencyKey] = id
 	}
 	return id, nil
 }
 
-// UpdateCustomer replaces the customer's details.
-func (s *Sandbox) UpdateCustomer(_ context.Context, customerID string, c Customer) error {
+// UpdateCustomer replaces the customer's details. A sandbox customer the
+// sandbox does not remember (created before a restart: the database keeps
+// the id, memory does not) is taken as known rather than failing purchases.
+func (s *Sandbox) UpdateCustomer(ctx context.Context, customerID string, c Customer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.customers[customerID]; !ok {
-		return fmt.Errorf("sandbox: customer %s: %w", customerID, ErrNotFound)
+	if _, ok := s.customers[customerID]; !ok && !strings.HasPrefix(customerID, "cus_sbx_") {
+		return fmt.Errorf("sandbox: customer %q: %w", customerID, ErrNotFound)
 	}
 	s.customers[customerID] = c
 	return nil
@@ -102,146 +138,229 @@ func (s *Sandbox) Customer(id string) (Customer, bool) {
 	return c, ok
 }
 
-// AttachPaymentMethod attaches one of Stripe's test PaymentMethods.
-func (s *Sandbox) AttachPaymentMethod(_ context.Context, customerID, paymentMethodID string) (Card, error) {
+// AttachPaymentMethod attaches one of Stripe's test PaymentMethods; any
+// other id is ErrNotFound, as Stripe answers resource_missing.
+func (s *Sandbox) AttachPaymentMethod(ctx context.Context, customerID, paymentMethodID string) (Card, error) {
+	if err := ctx.Err(); err != nil {
+		return Card{}, err
+	}
 	tc, ok := sandboxCards[paymentMethodID]
 	if !ok {
 		return Card{}, fmt.Errorf("sandbox: payment method %q: %w", paymentMethodID, ErrNotFound)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.attached[paymentMethodID+"/"+customerID] = customerID
+	s.attachedTo[paymentMethodID] = customerID
 	c := tc.card
 	c.PaymentMethodID = paymentMethodID
 	return c, nil
 }
 
 // DetachPaymentMethod detaches a card (a no-op when it is not attached).
-func (s *Sandbox) DetachPaymentMethod(_ context.Context, paymentMethodID string) error {
+func (s *Sandbox) DetachPaymentMethod(ctx context.Context, paymentMethodID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k := range s.attached {
-		if strings.HasPrefix(k, paymentMethodID+"/") {
-			delete(s.attached, k)
-		}
-	}
+	delete(s.attachedTo, paymentMethodID)
 	return nil
 }
 
+// AttachedTo returns the customer a payment method is attached to (tests).
+func (s *Sandbox) AttachedTo(paymentMethodID string) (customerID string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	customerID, ok = s.attachedTo[paymentMethodID]
+	return customerID, ok
+}
+
 // CreateSetupIntent returns a Stripe-shaped client secret.
-func (s *Sandbox) CreateSetupIntent(_ context.Context, customerID string) (string, error) {
-	id := sandboxID("seti")
-	return id + "_secret_" + sandboxID("s")[6:], nil
+func (s *Sandbox) CreateSetupIntent(ctx context.Context, customerID string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return sandboxID("seti") + "_secret_" + randomHex(), nil
 }
 
 // Charge follows the test card's behaviour. A replayed idempotency key
-// returns the first result and never charges again.
-func (s *Sandbox) Charge(_ context.Context, req ChargeRequest) (Charge, error) {
+// returns the first response and never charges again; reusing a key with
+// other parameters is an error, as at Stripe.
+func (s *Sandbox) Charge(ctx context.Context, req ChargeRequest) (Charge, error) {
 	if s.BeforeCharge != nil {
 		if err := s.BeforeCharge(req); err != nil {
 			return Charge{}, err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return Charge{}, err
+	}
+	if err := validCharge(req); err != nil {
+		return Charge{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if in, ok := s.byKey[req.IdempotencyKey]; ok && req.IdempotencyKey != "" {
-		if in.charge.Status == StatusFailed {
-			return in.charge, &DeclineError{IntentID: in.charge.IntentID, Code: in.charge.FailureCode, Message: in.charge.FailureMessage}
+	if in, ok := s.intentByKey[req.IdempotencyKey]; ok {
+		if !sameCharge(in.req, req) {
+			return Charge{}, fmt.Errorf("sandbox: idempotency key %q was used with other parameters", req.IdempotencyKey)
 		}
-		return in.charge, nil
+		if in.firstDecline != nil {
+			d := *in.firstDecline
+			return Charge{}, &d
+		}
+		return in.firstCharge.clone(), nil
 	}
 	tc, ok := sandboxCards[req.PaymentMethodID]
 	if !ok {
 		return Charge{}, fmt.Errorf("sandbox: payment method %q: %w", req.PaymentMethodID, ErrNotFound)
 	}
-	if req.AmountCents <= 0 {
-		return Charge{}, fmt.Errorf("sandbox: amount must be positive")
-	}
-	c := tc.card
-	c.PaymentMethodID = req.PaymentMethodID
-	in := &intent{key: req.IdempotencyKey, created: time.Now(), charge: Charge{IntentID: sandboxID("pi"), AmountCents: req.AmountCents, Card: c, Metadata: req.Metadata}}
-	s.byKey[req.IdempotencyKey] = in
-	s.byID[in.charge.IntentID] = in
-	var err error
+
+	card := tc.card
+	card.PaymentMethodID = req.PaymentMethodID
+	in := &sandboxIntent{req: req, created: time.Now()}
+	in.req.Metadata = maps.Clone(req.Metadata)
+	in.current = Charge{IntentID: sandboxID("pi"), AmountCents: req.AmountCents, Card: card, Metadata: maps.Clone(req.Metadata)}
+	var decline *DeclineError
 	switch {
 	case tc.decline != nil:
 		d := *tc.decline
-		d.IntentID = in.charge.IntentID
-		in.charge.Status, in.charge.FailureCode, in.charge.FailureMessage = StatusFailed, d.Code, d.Message
-		err = &d
+		decline = &d
 	case tc.needsAuth && req.OffSession:
-		d := DeclineError{IntentID: in.charge.IntentID, Code: "authentication_required", Message: "Your card was declined. This transaction requires authentication."}
-		in.charge.Status, in.charge.FailureCode, in.charge.FailureMessage = StatusFailed, d.Code, d.Message
-		err = &d
+		decline = &DeclineError{Code: "authentication_required", Message: "Your card was declined. This transaction requires authentication."}
 	case tc.needsAuth:
-		in.charge.Status = StatusRequiresAction
-		in.charge.ClientSecret = in.charge.IntentID + "_secret_" + sandboxID("s")[6:]
+		in.current.Status = StatusRequiresAction
+		in.current.ClientSecret = in.current.IntentID + "_secret_" + randomHex()
 	default:
-		in.charge.Status = StatusSucceeded
-		s.charges++
+		in.current.Status = StatusSucceeded
+		in.charged = true
+		s.moneyMoved++
 	}
-	return in.charge, err
+	if decline != nil {
+		// Stripe leaves a declined intent in requires_payment_method.
+		decline.IntentID = in.current.IntentID
+		in.current.Status, in.current.FailureCode, in.current.FailureMessage = StatusFailed, decline.Code, decline.Message
+		in.firstDecline = decline
+	}
+	in.firstCharge = in.current
+	s.intents[in.current.IntentID] = in
+	s.intentByKey[req.IdempotencyKey] = in
+	if decline != nil {
+		d := *decline
+		return Charge{}, &d
+	}
+	return in.current.clone(), nil
 }
 
-// GetCharge reads an intent back.
-func (s *Sandbox) GetCharge(_ context.Context, intentID string) (Charge, error) {
+// clone copies the metadata map, so callers never share the sandbox's.
+func (c Charge) clone() Charge {
+	c.Metadata = maps.Clone(c.Metadata)
+	return c
+}
+
+// validCharge rejects what Stripe would reject as invalid_request_error
+// (and a missing idempotency key, which billing must always send).
+func validCharge(req ChargeRequest) error {
+	switch {
+	case req.IdempotencyKey == "":
+		return errors.New("sandbox: ChargeRequest.IdempotencyKey is required")
+	case req.AmountCents < 50:
+		return fmt.Errorf("sandbox: amount %d cents is below Stripe's minimum of 50", req.AmountCents)
+	case req.Currency == "":
+		return errors.New("sandbox: currency is required")
+	}
+	return nil
+}
+
+func sameCharge(a, b ChargeRequest) bool {
+	return a.CustomerID == b.CustomerID && a.PaymentMethodID == b.PaymentMethodID && a.AmountCents == b.AmountCents &&
+		a.Currency == b.Currency && a.Description == b.Description && a.OffSession == b.OffSession && maps.Equal(a.Metadata, b.Metadata)
+}
+
+// GetCharge reads an intent's current state.
+func (s *Sandbox) GetCharge(ctx context.Context, intentID string) (Charge, error) {
+	if err := ctx.Err(); err != nil {
+		return Charge{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in, ok := s.byID[intentID]
+	in, ok := s.intents[intentID]
 	if !ok {
-		return Charge{}, fmt.Errorf("sandbox: payment intent %s: %w", intentID, ErrNotFound)
+		return Charge{}, fmt.Errorf("sandbox: payment intent %q: %w", intentID, ErrNotFound)
 	}
-	return in.charge, nil
+	return in.current.clone(), nil
 }
 
-// ListCharges lists the intents created in [since, until).
-func (s *Sandbox) ListCharges(_ context.Context, since, until time.Time) ([]Charge, error) {
+// ListCharges lists the intents created in [since, until), oldest first.
+func (s *Sandbox) ListCharges(ctx context.Context, since, until time.Time) ([]Charge, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Charge
-	for _, in := range s.byID {
+	var found []*sandboxIntent
+	for _, in := range s.intents {
 		if !in.created.Before(since) && in.created.Before(until) {
-			out = append(out, in.charge)
+			found = append(found, in)
 		}
+	}
+	slices.SortFunc(found, func(a, b *sandboxIntent) int { return a.created.Compare(b.created) })
+	out := make([]Charge, len(found))
+	for i, in := range found {
+		out[i] = in.current.clone()
 	}
 	return out, nil
 }
 
-// CompleteAuthentication is what the customer finishing 3-D Secure does:
-// the intent succeeds and the money moves.
+// CompleteAuthentication is what the customer finishing 3-D Secure in the
+// SPA does: the requires_action intent succeeds and the money moves.
 func (s *Sandbox) CompleteAuthentication(intentID string) (Charge, error) {
 	return s.finishAuthentication(intentID, true)
 }
 
-// FailAuthentication is the customer failing or abandoning 3-D Secure.
+// FailAuthentication is the customer failing or abandoning 3-D Secure: the
+// intent fails as Stripe's does (requires_payment_method).
 func (s *Sandbox) FailAuthentication(intentID string) (Charge, error) {
 	return s.finishAuthentication(intentID, false)
 }
 
-func (s *Sandbox) finishAuthentication(intentID string, ok bool) (Charge, error) {
+func (s *Sandbox) finishAuthentication(intentID string, passed bool) (Charge, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in, found := s.byID[intentID]
-	if !found {
-		return Charge{}, fmt.Errorf("sandbox: payment intent %s: %w", intentID, ErrNotFound)
+	in, ok := s.intents[intentID]
+	if !ok {
+		return Charge{}, fmt.Errorf("sandbox: payment intent %q: %w", intentID, ErrNotFound)
 	}
-	if in.charge.Status != StatusRequiresAction {
-		return in.charge, fmt.Errorf("sandbox: payment intent %s is %s, not requires_action", intentID, in.charge.Status)
+	if in.current.Status != StatusRequiresAction {
+		return in.current.clone(), fmt.Errorf("sandbox: payment intent %s is %s, not requires_action", intentID, in.current.Status)
 	}
-	in.charge.ClientSecret = ""
-	if ok {
-		in.charge.Status = StatusSucceeded
-		s.charges++
+	in.current.ClientSecret = ""
+	if passed {
+		in.current.Status = StatusSucceeded
+		in.charged = true
+		s.moneyMoved++
 	} else {
-		in.charge.Status, in.charge.FailureCode, in.charge.FailureMessage = StatusFailed, "payment_intent_authentication_failure",
-			"The provided PaymentMethod has failed authentication."
+		in.current.Status = StatusFailed
+		in.current.FailureCode = "payment_intent_authentication_failure"
+		in.current.FailureMessage = "The provided PaymentMethod has failed authentication."
 	}
-	return in.charge, nil
+	return in.current.clone(), nil
 }
 
-// Charges counts the charges that moved money (tests assert "charged once").
+// Charges counts the charges that moved money, over all keys (tests
+// assert "charged once").
 func (s *Sandbox) Charges() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.charges
+	return s.moneyMoved
+}
+
+// ChargeCount counts the charges that moved money under one idempotency
+// key: 0 or 1, whatever was replayed.
+func (s *Sandbox) ChargeCount(idempotencyKey string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.intentByKey[idempotencyKey]; ok && in.charged {
+		return 1
+	}
+	return 0
 }

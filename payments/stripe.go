@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -17,19 +18,26 @@ type Stripe struct {
 	api *client.API
 }
 
+var _ Provider = (*Stripe)(nil)
+
 // StripeOptions tune the adapter; the zero value suits production.
 type StripeOptions struct {
-	// APIBase points the adapter elsewhere (e.g. stripe-mock); "" is Stripe.
+	// APIBase points the adapter elsewhere (e.g. stripe-mock at
+	// "http://127.0.0.1:12111"); "" is Stripe's own API.
 	APIBase string
-	// MaxNetworkRetries: stripe-go retries network errors and 5xx with the
-	// same idempotency key, which is safe; nil keeps its default of 2.
+	// MaxNetworkRetries: nil keeps stripe-go's default of 2, which is what
+	// production wants: it retries network errors, 409s and 5xx with the
+	// same Idempotency-Key, so a retry can never charge twice. Tests set 0
+	// so an outage is reported at once.
 	MaxNetworkRetries *int64
-	// Timeout bounds each HTTP request (default 30 s).
+	// Timeout bounds each HTTP request (default 30 s; stripe-go's is 80 s,
+	// longer than a customer waits for the purchase to answer).
 	Timeout time.Duration
 }
 
-// NewStripe returns the Stripe adapter for secretKey. Logs from stripe-go
-// go to log at warn and above only; they never contain the key.
+// NewStripe returns the Stripe adapter for secretKey. The key lives only in
+// the client (no global stripe.Key). stripe-go's own log lines go to log at
+// warn and never contain the key or card numbers.
 func NewStripe(secretKey string, opts StripeOptions, log *slog.Logger) *Stripe {
 	timeout := opts.Timeout
 	if timeout == 0 {
@@ -43,30 +51,11 @@ func NewStripe(secretKey string, opts StripeOptions, log *slog.Logger) *Stripe {
 	if opts.APIBase != "" {
 		cfg.URL = stripe.String(opts.APIBase)
 	}
-	backends := &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
-	}
-	return &Stripe{api: client.New(secretKey, backends)}
+	return &Stripe{api: client.New(secretKey, stripe.NewBackendsWithConfig(cfg))}
 }
 
 // Name is "stripe".
 func (s *Stripe) Name() string { return "stripe" }
-
-func addressParams(a Address) *stripe.AddressParams {
-	p := &stripe.AddressParams{Line1: stripe.String(a.Line1), City: stripe.String(a.City), Country: stripe.String(a.Country)}
-	if a.Line2 != "" {
-		p.Line2 = stripe.String(a.Line2)
-	}
-	if a.PostalCode != "" {
-		p.PostalCode = stripe.String(a.PostalCode)
-	}
-	if a.State != "" {
-		p.State = stripe.String(a.State)
-	}
-	return p
-}
 
 // CreateCustomer creates the customer (and its tax ID), keyed for retries.
 func (s *Stripe) CreateCustomer(ctx context.Context, c Customer, idempotencyKey string) (string, error) {
@@ -75,7 +64,7 @@ func (s *Stripe) CreateCustomer(ctx context.Context, c Customer, idempotencyKey 
 	if c.Email != "" {
 		params.Email = stripe.String(c.Email)
 	}
-	if c.Address.Line1 != "" {
+	if c.Address != (Address{}) {
 		params.Address = addressParams(c.Address)
 	}
 	params.AddMetadata("workspace_id", c.WorkspaceID)
@@ -87,6 +76,8 @@ func (s *Stripe) CreateCustomer(ctx context.Context, c Customer, idempotencyKey 
 		return "", mapError("create customer", err)
 	}
 	if c.TaxID != nil {
+		// A retry with the same key gets the same customer back and adds
+		// the tax ID then, so return the id with the error.
 		if err := s.addTaxID(ctx, cus.ID, *c.TaxID); err != nil {
 			return cus.ID, err
 		}
@@ -98,7 +89,7 @@ func (s *Stripe) CreateCustomer(ctx context.Context, c Customer, idempotencyKey 
 func (s *Stripe) UpdateCustomer(ctx context.Context, customerID string, c Customer) error {
 	params := &stripe.CustomerParams{Name: stripe.String(c.Name)}
 	params.Context = ctx
-	if c.Address.Line1 != "" {
+	if c.Address != (Address{}) {
 		params.Address = addressParams(c.Address)
 	}
 	if _, err := s.api.Customers.Update(customerID, params); err != nil {
@@ -130,6 +121,15 @@ func (s *Stripe) addTaxID(ctx context.Context, customerID string, t TaxID) error
 	return nil
 }
 
+// addressParams sends every field, empty ones too: the address is replaced
+// as a whole, so a line2 the customer removed is cleared at Stripe.
+func addressParams(a Address) *stripe.AddressParams {
+	return &stripe.AddressParams{
+		Line1: stripe.String(a.Line1), Line2: stripe.String(a.Line2), City: stripe.String(a.City),
+		PostalCode: stripe.String(a.PostalCode), State: stripe.String(a.State), Country: stripe.String(a.Country),
+	}
+}
+
 // AttachPaymentMethod attaches the PaymentMethod and reads its card back.
 func (s *Stripe) AttachPaymentMethod(ctx context.Context, customerID, paymentMethodID string) (Card, error) {
 	params := &stripe.PaymentMethodAttachParams{Customer: stripe.String(customerID)}
@@ -149,19 +149,27 @@ func cardOf(pm *stripe.PaymentMethod) Card {
 	return c
 }
 
-// DetachPaymentMethod detaches it; one already gone is not an error.
+// DetachPaymentMethod detaches it; one already detached or gone is not an error.
 func (s *Stripe) DetachPaymentMethod(ctx context.Context, paymentMethodID string) error {
 	params := &stripe.PaymentMethodDetachParams{}
 	params.Context = ctx
 	_, err := s.api.PaymentMethods.Detach(paymentMethodID, params)
-	var serr *stripe.Error
-	if errors.As(err, &serr) && (serr.Code == stripe.ErrorCodeResourceMissing || serr.Code == stripe.ErrorCodePaymentMethodUnexpectedState) {
+	if err == nil || alreadyDetached(err) {
 		return nil
 	}
-	if err != nil {
-		return mapError("detach payment method", err)
+	return mapError("detach payment method", err)
+}
+
+// alreadyDetached recognises Stripe's answers for a PaymentMethod that is
+// not attached: resource_missing, or an invalid_request_error without a
+// code saying "...is not attached to a customer so detachment is impossible."
+func alreadyDetached(err error) bool {
+	var serr *stripe.Error
+	if !errors.As(err, &serr) {
+		return false
 	}
-	return nil
+	return serr.Code == stripe.ErrorCodeResourceMissing ||
+		serr.Type == stripe.ErrorTypeInvalidRequest && strings.Contains(serr.Msg, "not attached")
 }
 
 // CreateSetupIntent creates a card SetupIntent for later off-session use.
@@ -179,10 +187,15 @@ func (s *Stripe) CreateSetupIntent(ctx context.Context, customerID string) (stri
 	return si.ClientSecret, nil
 }
 
-// Charge creates and confirms a card PaymentIntent with the request's
-// idempotency key. Card-only payment_method_types means no return_url is
-// needed; 3-D Secure comes back as requires_action for the SPA.
+// Charge creates and confirms a card PaymentIntent under the request's
+// idempotency key. payment_method_types=["card"] (not automatic payment
+// methods) means no return_url is needed: 3-D Secure comes back as
+// requires_action for the SPA to finish with the client secret.
 func (s *Stripe) Charge(ctx context.Context, req ChargeRequest) (Charge, error) {
+	if req.IdempotencyKey == "" {
+		// Without our own key a retry after a crash could charge twice.
+		return Charge{}, errors.New("stripe charge: ChargeRequest.IdempotencyKey is required")
+	}
 	params := &stripe.PaymentIntentParams{
 		Amount:             stripe.Int64(req.AmountCents),
 		Currency:           stripe.String(req.Currency),
@@ -200,7 +213,7 @@ func (s *Stripe) Charge(ctx context.Context, req ChargeRequest) (Charge, error) 
 	for k, v := range req.Metadata {
 		params.AddMetadata(k, v)
 	}
-	params.AddExpand("latest_charge")
+	params.AddExpand("latest_charge") // the card actually charged
 	params.Context = ctx
 	params.SetIdempotencyKey(req.IdempotencyKey)
 	pi, err := s.api.PaymentIntents.New(params)
@@ -239,6 +252,7 @@ func (s *Stripe) ListCharges(ctx context.Context, since, until time.Time) ([]Cha
 	return out, nil
 }
 
+// chargeOf reduces a PaymentIntent to what billing acts on.
 func chargeOf(pi *stripe.PaymentIntent) Charge {
 	c := Charge{IntentID: pi.ID, AmountCents: pi.Amount, Metadata: pi.Metadata}
 	switch pi.Status {
@@ -248,26 +262,12 @@ func chargeOf(pi *stripe.PaymentIntent) Charge {
 		c.Status, c.ClientSecret = StatusRequiresAction, pi.ClientSecret
 	case stripe.PaymentIntentStatusProcessing:
 		c.Status = StatusProcessing
-	default: // requires_payment_method, canceled, requires_confirmation, ...
+	default: // requires_payment_method, canceled; others never follow confirm=true
 		c.Status = StatusFailed
+		c.FailureCode, c.FailureMessage = failureOf(pi)
 	}
-	if e := pi.LastPaymentError; e != nil && c.Status == StatusFailed {
-		c.FailureCode, c.FailureMessage = string(e.Code), e.Msg
-		if e.DeclineCode != "" {
-			c.FailureCode += "/" + string(e.DeclineCode)
-		}
-	}
-	if c.Status == StatusFailed && c.FailureCode == "" {
-		c.FailureCode = string(pi.Status)
-	}
-	if c.Status == StatusFailed && c.FailureMessage == "" {
-		c.FailureMessage = "The payment was not completed."
-	}
-	if pi.PaymentMethod != nil {
-		c.Card.PaymentMethodID = pi.PaymentMethod.ID
-		if pi.PaymentMethod.Card != nil {
-			c.Card = cardOf(pi.PaymentMethod)
-		}
+	if pi.PaymentMethod != nil { // unexpanded: the id only
+		c.Card = cardOf(pi.PaymentMethod)
 	}
 	if ch := pi.LatestCharge; ch != nil && ch.PaymentMethodDetails != nil && ch.PaymentMethodDetails.Card != nil {
 		d := ch.PaymentMethodDetails.Card
@@ -276,8 +276,27 @@ func chargeOf(pi *stripe.PaymentIntent) Charge {
 	return c
 }
 
+// failureOf is Stripe's reason for a failed intent, never empty so billing
+// always has something to record.
+func failureOf(pi *stripe.PaymentIntent) (code, message string) {
+	if e := pi.LastPaymentError; e != nil {
+		code, message = string(e.Code), e.Msg
+		if code == "" {
+			code = string(e.DeclineCode)
+		}
+	}
+	if code == "" {
+		code = string(pi.Status)
+	}
+	if message == "" {
+		message = "The payment was not completed."
+	}
+	return code, message
+}
+
 // mapError turns a Stripe card error into *DeclineError, a missing object
-// into ErrNotFound, and anything else into a plain error without secrets.
+// into ErrNotFound, and anything else into a plain error. None of them can
+// carry the key: stripe-go sends it only in the Authorization header.
 func mapError(op string, err error) error {
 	var serr *stripe.Error
 	if !errors.As(err, &serr) {
@@ -293,17 +312,21 @@ func mapError(op string, err error) error {
 	if serr.Code == stripe.ErrorCodeResourceMissing {
 		return fmt.Errorf("stripe %s: %s: %w", op, serr.Msg, ErrNotFound)
 	}
-	return fmt.Errorf("stripe %s: %s (%s, HTTP %d, request %s)", op, serr.Msg, serr.Type, serr.HTTPStatusCode, serr.RequestID)
+	return fmt.Errorf("stripe %s: %s (%s %s, HTTP %d, request %s)", op, serr.Msg, serr.Type, serr.Code, serr.HTTPStatusCode, serr.RequestID)
 }
 
-// slogLogger adapts stripe-go's leveled logger to slog, warn and above.
+// slogLogger adapts stripe-go's leveled logger to slog. Its debug and info
+// lines (every request, response bodies) are dropped; its warnings and
+// errors go out at warn, because the caller also gets the error and logs
+// it at the level it deserves (a detach of a detached card is no error).
+// stripe-go redacts client secrets in what it logs.
 type slogLogger struct{ log *slog.Logger }
 
 func (l slogLogger) Debugf(string, ...any) {}
 func (l slogLogger) Infof(string, ...any)  {}
 func (l slogLogger) Warnf(format string, v ...any) {
-	l.log.Warn("stripe: " + fmt.Sprintf(format, v...))
+	l.log.Warn("stripe-go: " + fmt.Sprintf(format, v...))
 }
 func (l slogLogger) Errorf(format string, v ...any) {
-	l.log.Error("stripe: " + fmt.Sprintf(format, v...))
+	l.log.Warn("stripe-go: " + fmt.Sprintf(format, v...))
 }
