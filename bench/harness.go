@@ -1,11 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,47 +23,65 @@ import (
 	_ "github.com/lib/pq"
 )
 
-// Config is one harness run.
-type Config struct {
-	Duration       time.Duration
-	Clients        int
-	Batch          int
-	AuthorizeRPS   int
-	BalanceRPS     int
-	ManyWorkspaces int
-	// AdminURL is a superuser connection to the Postgres to use; empty
-	// asks scripts/postgres.sh (which finds or starts one).
-	AdminURL string
-}
-
-func defaultConfig() Config {
-	return Config{Duration: 15 * time.Second, Clients: 16, Batch: 100, AuthorizeRPS: 10000, BalanceRPS: 1000, ManyWorkspaces: 10000}
-}
-
-func shortConfig() Config {
-	return Config{Duration: time.Second, Clients: 2, Batch: 20, AuthorizeRPS: 500, BalanceRPS: 100, ManyWorkspaces: 10}
-}
-
-// initialBalance is what every bench workspace starts with: $1,000,000.
-const initialBalance = int64(1_000_000) * 1_000_000_000
-
-// harness is the server under test and its database.
+// harness is the server under test, its database and everything else the
+// run created; close undoes all of it.
 type harness struct {
-	cfg      Config
-	root     string // the repository
-	bin      string
-	adminURL string
-	dbName   string
-	dbURL    string
-	db       *sql.DB
-	server   *exec.Cmd
-	base     string
-	service  string // service token
-	owner    string // owner token of the first workspace
-	hot      []string
-	hundred  []string
-	many     []string
-	client   *http.Client
+	cfg       Config
+	began     time.Time
+	root      string // the repository
+	tmp       string // binary, server log, pgbench script
+	bin       string
+	adminURL  string
+	databases []string // created here, dropped by close
+
+	dbURL     string
+	db        *sql.DB
+	server    *exec.Cmd
+	exited    chan struct{} // closed when the server process ends
+	serverLog string
+	base      string
+	client    *http.Client
+
+	service string   // service token (router surface)
+	owner   string   // owner token of the hot workspace (GraphQL)
+	hot     []string // one workspace
+	hundred []string
+	many    []string
+	initial map[string]int64 // balance of every workspace before any load, nano-dollars
+}
+
+func newHarness(ctx context.Context, cfg Config) (*harness, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	adminURL := cfg.AdminURL
+	if adminURL == "" {
+		if adminURL, err = findPostgres(ctx, root); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkLoopback(adminURL); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "credits-bench-")
+	if err != nil {
+		return nil, err
+	}
+	return &harness{cfg: cfg, began: time.Now(), root: root, tmp: tmp, adminURL: adminURL, client: loadClient()}, nil
+}
+
+// loadClient keeps an idle connection for every open-loop worker and
+// ingestion client, so they reuse connections instead of dialing anew.
+func loadClient() *http.Client {
+	const maxIdle = 512 // > openLoopWorkers + clients + the churn client
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		Proxy:               nil, // only ever 127.0.0.1
+		MaxIdleConns:        maxIdle,
+		MaxIdleConnsPerHost: maxIdle,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}}
 }
 
 func repoRoot() (string, error) {
@@ -81,6 +101,34 @@ func repoRoot() (string, error) {
 	}
 }
 
+// findPostgres is the project's way: PG_ADMIN_URL, else scripts/postgres.sh
+// (which uses, or starts, a local server and prints its admin URL).
+func findPostgres(ctx context.Context, root string) (string, error) {
+	if u := os.Getenv("PG_ADMIN_URL"); u != "" {
+		return u, nil
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "postgres.sh"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("scripts/postgres.sh: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// checkLoopback refuses a Postgres that is not on this machine: the
+// harness drops databases and must not load anything remote.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("admin URL: %w", err)
+	}
+	if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" && h != "" { // "": a Unix socket
+		return fmt.Errorf("admin URL host %q: the harness only talks to 127.0.0.1", h)
+	}
+	return nil
+}
+
 func randomSuffix() string {
 	b := make([]byte, 5)
 	rand.Read(b) //nolint:errcheck // crypto/rand does not fail
@@ -96,57 +144,9 @@ func withDatabase(raw, name string) string {
 	return u.String()
 }
 
-// setUp builds the server, creates a fresh database with the workspaces,
-// and starts the server on a free port.
-func setUp(ctx context.Context, cfg Config) (*harness, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return nil, err
-	}
-	h := &harness{cfg: cfg, root: root, adminURL: cfg.AdminURL,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}}}
-	if h.adminURL == "" {
-		out, err := exec.CommandContext(ctx, filepath.Join(root, "scripts", "postgres.sh")).Output()
-		if err != nil {
-			return nil, fmt.Errorf("find Postgres: %w", err)
-		}
-		h.adminURL = strings.TrimSpace(string(out))
-	}
-	h.bin = filepath.Join(os.TempDir(), "credits-bench-"+randomSuffix())
-	build := exec.CommandContext(ctx, "go", "build", "-o", h.bin, "./cmd/credits")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build: %v\n%s", err, out)
-	}
-	h.dbName = "credits_bench_" + randomSuffix()
-	if err := h.admin(ctx, "CREATE DATABASE "+h.dbName); err != nil {
-		return h, err
-	}
-	h.dbURL = withDatabase(h.adminURL, h.dbName)
-	if out, err := h.cli(ctx, "migrate"); err != nil {
-		return h, fmt.Errorf("migrate: %v\n%s", err, out)
-	}
-	if h.db, err = sql.Open("postgres", h.dbURL); err != nil {
-		return h, err
-	}
-	if err := h.createWorkspaces(ctx); err != nil {
-		return h, err
-	}
-	var tok struct{ Token string }
-	out, err := h.cli(ctx, "token", "create", "--role", "service", "--json")
-	if err != nil || json.Unmarshal(out, &tok) != nil {
-		return h, fmt.Errorf("service token: %v %s", err, out)
-	}
-	h.service = tok.Token
-	if out, err = h.cli(ctx, "token", "create", "--role", "owner", "--workspace", h.hot[0], "--json"); err != nil || json.Unmarshal(out, &tok) != nil {
-		return h, fmt.Errorf("owner token: %v %s", err, out)
-	}
-	h.owner = tok.Token
-	return h, h.startServer(ctx)
-}
-
-func (h *harness) admin(ctx context.Context, stmt string) error {
-	db, err := sql.Open("postgres", h.adminURL)
+// exec runs one statement on the database at dsn.
+func execOn(ctx context.Context, dsn, stmt string) error {
+	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return err
 	}
@@ -155,122 +155,215 @@ func (h *harness) admin(ctx context.Context, stmt string) error {
 	return err
 }
 
-func (h *harness) cli(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, h.bin, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+h.dbURL, "LOG_LEVEL=error", "STRIPE_SECRET_KEY=")
-	return cmd.Output()
+// createDatabase creates a fresh database (name prefix + random suffix)
+// and registers it for close to drop; it returns its URL.
+func (h *harness) createDatabase(ctx context.Context, prefix string) (string, error) {
+	name := prefix + randomSuffix()
+	if err := execOn(ctx, h.adminURL, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	h.databases = append(h.databases, name)
+	return withDatabase(h.adminURL, name), nil
 }
 
-// createWorkspaces writes the scenarios' workspaces straight into the
-// database (10,000 CLI calls would take minutes), each with its initial
-// balance as a ledger entry, so balance == sum(ledger) from the start.
-func (h *harness) createWorkspaces(ctx context.Context) error {
-	total := 1 + 100 + h.cfg.ManyWorkspaces
-	rows, err := h.db.QueryContext(ctx, `WITH ws AS (
-			INSERT INTO workspaces (id, name, plan_id, balance, held, balance_version, balance_updated_at, stripe_customer_id, created_at)
-			SELECT gen_random_uuid(), 'bench-' || g, 'enterprise', $1, 0, 1, now(), NULL, now() FROM generate_series(1, $2) AS g
-			RETURNING id, name),
-		ledger AS (
-			INSERT INTO ledger_entries (workspace_id, kind, amount, balance_after, reference, description, created_at)
-			SELECT id, 'adjustment', $1, $1, 'bench-initial', 'bench initial balance', now() FROM ws)
-		SELECT id FROM ws ORDER BY name`, initialBalance, total)
+// build compiles the server as it ships, not race-instrumented even when
+// the harness itself runs under -race.
+func (h *harness) build(ctx context.Context) error {
+	h.bin = filepath.Join(h.tmp, "credits")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", h.bin, "./cmd/credits")
+	cmd.Dir = h.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/credits: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// env is what the CLI and the server run with: the bench database, the
+// payment sandbox (never Stripe), warnings and errors only.
+func (h *harness) env(extra ...string) []string {
+	return append(os.Environ(), append([]string{"DATABASE_URL=" + h.dbURL, "LOG_LEVEL=warn",
+		"STRIPE_SECRET_KEY=", "STRIPE_API_BASE=", "AUTO_MIGRATE=false"}, extra...)...)
+}
+
+// cli runs one credits command and returns its stdout.
+func (h *harness) cli(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, h.bin, args...)
+	cmd.Env = h.env()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("create workspaces: %w", err)
+		return out, fmt.Errorf("credits %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
+	return out, nil
+}
+
+// setUpServer builds the server, migrates a fresh database, creates the
+// workspaces and tokens, and starts the server on a free port.
+func (h *harness) setUpServer(ctx context.Context) error {
+	if err := h.build(ctx); err != nil {
+		return err
 	}
-	if len(ids) != total {
-		return fmt.Errorf("created %d workspaces, want %d", len(ids), total)
+	var err error
+	if h.dbURL, err = h.createDatabase(ctx, "credits_bench_"); err != nil {
+		return err
 	}
-	h.hot, h.hundred, h.many = ids[:1], ids[1:101], ids[101:]
-	return rows.Err()
+	if _, err := h.cli(ctx, "migrate"); err != nil {
+		return err
+	}
+	if h.db, err = sql.Open("postgres", h.dbURL); err != nil {
+		return err
+	}
+	h.progress("creating workspaces and tokens")
+	if err := h.createWorkspaces(ctx); err != nil {
+		return err
+	}
+	h.progress("starting the server")
+	return h.startServer(ctx)
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 func (h *harness) startServer(ctx context.Context) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return err
 	}
-	addr := l.Addr().String()
-	l.Close()
+	h.serverLog = filepath.Join(h.tmp, "server.log")
+	logFile, err := os.Create(h.serverLog)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close() // the child holds its own descriptor
 	h.server = exec.Command(h.bin, "serve")
-	h.server.Env = append(os.Environ(), "DATABASE_URL="+h.dbURL, "ADDR="+addr, "LOG_LEVEL=error", "STRIPE_SECRET_KEY=",
-		"GRAPHQL_MUTATIONS_PER_SECOND=-1")
+	h.server.Env = h.env("ADDR="+addr, "PUBLIC_URL=http://"+addr)
+	h.server.Stderr = logFile
+	h.server.Stdout = logFile
+	// If the harness dies without cleaning up (SIGKILL), the kernel stops
+	// the server too instead of leaving it orphaned.
+	h.server.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := h.server.Start(); err != nil {
 		return err
 	}
+	h.exited = make(chan struct{})
+	go func() { h.server.Wait(); close(h.exited) }() //nolint:errcheck // the exit shows in exited and the log
 	h.base = "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if h.ready(ctx) {
+			return nil
 		}
-		if resp, err := http.Get(h.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-h.exited:
+			return fmt.Errorf("server exited at start-up: %s\n%s", h.server.ProcessState, h.logTail())
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return errors.New("server did not become ready")
+	return fmt.Errorf("server not ready within 30 s\n%s", h.logTail())
 }
 
-// peakRSS reads the server's high-water resident set size in MiB.
-func (h *harness) peakRSS() float64 {
-	if h.server == nil || h.server.Process == nil {
-		return 0
+func (h *harness) ready(ctx context.Context) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/readyz", nil)
+	if err != nil {
+		return false
 	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// serverRunning reports whether the server process is still up.
+func (h *harness) serverRunning() bool {
+	select {
+	case <-h.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// logLines is the server's log (warnings and errors) as lines.
+func (h *harness) logLines() []string {
+	if h.serverLog == "" {
+		return nil
+	}
+	f, err := os.Open(h.serverLog)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
+
+func (h *harness) logTail() string {
+	lines := h.logLines()
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return "server log:\n" + strings.Join(lines, "\n")
+}
+
+// peakRSSKiB reads the server's high-water resident set size (VmHWM).
+func (h *harness) peakRSSKiB() (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", h.server.Process.Pid))
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			var kb float64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%f", &kb)
-			return kb / 1024
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 		}
 	}
-	return 0
+	return 0, errors.New("no VmHWM in /proc/<pid>/status")
 }
 
-// tearDown stops the server (SIGTERM, then SIGKILL) and drops the database.
-func (h *harness) tearDown() {
-	if h.server != nil && h.server.Process != nil {
-		h.server.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-		done := make(chan struct{})
-		go func() { h.server.Wait(); close(done) }() //nolint:errcheck
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			h.server.Process.Kill() //nolint:errcheck
-		}
+// stopServer sends SIGTERM (the server drains in-flight requests) and
+// kills it if it is not gone within 10 s.
+func (h *harness) stopServer() {
+	if h.server == nil || h.server.Process == nil || !h.serverRunning() {
+		return
 	}
+	h.server.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have just exited
+	select {
+	case <-h.exited:
+	case <-time.After(10 * time.Second):
+		fmt.Fprintln(os.Stderr, "bench: server ignored SIGTERM for 10 s; killing it")
+		h.server.Process.Kill() //nolint:errcheck // it may have just exited
+		<-h.exited
+	}
+}
+
+// close undoes everything the run created; it runs on success, failure
+// and interrupt alike, on a fresh context because the run's may be done.
+func (h *harness) close() {
+	h.stopServer()
 	if h.db != nil {
 		h.db.Close()
 	}
-	if h.dbName != "" {
-		h.admin(context.Background(), "DROP DATABASE IF EXISTS "+h.dbName+" WITH (FORCE)") //nolint:errcheck
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, name := range h.databases {
+		if err := execOn(ctx, h.adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: drop database %s: %v\n", name, err)
+		}
 	}
-	if h.bin != "" {
-		os.Remove(h.bin)
-	}
-}
-
-// checkInvariant verifies every workspace: balance == sum(ledger) and
-// balance == initial − sum of its events' costs. It returns how many
-// workspaces it checked and how many failed.
-func (h *harness) checkInvariant(ctx context.Context) (checked, failed int, err error) {
-	err = h.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE w.balance <> COALESCE(l.sum, 0) OR w.balance <> $1 - COALESCE(e.cost, 0))
-		FROM workspaces w
-		LEFT JOIN (SELECT workspace_id, sum(amount) AS sum FROM ledger_entries GROUP BY workspace_id) l ON l.workspace_id = w.id
-		LEFT JOIN (SELECT workspace_id, sum(cost + trace_cost) AS cost FROM usage_events GROUP BY workspace_id) e ON e.workspace_id = w.id
-		WHERE w.name LIKE 'bench-%'`, initialBalance).Scan(&checked, &failed)
-	return checked, failed, err
+	os.RemoveAll(h.tmp)
 }

@@ -7,42 +7,43 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// latencies collects request latencies from many goroutines.
-type latencies struct {
+// recorder collects latencies from many goroutines.
+type recorder struct {
 	mu sync.Mutex
 	d  []time.Duration
 }
 
-func (l *latencies) add(d time.Duration) {
-	l.mu.Lock()
-	l.d = append(l.d, d)
-	l.mu.Unlock()
+func (r *recorder) add(d time.Duration) {
+	r.mu.Lock()
+	r.d = append(r.d, d)
+	r.mu.Unlock()
 }
 
-// quantile returns the q-quantile in milliseconds.
-func (l *latencies) quantile(q float64) float64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.d) == 0 {
-		return 0
+// quantiles sorts once and returns each q-quantile in milliseconds
+// (nearest rank).
+func (r *recorder) quantiles(qs ...float64) []float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	slices.Sort(r.d)
+	out := make([]float64, len(qs))
+	for i, q := range qs {
+		if len(r.d) > 0 {
+			k := min(len(r.d)-1, int(q*float64(len(r.d))))
+			out[i] = float64(r.d[k]) / float64(time.Millisecond)
+		}
 	}
-	sort.Slice(l.d, func(i, j int) bool { return l.d[i] < l.d[j] })
-	i := int(q * float64(len(l.d)-1))
-	return float64(l.d[i].Microseconds()) / 1000
+	return out
 }
 
-func (h *harness) post(ctx context.Context, path, token string, body any) (int, []byte, error) {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return 0, nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+path, bytes.NewReader(raw))
+// post sends one JSON body with a bearer token; it returns the status and body.
+func (h *harness) post(ctx context.Context, path, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -57,132 +58,119 @@ func (h *harness) post(ctx context.Context, path, token string, body any) (int, 
 	return resp.StatusCode, b, err
 }
 
+// usageEvent is one event of POST /v1/usage.
+type usageEvent struct {
+	ID                string `json:"id"`
+	WorkspaceID       string `json:"workspace_id"`
+	Model             string `json:"model"`
+	InputTokens       int64  `json:"input_tokens"`
+	OutputTokens      int64  `json:"output_tokens"`
+	CachedInputTokens int64  `json:"cached_input_tokens"`
+	Traces            int64  `json:"traces"`
+	OccurredAt        string `json:"occurred_at"`
+}
+
+type usageAnswer struct {
+	Accepted   int64             `json:"accepted"`
+	Duplicates int64             `json:"duplicates"`
+	Rejected   []json.RawMessage `json:"rejected"`
+}
+
+// usageBody is a batch of n fresh events spread round-robin over
+// workspaces from the sequence number seq on; ids are unique per run.
+func usageBody(prefix string, seq int64, n int, workspaces []string) []byte {
+	now := time.Now().UTC().Format(time.RFC3339)
+	events := make([]usageEvent, n)
+	for i := range events {
+		k := seq + int64(i)
+		events[i] = usageEvent{ID: fmt.Sprintf("%s-%d", prefix, k), WorkspaceID: workspaces[k%int64(len(workspaces))],
+			Model: "gpt-4o-mini", InputTokens: 1000 + k%500, OutputTokens: 200 + k%100, OccurredAt: now}
+	}
+	b, err := json.Marshal(map[string][]usageEvent{"events": events})
+	if err != nil {
+		panic(err) // plain structs always marshal
+	}
+	return b
+}
+
+// sendUsage posts one batch and decodes the answer; any status but 200 is an error.
+func (h *harness) sendUsage(ctx context.Context, body []byte) (usageAnswer, error) {
+	code, resp, err := h.post(ctx, "/v1/usage", h.service, body)
+	if err != nil {
+		return usageAnswer{}, err
+	}
+	var ans usageAnswer
+	if code != http.StatusOK {
+		return ans, fmt.Errorf("POST /v1/usage: %d %s", code, bytes.TrimSpace(resp))
+	}
+	if err := json.Unmarshal(resp, &ans); err != nil {
+		return ans, fmt.Errorf("POST /v1/usage: %v in %q", err, resp)
+	}
+	return ans, nil
+}
+
 // IngestResult is one ingestion scenario.
 type IngestResult struct {
+	Scenario       string  `json:"scenario"`
 	Workspaces     int     `json:"workspaces"`
-	DeductionsPS   float64 `json:"deductions_per_s"`
+	Seconds        float64 `json:"seconds"`
+	Requests       int64   `json:"requests"`
+	EventsAccepted int64   `json:"events_accepted"`
+	EventsRejected int64   `json:"events_rejected"`
+	Errors         int64   `json:"errors"` // failed requests (transport or non-200)
+	FirstError     string  `json:"first_error,omitempty"`
+	DeductionsPS   float64 `json:"deductions_per_s"` // committed (accepted) events per second
 	RequestsPS     float64 `json:"requests_per_s"`
 	P50            float64 `json:"p50_ms"`
 	P99            float64 `json:"p99_ms"`
-	Errors         int64   `json:"errors"`
-	EventsAccepted int64   `json:"events_accepted"`
 }
 
-var eventSeq atomic.Int64
+// errorLog counts failures and keeps the first one's text for the report.
+type errorLog struct {
+	n     atomic.Int64
+	once  sync.Once
+	first string
+}
 
-// ingest posts batches of usage events from cfg.Clients closed-loop
-// clients for cfg.Duration, spreading events over workspaces.
-func (h *harness) ingest(ctx context.Context, workspaces []string) IngestResult {
-	var accepted, errs, requests atomic.Int64
-	lat := &latencies{}
-	deadline := time.Now().Add(h.cfg.Duration)
+func (e *errorLog) add(err error) {
+	e.n.Add(1)
+	e.once.Do(func() { e.first = err.Error() })
+}
+
+// ingest runs cfg.Clients closed-loop clients for cfg.Duration, each
+// posting batches of fresh events spread over workspaces; only events the
+// server answered as accepted (so committed) count as deductions.
+func (h *harness) ingest(ctx context.Context, scenario string, workspaces []string) IngestResult {
+	var accepted, rejected, requests, seq atomic.Int64
+	var errs errorLog
+	lat := &recorder{}
+	batch := h.cfg.Batch
 	start := time.Now()
+	deadline := start.Add(h.cfg.Duration)
 	var wg sync.WaitGroup
-	for c := 0; c < h.cfg.Clients; c++ {
+	for range h.cfg.Clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				events := make([]map[string]any, h.cfg.Batch)
-				now := time.Now().UTC().Format(time.RFC3339Nano)
-				for i := range events {
-					n := eventSeq.Add(1)
-					events[i] = map[string]any{"id": fmt.Sprint("bench-", n), "workspace_id": workspaces[int(n)%len(workspaces)],
-						"model": "gpt-4o-mini", "input_tokens": 1000 + n%500, "output_tokens": 200 + n%100, "cached_input_tokens": 0,
-						"traces": 0, "occurred_at": now}
-				}
+				body := usageBody(scenario, seq.Add(int64(batch))-int64(batch), batch, workspaces)
 				t0 := time.Now()
-				code, body, err := h.post(ctx, "/v1/usage", h.service, map[string]any{"events": events})
+				ans, err := h.sendUsage(ctx, body)
 				lat.add(time.Since(t0))
 				requests.Add(1)
-				var res struct{ Accepted int64 }
-				if err != nil || code != http.StatusOK || json.Unmarshal(body, &res) != nil {
-					errs.Add(1)
+				if err != nil {
+					errs.add(err)
 					continue
 				}
-				accepted.Add(res.Accepted)
+				accepted.Add(ans.Accepted)
+				rejected.Add(int64(len(ans.Rejected)))
 			}
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
-	return IngestResult{Workspaces: len(workspaces), DeductionsPS: float64(accepted.Load()) / elapsed,
-		RequestsPS: float64(requests.Load()) / elapsed, P50: lat.quantile(0.50), P99: lat.quantile(0.99),
-		Errors: errs.Load(), EventsAccepted: accepted.Load()}
-}
-
-// OpenLoopResult is a fixed offered load's outcome.
-type OpenLoopResult struct {
-	OfferedRPS  int     `json:"offered_rps"`
-	AchievedRPS float64 `json:"achieved_rps"`
-	P50         float64 `json:"p50_ms"`
-	P99         float64 `json:"p99_ms"`
-	P999        float64 `json:"p999_ms"`
-	Errors      int64   `json:"errors"`
-}
-
-// openLoop sends requests on a fixed schedule regardless of answers and
-// measures latency from each request's scheduled time, so a slow server
-// cannot hide its queueing (no coordinated omission).
-func (h *harness) openLoop(ctx context.Context, rps int, send func(ctx context.Context, i int) bool) OpenLoopResult {
-	const senders = 64
-	interval := time.Duration(float64(time.Second) * senders / float64(rps))
-	lat := &latencies{}
-	var done, errs atomic.Int64
-	start := time.Now()
-	deadline := start.Add(h.cfg.Duration)
-	var wg sync.WaitGroup
-	for s := 0; s < senders; s++ {
-		wg.Add(1)
-		go func(s int) {
-			defer wg.Done()
-			next := start.Add(time.Duration(s) * interval / senders)
-			for i := s; next.Before(deadline) && ctx.Err() == nil; i += senders {
-				if d := time.Until(next); d > 0 {
-					time.Sleep(d)
-				}
-				ok := send(ctx, i)
-				lat.add(time.Since(next))
-				done.Add(1)
-				if !ok {
-					errs.Add(1)
-				}
-				next = next.Add(interval)
-			}
-		}(s)
-	}
-	wg.Wait()
-	return OpenLoopResult{OfferedRPS: rps, AchievedRPS: float64(done.Load()) / time.Since(start).Seconds(),
-		P50: lat.quantile(0.5), P99: lat.quantile(0.99), P999: lat.quantile(0.999), Errors: errs.Load()}
-}
-
-// authorize measures /v1/authorize over the 100 workspaces while a
-// background client keeps charging usage to them.
-func (h *harness) authorize(ctx context.Context) OpenLoopResult {
-	bg, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() {
-		for n := 0; bg.Err() == nil; n++ {
-			events := make([]map[string]any, 10)
-			for i := range events {
-				events[i] = map[string]any{"id": fmt.Sprint("auth-bg-", n, "-", i), "workspace_id": h.hundred[(n*10+i)%len(h.hundred)],
-					"model": "gpt-4o-mini", "input_tokens": 100, "output_tokens": 10, "occurred_at": time.Now().UTC().Format(time.RFC3339Nano)}
-			}
-			h.post(bg, "/v1/usage", h.service, map[string]any{"events": events}) //nolint:errcheck // background churn
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
-	return h.openLoop(ctx, h.cfg.AuthorizeRPS, func(ctx context.Context, i int) bool {
-		code, _, err := h.post(ctx, "/v1/authorize", h.service, map[string]string{"workspace_id": h.hundred[i%len(h.hundred)]})
-		return err == nil && code == http.StatusOK
-	})
-}
-
-// balance measures the GraphQL balance query.
-func (h *harness) balance(ctx context.Context) OpenLoopResult {
-	query := map[string]any{"query": "{ balance { amount blocked } }"}
-	return h.openLoop(ctx, h.cfg.BalanceRPS, func(ctx context.Context, _ int) bool {
-		code, body, err := h.post(ctx, "/graphql", h.owner, query)
-		return err == nil && code == http.StatusOK && bytes.Contains(body, []byte(`"amount"`))
-	})
+	q := lat.quantiles(0.50, 0.99)
+	return IngestResult{Scenario: scenario, Workspaces: len(workspaces), Seconds: elapsed, Requests: requests.Load(),
+		EventsAccepted: accepted.Load(), EventsRejected: rejected.Load(), Errors: errs.n.Load(), FirstError: errs.first,
+		DeductionsPS: float64(accepted.Load()) / elapsed, RequestsPS: float64(requests.Load()) / elapsed, P50: q[0], P99: q[1]}
 }

@@ -1,52 +1,105 @@
-// Command bench is the load harness of issue 8: it starts the server on a
-// fresh database and measures, in one run against the same Postgres,
-// usage ingestion (1, 100 and 10,000 workspaces), authorize at a fixed
-// offered load, the GraphQL balance query, and the pgbench baselines
-// (tpcb-like and a one-row "hot" update), then prints one table with the
-// ratios and writes it to bench/results/ as JSON and Markdown.
+// Command bench is the load harness: it starts the server on a fresh
+// database and measures, in one run against the same Postgres, usage
+// ingestion (1, 100 and 10,000 workspaces), authorize and the GraphQL
+// balance query at fixed offered loads (open loop), and the pgbench
+// baselines (tpcb-like, and a one-row "hot" update per transaction); it
+// reads the server's peak RSS, checks the ledger of every workspace,
+// prints one table with the ratios and writes it to bench/results/.
 //
-//	go run ./bench [-duration 15s] [-clients 16] [-batch 100] [-short]
+//	go run ./bench [-duration 15s] [-clients 16] [-batch 100] [-authorize-rps 10000]
+//	               [-scenarios ingest1,ingest100,ingest10k,auth,graphql,pgbench] [-short]
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 )
 
 func main() {
-	cfg := defaultConfig()
-	flag.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long each measurement runs")
-	flag.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent clients for ingestion and pgbench")
-	flag.IntVar(&cfg.Batch, "batch", cfg.Batch, "usage events per request")
-	flag.IntVar(&cfg.AuthorizeRPS, "authorize-rps", cfg.AuthorizeRPS, "offered authorize load")
-	flag.IntVar(&cfg.BalanceRPS, "balance-rps", cfg.BalanceRPS, "offered GraphQL balance load")
-	flag.IntVar(&cfg.ManyWorkspaces, "workspaces", cfg.ManyWorkspaces, "workspaces in the widest ingestion scenario")
-	short := flag.Bool("short", false, "smoke mode: 1 s measurements, 2 clients, 10 workspaces")
+	def := defaultConfig()
+	duration := flag.Duration("duration", def.Duration, "how long each measurement runs")
+	warmup := flag.Duration("warmup", def.Warmup, "unrecorded load before each open-loop measurement (authorize, GraphQL)")
+	clients := flag.Int("clients", def.Clients, "concurrent ingestion clients, and pgbench -c")
+	batch := flag.Int("batch", def.Batch, "usage events per request (the server takes at most 1000)")
+	authorizeRPS := flag.Int("authorize-rps", def.AuthorizeRPS, "offered /v1/authorize load, requests per second")
+	balanceRPS := flag.Int("balance-rps", def.BalanceRPS, "offered GraphQL balance load, requests per second")
+	workspaces := flag.Int("workspaces", def.ManyWorkspaces, "workspaces of the widest ingestion scenario (ingest10k)")
+	scenarios := flag.String("scenarios", "all", "comma list of scenarios to run: ingest1,ingest100,ingest10k,auth,graphql,pgbench")
+	short := flag.Bool("short", false, "smoke mode: 1 s measurements, 2 clients, 10 workspaces instead of 10,000, pgbench skipped if absent; writes no results unless -out is given")
+	out := flag.String("out", "", "results directory (default bench/results of the repository)")
 	flag.Parse()
+
+	cfg := def
 	if *short {
 		cfg = shortConfig()
 	}
+	// Flags given explicitly win over the mode's defaults.
+	flag.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "duration":
+			cfg.Duration = *duration
+		case "warmup":
+			cfg.Warmup = *warmup
+		case "clients":
+			cfg.Clients = *clients
+		case "batch":
+			cfg.Batch = *batch
+		case "authorize-rps":
+			cfg.AuthorizeRPS = *authorizeRPS
+		case "balance-rps":
+			cfg.BalanceRPS = *balanceRPS
+		case "workspaces":
+			cfg.ManyWorkspaces = *workspaces
+		}
+	})
+	var err error
+	if cfg.Scenarios, err = parseScenarios(*scenarios); err != nil {
+		fail(err)
+	}
+	cfg.Progress = os.Stderr
+	dir := *out
+	if dir == "" && !*short { // a smoke run must not replace the recorded figures
+		root, err := repoRoot()
+		if err != nil {
+			fail(err)
+		}
+		dir = filepath.Join(root, "bench", "results")
+	}
+
+	// SIGINT/SIGTERM cancel the run; run's deferred clean-up then stops the
+	// server and drops the databases before we exit.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	start := time.Now()
 	res, err := run(ctx, cfg)
+	interrupted := ctx.Err() != nil
+	stop()
+	if interrupted {
+		fail(errors.New("interrupted; the server is stopped and the bench databases are dropped"))
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		fail(err)
 	}
-	table := res.Markdown()
-	fmt.Print(table)
-	if err := res.Write("bench/results"); err != nil {
-		fmt.Fprintln(os.Stderr, "bench: write results:", err)
-		os.Exit(1)
+	fmt.Print(res.Markdown())
+	if dir != "" {
+		if err := res.Write(dir); err != nil {
+			fail(fmt.Errorf("write results: %w", err))
+		}
+		fmt.Printf("\nwritten to %s/{latest,%s}.{json,md}\n", dir, res.At.Format("20060102T150405Z"))
 	}
-	fmt.Printf("\n(total %s; written to bench/results/)\n", time.Since(start).Round(time.Second))
-	if !res.InvariantOK {
+	fmt.Printf("total %s\n", time.Since(start).Round(time.Second))
+	if res.Invariant != nil && !res.Invariant.OK {
 		os.Exit(2)
 	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
 }

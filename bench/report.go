@@ -1,105 +1,167 @@
 package main
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// Results is one harness run.
+// Settings is what a run measured with, recorded next to its figures.
+type Settings struct {
+	Duration       string   `json:"duration"`
+	Warmup         string   `json:"warmup"`
+	Clients        int      `json:"clients"`
+	Batch          int      `json:"batch"`
+	AuthorizeRPS   int      `json:"authorize_rps"`
+	BalanceRPS     int      `json:"balance_rps"`
+	ManyWorkspaces int      `json:"many_workspaces"`
+	PgbenchScale   int      `json:"pgbench_scale"`
+	Scenarios      []string `json:"scenarios,omitempty"` // empty: all
+	Short          bool     `json:"short"`
+	CPUs           int      `json:"cpus"`
+	GoVersion      string   `json:"go_version"`
+	Postgres       string   `json:"postgres"`
+}
+
+// Results is one harness run. Sections of scenarios not run are absent.
 type Results struct {
-	At          time.Time      `json:"at"`
-	Config      Config         `json:"config"`
-	Ingest      []IngestResult `json:"ingest"`
-	Authorize   OpenLoopResult `json:"authorize"`
-	Balance     OpenLoopResult `json:"graphql_balance"`
-	TPCBLikeTPS float64        `json:"pgbench_tpcb_like_tps"`
-	HotRowTPS   float64        `json:"pgbench_hot_row_tps"`
-	PeakRSSMiB  float64        `json:"server_peak_rss_mib"`
-	// Ratios against the baselines of the same run.
-	HotRatio         float64 `json:"ingest_1_workspace_over_hot_row"`
-	ManyRatio        float64 `json:"ingest_many_workspaces_over_tpcb_like"`
-	InvariantChecked int     `json:"invariant_workspaces_checked"`
-	InvariantFailed  int     `json:"invariant_workspaces_failed"`
-	InvariantOK      bool    `json:"invariant_ok"`
-	PgbenchSkipped   string  `json:"pgbench_skipped,omitempty"`
+	At             time.Time        `json:"at"`
+	Settings       Settings         `json:"settings"`
+	Ingest         []IngestResult   `json:"ingest,omitempty"`
+	Authorize      *AuthorizeResult `json:"authorize,omitempty"`
+	Balance        *OpenLoopResult  `json:"graphql_balance,omitempty"`
+	Pgbench        *PgbenchResult   `json:"pgbench,omitempty"`
+	PgbenchSkipped string           `json:"pgbench_skipped,omitempty"`
+	PeakRSSKiB     int64            `json:"server_peak_rss_kib,omitempty"`
+	ServerLogLines int              `json:"server_log_lines"`     // warnings and errors the server logged
+	ServerLog      []string         `json:"server_log,omitempty"` // the first few of them
+	Invariant      *Invariant       `json:"invariant,omitempty"`
+	// Ratios against the baselines of the same run (0: not measured).
+	HotRatio     float64 `json:"ingest_1_workspace_over_hot_row_tps,omitempty"`
+	ManyRatio    float64 `json:"ingest_many_workspaces_over_tpcb_like_tps,omitempty"`
+	TotalSeconds float64 `json:"total_seconds"`
 }
 
-// run is the whole harness: set up, measure, check, tear down.
-func run(ctx context.Context, cfg Config) (Results, error) {
-	res := Results{At: time.Now().UTC(), Config: cfg}
-	h, err := setUp(ctx, cfg)
-	if h != nil {
-		defer h.tearDown()
+// ingest returns a scenario's result, or nil when it did not run.
+func (r *Results) ingest(scenario string) *IngestResult {
+	for i := range r.Ingest {
+		if r.Ingest[i].Scenario == scenario {
+			return &r.Ingest[i]
+		}
 	}
-	if err != nil {
-		return res, err
-	}
-	for _, ws := range [][]string{h.hot, h.hundred, h.many} {
-		res.Ingest = append(res.Ingest, h.ingest(ctx, ws))
-	}
-	res.Authorize = h.authorize(ctx)
-	res.Balance = h.balance(ctx)
-	res.PeakRSSMiB = h.peakRSS()
-	if res.InvariantChecked, res.InvariantFailed, err = h.checkInvariant(ctx); err != nil {
-		return res, err
-	}
-	res.InvariantOK = res.InvariantFailed == 0 && res.InvariantChecked > 0
-	tpcb, hot, err := h.pgbench(ctx)
-	if err != nil {
-		res.PgbenchSkipped = err.Error()
-	} else {
-		res.TPCBLikeTPS, res.HotRowTPS = tpcb, hot
-		res.HotRatio = res.Ingest[0].DeductionsPS / hot
-		res.ManyRatio = res.Ingest[2].DeductionsPS / tpcb
-	}
-	return res, nil
+	return nil
 }
 
-func (h *harness) adminOn(ctx context.Context, url, stmt string) error {
-	db, err := sql.Open("postgres", url)
-	if err != nil {
-		return err
+func (r *Results) computeRatios() {
+	if r.Pgbench == nil {
+		return
 	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, stmt)
-	return err
+	if in := r.ingest(scIngest1); in != nil && r.Pgbench.HotRowTPS > 0 {
+		r.HotRatio = in.DeductionsPS / r.Pgbench.HotRowTPS
+	}
+	if in := r.ingest(scIngestMany); in != nil && r.Pgbench.TPCBLikeTPS > 0 {
+		r.ManyRatio = in.DeductionsPS / r.Pgbench.TPCBLikeTPS
+	}
 }
 
-// Markdown is the results table.
-func (r Results) Markdown() string {
+// count formats a rate or count rounded, with thousands separators.
+func count(f float64) string {
+	s := strconv.FormatInt(int64(math.Round(f)), 10)
 	var b strings.Builder
-	fmt.Fprintf(&b, "## credits bench — %s\n\n", r.At.Format(time.RFC3339))
-	fmt.Fprintf(&b, "%d clients, batches of %d events, %s per measurement, same Postgres for all rows.\n\n", r.Config.Clients, r.Config.Batch, r.Config.Duration)
-	b.WriteString("| measurement | figure | p50 ms | p99 ms | p999 ms | errors |\n|---|---:|---:|---:|---:|---:|\n")
-	for _, in := range r.Ingest {
-		fmt.Fprintf(&b, "| ingest, %d workspace(s): deductions/s | %.0f | %.1f | %.1f | | %d |\n", in.Workspaces, in.DeductionsPS, in.P50, in.P99, in.Errors)
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
 	}
-	fmt.Fprintf(&b, "| authorize at %d rps offered: achieved rps | %.0f | %.2f | %.2f | %.2f | %d |\n", r.Authorize.OfferedRPS, r.Authorize.AchievedRPS, r.Authorize.P50, r.Authorize.P99, r.Authorize.P999, r.Authorize.Errors)
-	fmt.Fprintf(&b, "| GraphQL balance at %d rps offered: achieved rps | %.0f | %.2f | %.2f | %.2f | %d |\n", r.Balance.OfferedRPS, r.Balance.AchievedRPS, r.Balance.P50, r.Balance.P99, r.Balance.P999, r.Balance.Errors)
-	if r.PgbenchSkipped == "" {
-		fmt.Fprintf(&b, "| pgbench tpcb-like tps | %.0f | | | | |\n", r.TPCBLikeTPS)
-		fmt.Fprintf(&b, "| pgbench hot-row (1 UPDATE + 1 INSERT per tx) tps | %.0f | | | | |\n", r.HotRowTPS)
-		fmt.Fprintf(&b, "| **ratio** ingest 1 workspace ÷ hot-row | **%.1f×** | | | | |\n", r.HotRatio)
-		fmt.Fprintf(&b, "| **ratio** ingest %d workspaces ÷ tpcb-like | **%.1f×** | | | | |\n", r.Ingest[2].Workspaces, r.ManyRatio)
-	} else {
-		fmt.Fprintf(&b, "| pgbench | skipped: %s | | | | |\n", r.PgbenchSkipped)
-	}
-	fmt.Fprintf(&b, "| server peak RSS, MiB | %.0f | | | | |\n", r.PeakRSSMiB)
-	verdict := "PASS"
-	if !r.InvariantOK {
-		verdict = "FAIL"
-	}
-	fmt.Fprintf(&b, "| ledger invariant (balance = Σ ledger = initial − Σ costs) | %s: %d workspaces, %d failed | | | | |\n", verdict, r.InvariantChecked, r.InvariantFailed)
 	return b.String()
 }
 
-// Write saves the results as <timestamp>.json/.md and latest.json/.md.
+func ms(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+
+// Markdown is the results table, every figure and the ratios in one place.
+func (r Results) Markdown() string {
+	var b strings.Builder
+	s := r.Settings
+	fmt.Fprintf(&b, "## credits bench, %s\n\n", r.At.Format(time.RFC3339))
+	fmt.Fprintf(&b, "%d CPUs, load generator on the same machine; %d clients, batches of %d events, %s per measurement; "+
+		"Postgres %s, %s; one run, same Postgres for every row; total %s.\n\n",
+		s.CPUs, s.Clients, s.Batch, s.Duration, s.Postgres, s.GoVersion, time.Duration(r.TotalSeconds*float64(time.Second)).Round(time.Second).String())
+	b.WriteString("| measurement | figure | p50 ms | p99 ms | p999 ms | errors |\n|---|---:|---:|---:|---:|---:|\n")
+	row := func(name, figure, p50, p99, p999 string, errs int64) {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d |\n", name, figure, p50, p99, p999, errs)
+	}
+	note := func(name, figure string) { fmt.Fprintf(&b, "| %s | %s | | | | |\n", name, figure) }
+	for _, in := range r.Ingest {
+		name := fmt.Sprintf("ingest, %s workspace(s): deductions/s (%s req/s)", count(float64(in.Workspaces)), count(in.RequestsPS))
+		if in.EventsRejected > 0 {
+			name += fmt.Sprintf(", %s events rejected", count(float64(in.EventsRejected)))
+		}
+		row(name, count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
+	}
+	if a := r.Authorize; a != nil {
+		row(fmt.Sprintf("authorize at %s rps offered: achieved rps (usage charged underneath: %s events)", count(float64(a.OfferedRPS)), count(float64(a.ChurnEvents))),
+			count(a.AchievedRPS), ms(a.P50), ms(a.P99), ms(a.P999), a.Errors+a.ChurnErrors)
+	}
+	if g := r.Balance; g != nil {
+		row(fmt.Sprintf("GraphQL balance at %s rps offered: achieved rps", count(float64(g.OfferedRPS))),
+			count(g.AchievedRPS), ms(g.P50), ms(g.P99), ms(g.P999), g.Errors)
+	}
+	if p := r.Pgbench; p != nil {
+		note(fmt.Sprintf("pgbench tpcb-like (scale %d): tps", p.Scale), count(p.TPCBLikeTPS))
+		note("pgbench hot row (1 UPDATE + 1 INSERT per transaction, one row): tps", count(p.HotRowTPS))
+	} else if r.PgbenchSkipped != "" {
+		note("pgbench", "skipped: "+r.PgbenchSkipped)
+	}
+	if r.HotRatio > 0 {
+		note("**ratio** ingest 1 workspace ÷ pgbench hot row", fmt.Sprintf("**%.1f×**", r.HotRatio))
+	}
+	if r.ManyRatio > 0 {
+		note(fmt.Sprintf("**ratio** ingest %s workspaces ÷ pgbench tpcb-like", count(float64(r.ingest(scIngestMany).Workspaces))),
+			fmt.Sprintf("**%.1f×**", r.ManyRatio))
+	}
+	if r.PeakRSSKiB > 0 {
+		note("server peak RSS (VmHWM), MiB", fmt.Sprintf("%.1f", float64(r.PeakRSSKiB)/1024))
+		note("server log lines at warn or above (besides the sandbox notice)", strconv.Itoa(r.ServerLogLines))
+	}
+	if inv := r.Invariant; inv != nil {
+		verdict := "PASS"
+		if !inv.OK {
+			verdict = "FAIL"
+		}
+		note("ledger invariant (balance = Σ ledger = initial − Σ event costs)",
+			fmt.Sprintf("%s: %s workspaces checked, %d failed", verdict, count(float64(inv.Checked)), inv.Failed))
+	}
+	// Details after the table, so it stays one table.
+	if inv := r.Invariant; inv != nil {
+		for _, ex := range inv.Examples {
+			fmt.Fprintf(&b, "\n- invariant FAIL %s", ex)
+		}
+	}
+	for _, l := range r.ServerLog {
+		fmt.Fprintf(&b, "\n- server log: `%s`", l)
+	}
+	for _, in := range r.Ingest {
+		if in.FirstError != "" {
+			fmt.Fprintf(&b, "\n- %s, first error: %s", in.Scenario, in.FirstError)
+		}
+	}
+	if a := r.Authorize; a != nil && a.FirstError != "" {
+		fmt.Fprintf(&b, "\n- authorize, first error: %s", a.FirstError)
+	}
+	if g := r.Balance; g != nil && g.FirstError != "" {
+		fmt.Fprintf(&b, "\n- GraphQL balance, first error: %s", g.FirstError)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// Write saves the results as <UTC timestamp>.json/.md and latest.json/.md.
 func (r Results) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -108,12 +170,12 @@ func (r Results) Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	stamp := r.At.Format("20060102T150405Z")
-	for _, name := range []string{stamp, "latest"} {
-		if err := os.WriteFile(filepath.Join(dir, name+".json"), j, 0o644); err != nil {
+	md := []byte(r.Markdown())
+	for _, name := range []string{r.At.Format("20060102T150405Z"), "latest"} {
+		if err := os.WriteFile(filepath.Join(dir, name+".json"), append(j, '\n'), 0o644); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, name+".md"), []byte(r.Markdown()), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".md"), md, 0o644); err != nil {
 			return err
 		}
 	}

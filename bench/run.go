@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// run is the whole harness: find Postgres, set up the server on a fresh
+// database, measure the selected scenarios, check the ledger, run the
+// pgbench baselines, and tear everything down whatever happens.
+func run(ctx context.Context, cfg Config) (Results, error) {
+	began := time.Now()
+	res := Results{At: began.UTC(), Settings: settingsOf(cfg)}
+	if err := cfg.validate(); err != nil {
+		return res, err
+	}
+	// A full run needs the baselines; say so before minutes of measuring.
+	if _, err := exec.LookPath("pgbench"); err != nil && cfg.has(scPgbench) && !cfg.Short {
+		return res, fmt.Errorf("%w (install postgresql-client, or run without pgbench: -scenarios)", errNoPgbench)
+	}
+	h, err := newHarness(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer h.close()
+	res.Settings.Postgres = h.postgresVersion(ctx)
+	if cfg.needsServer() {
+		if err := h.measureServer(ctx, &res); err != nil {
+			return res, err
+		}
+	}
+	if cfg.has(scPgbench) {
+		h.progress("pgbench baselines (scale %d, %d clients, %s each)", cfg.PgbenchScale, cfg.Clients, cfg.Duration)
+		pg, err := h.pgbench(ctx)
+		switch {
+		case errors.Is(err, errNoPgbench) && cfg.Short:
+			res.PgbenchSkipped = err.Error()
+		case err != nil:
+			return res, err
+		default:
+			res.Pgbench = &pg
+		}
+	}
+	res.computeRatios()
+	res.TotalSeconds = time.Since(began).Seconds()
+	return res, ctx.Err()
+}
+
+// measureServer runs the scenarios against the server, then reads its
+// peak RSS and checks the ledger of every workspace.
+func (h *harness) measureServer(ctx context.Context, res *Results) error {
+	h.progress("building the server, migrating a fresh database")
+	if err := h.setUpServer(ctx); err != nil {
+		return err
+	}
+	for _, sc := range []struct {
+		name       string
+		workspaces []string
+	}{{scIngest1, h.hot}, {scIngest100, h.hundred}, {scIngestMany, h.many}} {
+		if !h.cfg.has(sc.name) {
+			continue
+		}
+		h.progress("%s: usage ingestion over %d workspace(s), %d clients, %s", sc.name, len(sc.workspaces), h.cfg.Clients, h.cfg.Duration)
+		res.Ingest = append(res.Ingest, h.ingest(ctx, sc.name, sc.workspaces))
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if h.cfg.has(scAuth) {
+		h.progress("auth: /v1/authorize at %d rps offered, %s", h.cfg.AuthorizeRPS, h.cfg.Duration)
+		a := h.authorize(ctx)
+		res.Authorize = &a
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if h.cfg.has(scGraphQL) {
+		h.progress("graphql: balance query at %d rps offered, %s", h.cfg.BalanceRPS, h.cfg.Duration)
+		b := h.balance(ctx)
+		res.Balance = &b
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if !h.serverRunning() {
+		return fmt.Errorf("the server exited during the run: %s\n%s", h.server.ProcessState, h.logTail())
+	}
+	var err error
+	if res.PeakRSSKiB, err = h.peakRSSKiB(); err != nil {
+		return fmt.Errorf("peak RSS: %w", err)
+	}
+	var lines []string
+	for _, l := range h.logLines() {
+		if !strings.Contains(l, "SANDBOX PAYMENT PROVIDER") { // expected: no Stripe key, on purpose
+			lines = append(lines, l)
+		}
+	}
+	res.ServerLogLines = len(lines)
+	res.ServerLog = lines[:min(len(lines), 5)]
+	h.progress("checking the ledger of every workspace")
+	inv, err := h.checkInvariant(ctx)
+	if err != nil {
+		return err
+	}
+	res.Invariant = &inv
+	return nil
+}
+
+func (h *harness) postgresVersion(ctx context.Context) string {
+	db, err := sql.Open("postgres", h.adminURL)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRowContext(ctx, "SHOW server_version").Scan(&v); err != nil {
+		return ""
+	}
+	return v
+}
+
+// progress tells the operator what the run is doing (on Config.Progress).
+func (h *harness) progress(format string, args ...any) {
+	if h.cfg.Progress != nil {
+		fmt.Fprintf(h.cfg.Progress, "bench %5.1fs: "+format+"\n", append([]any{time.Since(h.began).Seconds()}, args...)...)
+	}
+}
+
+func settingsOf(cfg Config) Settings {
+	return Settings{Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Clients: cfg.Clients, Batch: cfg.Batch, AuthorizeRPS: cfg.AuthorizeRPS,
+		BalanceRPS: cfg.BalanceRPS, ManyWorkspaces: cfg.ManyWorkspaces, PgbenchScale: cfg.PgbenchScale, Scenarios: cfg.Scenarios,
+		Short: cfg.Short, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+}
