@@ -15,9 +15,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/ent/token"
@@ -90,14 +92,23 @@ type Tokens struct {
 	// working; revoking on this instance takes effect at once.
 	CacheTTL time.Duration
 
-	mu    sync.RWMutex
-	cache map[string]cachedCaller // by token hash
+	mu      sync.RWMutex
+	cache   map[[sha256.Size]byte]cachedCaller // by token hash
+	lookups singleflight.Group                 // one database read per token at a time
+	reads   atomic.Int64                       // database reads, for tests
+	// revocations counts Revoke calls: a read that began before one must
+	// not cache what it read, the token may be the one just revoked.
+	revocations int64
 }
 
 type cachedCaller struct {
-	caller  Caller
-	until   time.Time // cache expiry
-	expires *time.Time
+	caller Caller
+	// refreshAt is when one request starts re-reading the token in the
+	// background, before until: a busy token (the router's) never expires
+	// under load, where every request in flight would miss at once.
+	refreshAt time.Time
+	until     time.Time // cache expiry
+	expires   *time.Time
 }
 
 // DefaultCacheTTL is how long a token check is cached.
@@ -105,7 +116,7 @@ const DefaultCacheTTL = 5 * time.Second
 
 // NewTokens returns the token store over client.
 func NewTokens(client *ent.Client) *Tokens {
-	return &Tokens{ent: client, now: time.Now, CacheTTL: DefaultCacheTTL, cache: map[string]cachedCaller{}}
+	return &Tokens{ent: client, now: time.Now, CacheTTL: DefaultCacheTTL, cache: map[[sha256.Size]byte]cachedCaller{}}
 }
 
 // Create issues a token. workspaceID must be set for owner and member and
@@ -143,16 +154,63 @@ func (t *Tokens) Authenticate(ctx context.Context, raw string) (Caller, error) {
 	if !strings.HasPrefix(raw, tokenPrefix) || len(raw) > 128 {
 		return Caller{}, ErrUnauthenticated
 	}
-	hash := Hash(raw)
+	key := sha256.Sum256([]byte(raw))
 	now := t.now()
 	t.mu.RLock()
-	hit, ok := t.cache[hash]
+	hit, ok := t.cache[key]
 	t.mu.RUnlock()
 	if ok && now.Before(hit.until) && (hit.expires == nil || now.Before(*hit.expires)) {
+		if !now.Before(hit.refreshAt) {
+			t.refreshAhead(key)
+		}
 		return hit.caller, nil
 	}
+	// Concurrent misses of one token share one read. It must not end with
+	// the first caller's request, which the others do not belong to.
+	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	v, err, _ := t.lookups.Do(string(key[:]), func() (any, error) { return t.read(readCtx, key) })
+	if err != nil {
+		return Caller{}, err
+	}
+	return v.(Caller), nil
+}
+
+// refreshAhead re-reads a cached token in the background, once: the
+// first request past refreshAt claims the refresh by moving refreshAt to
+// the expiry, the others keep using the cached caller meanwhile.
+func (t *Tokens) refreshAhead(key [sha256.Size]byte) {
+	t.mu.Lock()
+	e, ok := t.cache[key]
+	claimed := ok && !t.now().Before(e.refreshAt)
+	if claimed {
+		e.refreshAt = e.until
+		t.cache[key] = e
+	}
+	t.mu.Unlock()
+	if !claimed {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		// A failed refresh leaves the entry to expire; the next request
+		// then reads the token itself and reports the error.
+		t.lookups.Do(string(key[:]), func() (any, error) { return t.read(ctx, key) }) //nolint:errcheck
+	}()
+}
+
+// read looks a token up by hash and caches the answer: a valid token's
+// caller, or, for a revoked, expired or unknown one, nothing (and no entry).
+func (t *Tokens) read(ctx context.Context, key [sha256.Size]byte) (Caller, error) {
+	t.reads.Add(1)
+	t.mu.RLock()
+	revocations := t.revocations
+	t.mu.RUnlock()
+	hash := hex.EncodeToString(key[:])
 	tok, err := t.ent.Token.Query().Where(token.Hash(hash)).Only(ctx)
 	if ent.IsNotFound(err) {
+		t.forget(key)
 		return Caller{}, ErrUnauthenticated
 	}
 	if err != nil {
@@ -163,7 +221,9 @@ func (t *Tokens) Authenticate(ctx context.Context, raw string) (Caller, error) {
 	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 {
 		return Caller{}, ErrUnauthenticated
 	}
+	now := t.now()
 	if tok.RevokedAt != nil || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
+		t.forget(key)
 		return Caller{}, ErrUnauthenticated
 	}
 	c := Caller{TokenID: tok.ID, Role: Role(tok.Role)}
@@ -172,13 +232,22 @@ func (t *Tokens) Authenticate(ctx context.Context, raw string) (Caller, error) {
 	}
 	if t.CacheTTL > 0 {
 		t.mu.Lock()
-		if len(t.cache) > 100_000 { // bounded: forget everything rather than grow
-			t.cache = map[string]cachedCaller{}
+		defer t.mu.Unlock()
+		if t.revocations != revocations {
+			return c, nil
 		}
-		t.cache[hash] = cachedCaller{caller: c, until: now.Add(t.CacheTTL), expires: tok.ExpiresAt}
-		t.mu.Unlock()
+		if len(t.cache) > 100_000 { // bounded: forget everything rather than grow
+			t.cache = map[[sha256.Size]byte]cachedCaller{}
+		}
+		t.cache[key] = cachedCaller{caller: c, refreshAt: now.Add(t.CacheTTL * 3 / 4), until: now.Add(t.CacheTTL), expires: tok.ExpiresAt}
 	}
 	return c, nil
+}
+
+func (t *Tokens) forget(key [sha256.Size]byte) {
+	t.mu.Lock()
+	delete(t.cache, key)
+	t.mu.Unlock()
 }
 
 // Revoke makes a token unusable from now on.
@@ -191,6 +260,7 @@ func (t *Tokens) Revoke(ctx context.Context, id uuid.UUID) error {
 		return fmt.Errorf("token %s not found or already revoked", id)
 	}
 	t.mu.Lock()
+	t.revocations++
 	for h, c := range t.cache {
 		if c.caller.TokenID == id {
 			delete(t.cache, h)

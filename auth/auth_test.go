@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,4 +67,85 @@ func TestTokens_CachedChecksStillHonourRevocationAndExpiry(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+// A busy token must not expire under load: when its cache entry ages, one
+// request re-reads it in the background and concurrent misses share one
+// read, instead of every request in flight querying Postgres at once.
+func TestTokens_BusyTokenIsReadOncePerRefreshNotOncePerRequest(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	tokens := auth.NewTokens(db.Ent)
+	tokens.CacheTTL = 200 * time.Millisecond
+	raw, _, err := tokens.Create(ctx, uuid.Nil, auth.RoleService, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 64
+	stop := time.Now().Add(10 * tokens.CacheTTL)
+	var wg sync.WaitGroup
+	var checks, failures atomic.Int64
+	start := make(chan struct{})
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start // every worker misses the empty cache together
+			for time.Now().Before(stop) {
+				checks.Add(1)
+				if c, err := tokens.Authenticate(ctx, raw); err != nil || c.Role != auth.RoleService {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	// Ten TTLs: one read to fill the cache, then about one per 3/4 TTL.
+	// Without sharing, the first miss alone would be 64 reads.
+	if f := failures.Load(); f != 0 {
+		t.Fatalf("%d of %d checks failed", f, checks.Load())
+	}
+	if r := tokens.Reads(); r < 2 || r > 30 {
+		t.Fatalf("%d database reads for %d checks by %d workers over 10 TTLs; want about 1 per refresh", r, checks.Load(), workers)
+	}
+	t.Logf("%d database reads for %d checks", tokens.Reads(), checks.Load())
+}
+
+// A background refresh that read the token just before it was revoked must
+// not put it back in the cache.
+func TestTokens_RevokeWinsOverARefreshInFlight(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	tokens := auth.NewTokens(db.Ent)
+	tokens.CacheTTL = 20 * time.Millisecond
+	raw, id, err := tokens.Create(ctx, uuid.Nil, auth.RoleService, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // keeps the entry refreshing
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				tokens.Authenticate(ctx, raw) //nolint:errcheck
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := tokens.Revoke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		if _, err := tokens.Authenticate(ctx, raw); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Fatalf("revoked token accepted: %v", err)
+		}
+	}
+	close(stop)
+	wg.Wait()
 }

@@ -14,12 +14,13 @@ const (
 	scIngest1    = "ingest1"   // usage ingestion, one hot workspace
 	scIngest100  = "ingest100" // usage ingestion over 100 workspaces
 	scIngestMany = "ingest10k" // usage ingestion over Config.ManyWorkspaces (10,000; 10 in -short)
+	scFloor      = "floor"     // the authorize open loop against a do-nothing server
 	scAuth       = "auth"      // POST /v1/authorize, open loop
 	scGraphQL    = "graphql"   // GraphQL balance query, open loop
 	scPgbench    = "pgbench"   // the two pgbench baselines
 )
 
-var allScenarios = []string{scIngest1, scIngest100, scIngestMany, scAuth, scGraphQL, scPgbench}
+var allScenarios = []string{scIngest1, scIngest100, scIngestMany, scFloor, scAuth, scGraphQL, scPgbench}
 
 // maxBatch is the server's limit of events per /v1/usage request.
 const maxBatch = 1000
@@ -38,6 +39,9 @@ type Config struct {
 	// AdminURL is a superuser connection to the Postgres to use; empty asks
 	// PG_ADMIN_URL, then scripts/postgres.sh (which finds or starts one).
 	AdminURL string
+	// ServerEnv is extra environment for the server only (KEY=VALUE), to
+	// try runtime settings such as GOGC without changing the generator.
+	ServerEnv []string
 	// Short is the smoke mode: pgbench is skipped when not installed
 	// instead of failing the run.
 	Short bool
@@ -81,7 +85,7 @@ func (c Config) has(name string) bool {
 
 // needsServer reports whether any selected scenario talks to the server.
 func (c Config) needsServer() bool {
-	return c.has(scIngest1) || c.has(scIngest100) || c.has(scIngestMany) || c.has(scAuth) || c.has(scGraphQL)
+	return c.has(scIngest1) || c.has(scIngest100) || c.has(scIngestMany) || c.has(scFloor) || c.has(scAuth) || c.has(scGraphQL)
 }
 
 func (c Config) validate() error {

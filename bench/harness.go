@@ -31,6 +31,7 @@ type harness struct {
 	root      string // the repository
 	tmp       string // binary, server log, pgbench script
 	bin       string
+	floorBin  string
 	adminURL  string
 	databases []string // created here, dropped by close
 
@@ -39,7 +40,8 @@ type harness struct {
 	server    *exec.Cmd
 	exited    chan struct{} // closed when the server process ends
 	serverLog string
-	base      string
+	base      string // http://addr
+	addr      string // the server's host:port
 	client    *http.Client
 
 	service string   // service token (router surface)
@@ -167,13 +169,15 @@ func (h *harness) createDatabase(ctx context.Context, prefix string) (string, er
 }
 
 // build compiles the server as it ships, not race-instrumented even when
-// the harness itself runs under -race.
+// the harness itself runs under -race, and the floor server.
 func (h *harness) build(ctx context.Context) error {
-	h.bin = filepath.Join(h.tmp, "credits")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", h.bin, "./cmd/credits")
-	cmd.Dir = h.root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/credits: %v\n%s", err, out)
+	h.bin, h.floorBin = filepath.Join(h.tmp, "credits"), filepath.Join(h.tmp, "floorserver")
+	for pkg, out := range map[string]string{"./cmd/credits": h.bin, "./bench/floorserver": h.floorBin} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+		cmd.Dir = h.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
 	}
 	return nil
 }
@@ -243,7 +247,7 @@ func (h *harness) startServer(ctx context.Context) error {
 	}
 	defer logFile.Close() // the child holds its own descriptor
 	h.server = exec.Command(h.bin, "serve")
-	h.server.Env = h.env("ADDR="+addr, "PUBLIC_URL=http://"+addr)
+	h.server.Env = h.env(append([]string{"ADDR=" + addr, "PUBLIC_URL=http://" + addr}, h.cfg.ServerEnv...)...)
 	h.server.Stderr = logFile
 	h.server.Stdout = logFile
 	// If the harness dies without cleaning up (SIGKILL), the kernel stops
@@ -254,7 +258,7 @@ func (h *harness) startServer(ctx context.Context) error {
 	}
 	h.exited = make(chan struct{})
 	go func() { h.server.Wait(); close(h.exited) }() //nolint:errcheck // the exit shows in exited and the log
-	h.base = "http://" + addr
+	h.addr, h.base = addr, "http://"+addr
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if h.ready(ctx) {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -33,6 +34,14 @@ func main() {
 	workspaces := flag.Int("workspaces", def.ManyWorkspaces, "workspaces of the widest ingestion scenario (ingest10k)")
 	scenarios := flag.String("scenarios", "all", "comma list of scenarios to run: ingest1,ingest100,ingest10k,auth,graphql,pgbench")
 	short := flag.Bool("short", false, "smoke mode: 1 s measurements, 2 clients, 10 workspaces instead of 10,000, pgbench skipped if absent; writes no results unless -out is given")
+	var serverEnv []string
+	flag.Func("server-env", "KEY=VALUE added to the server's environment only (repeatable), e.g. -server-env GOGC=200", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		serverEnv = append(serverEnv, v)
+		return nil
+	})
 	out := flag.String("out", "", "results directory (default bench/results of the repository)")
 	flag.Parse()
 
@@ -63,6 +72,7 @@ func main() {
 	if cfg.Scenarios, err = parseScenarios(*scenarios); err != nil {
 		fail(err)
 	}
+	cfg.ServerEnv = serverEnv
 	cfg.Progress = os.Stderr
 	dir := *out
 	if dir == "" && !*short { // a smoke run must not replace the recorded figures

@@ -4,16 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os/exec"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
 // openLoopWorkers is how many requests the open loop keeps in flight at
-// most, one connection each, like a router instance's connection pool.
-const openLoopWorkers = 128
+// most, one connection each, like a router instance's connection pool. At
+// 10,000 rps and sub-millisecond answers about two are in flight; 32
+// leaves room for bursts, and when all are busy the wait shows as latency.
+const openLoopWorkers = 32
 
 // OpenLoopResult is the outcome of a fixed offered load.
 type OpenLoopResult struct {
@@ -27,6 +33,9 @@ type OpenLoopResult struct {
 	P50         float64 `json:"p50_ms"`
 	P99         float64 `json:"p99_ms"`
 	P999        float64 `json:"p999_ms"`
+	// LagP99 is how late the generator itself put requests in the queue
+	// (p99, ms): its own scheduling error, included in the latencies.
+	LagP99 float64 `json:"dispatch_lag_p99_ms"`
 }
 
 // openLoop sends request i at start + i/rps whatever happened to earlier
@@ -34,8 +43,8 @@ type OpenLoopResult struct {
 // workers (one connection each) sends them. Latency counts from the
 // scheduled time, so when the server (or the client) falls behind, the
 // queueing shows in the figures instead of slowing the offered load down
-// (no coordinated omission).
-func openLoop(ctx context.Context, rps int, d time.Duration, send func(ctx context.Context, i int64) error) OpenLoopResult {
+// (no coordinated omission). send gets the worker's connection.
+func openLoop(ctx context.Context, addr string, rps int, d time.Duration, send func(c *rawConn, i int64) error) OpenLoopResult {
 	total := int64(d) * int64(rps) / int64(time.Second)
 	type job struct {
 		i  int64
@@ -43,6 +52,7 @@ func openLoop(ctx context.Context, rps int, d time.Duration, send func(ctx conte
 	}
 	queue := make(chan job, total) // never blocks the scheduler
 	lat := &recorder{d: make([]time.Duration, 0, total)}
+	lag := &recorder{d: make([]time.Duration, 0, total)}
 	var ok atomic.Int64
 	var errs errorLog
 	var wg sync.WaitGroup
@@ -50,8 +60,17 @@ func openLoop(ctx context.Context, rps int, d time.Duration, send func(ctx conte
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c, err := dialRaw(addr)
+			if err != nil {
+				for j := range queue {
+					lat.add(time.Since(j.at))
+					errs.add(err)
+				}
+				return
+			}
+			defer c.Close()
 			for j := range queue {
-				err := send(ctx, j.i)
+				err := send(c, j.i)
 				lat.add(time.Since(j.at))
 				if err != nil {
 					errs.add(err)
@@ -61,32 +80,41 @@ func openLoop(ctx context.Context, rps int, d time.Duration, send func(ctx conte
 			}
 		}()
 	}
-	start := time.Now()
-	var sent int64
-	for ; sent < total && ctx.Err() == nil; sent++ {
-		at := start.Add(time.Duration(sent * int64(time.Second) / int64(rps)))
-		if wait := time.Until(at); wait > 0 {
-			time.Sleep(wait)
+	sent := make(chan int64)
+	go func() { // on a thread of its own: see preciseSleeper
+		sleep, done := preciseSleeper()
+		defer done()
+		start := time.Now()
+		var n int64
+		for ; n < total && ctx.Err() == nil; n++ {
+			at := start.Add(time.Duration(n * int64(time.Second) / int64(rps)))
+			if wait := time.Until(at); wait > 0 {
+				sleep(wait)
+			}
+			lag.add(time.Since(at))
+			queue <- job{n, at}
 		}
-		queue <- job{sent, at}
-	}
-	close(queue)
+		close(queue)
+		sent <- n
+	}()
+	start := time.Now()
+	n := <-sent
 	wg.Wait()
 	// The last answers may land after d; a run that kept up counts d.
 	elapsed := max(time.Since(start), d).Seconds()
 	q := lat.quantiles(0.50, 0.99, 0.999)
-	return OpenLoopResult{OfferedRPS: rps, Seconds: elapsed, Sent: sent, OK: ok.Load(), Errors: errs.n.Load(), FirstError: errs.first,
-		AchievedRPS: float64(ok.Load()) / elapsed, P50: q[0], P99: q[1], P999: q[2]}
+	return OpenLoopResult{OfferedRPS: rps, Seconds: elapsed, Sent: n, OK: ok.Load(), Errors: errs.n.Load(), FirstError: errs.first,
+		AchievedRPS: float64(ok.Load()) / elapsed, P50: q[0], P99: q[1], P999: q[2], LagP99: lag.quantiles(0.99)[0]}
 }
 
 // openLoop first runs the load unrecorded for cfg.Warmup, so first-contact
 // costs (connections, the server's token and balance caches, heap growth)
 // do not count as steady-state latency, then measures it for cfg.Duration.
-func (h *harness) openLoop(ctx context.Context, rps int, send func(ctx context.Context, i int64) error) OpenLoopResult {
+func (h *harness) openLoop(ctx context.Context, addr string, rps int, send func(c *rawConn, i int64) error) OpenLoopResult {
 	if h.cfg.Warmup > 0 {
-		openLoop(ctx, rps, h.cfg.Warmup, send)
+		openLoop(ctx, addr, rps, h.cfg.Warmup, send)
 	}
-	return openLoop(ctx, rps, h.cfg.Duration, send)
+	return openLoop(ctx, addr, rps, h.cfg.Duration, send)
 }
 
 // AuthorizeResult is the authorize scenario: the open loop plus the usage
@@ -101,9 +129,10 @@ type AuthorizeResult struct {
 // workspaces while a background client keeps charging small usage
 // batches to them, so balances (and the in-memory gate) change underneath.
 func (h *harness) authorize(ctx context.Context) AuthorizeResult {
-	bodies := make([][]byte, len(h.hundred))
+	reqs := make([][]byte, len(h.hundred))
 	for i, ws := range h.hundred {
-		bodies[i], _ = json.Marshal(map[string]string{"workspace_id": ws})
+		body, _ := json.Marshal(map[string]string{"workspace_id": ws})
+		reqs[i] = request(h.addr, "/v1/authorize", h.service, body)
 	}
 	stop := make(chan struct{})
 	var churnEvents, churnErrs atomic.Int64
@@ -129,8 +158,8 @@ func (h *harness) authorize(ctx context.Context) AuthorizeResult {
 			churnEvents.Add(ans.Accepted)
 		}
 	}()
-	res := h.openLoop(ctx, h.cfg.AuthorizeRPS, func(ctx context.Context, i int64) error {
-		code, body, err := h.post(ctx, "/v1/authorize", h.service, bodies[i%int64(len(bodies))])
+	res := h.openLoop(ctx, h.addr, h.cfg.AuthorizeRPS, func(c *rawConn, i int64) error {
+		code, body, err := c.do(reqs[i%int64(len(reqs))])
 		switch {
 		case err != nil:
 			return err
@@ -150,8 +179,9 @@ func (h *harness) authorize(ctx context.Context) AuthorizeResult {
 // workspace's owner.
 func (h *harness) balance(ctx context.Context) OpenLoopResult {
 	query, _ := json.Marshal(map[string]string{"query": "{ balance { amount blocked } }"})
-	return h.openLoop(ctx, h.cfg.BalanceRPS, func(ctx context.Context, _ int64) error {
-		code, body, err := h.post(ctx, "/graphql", h.owner, query)
+	req := request(h.addr, "/graphql", h.owner, query)
+	return h.openLoop(ctx, h.addr, h.cfg.BalanceRPS, func(c *rawConn, _ int64) error {
+		code, body, err := c.do(req)
 		switch {
 		case err != nil:
 			return err
@@ -160,4 +190,42 @@ func (h *harness) balance(ctx context.Context) OpenLoopResult {
 		}
 		return nil
 	})
+}
+
+// floor offers the authorize load to floorserver (a net/http server that
+// answers a fixed 200 and does nothing else) in a process of its own: the
+// generator's, the kernel's and net/http's share of the latencies, to read
+// the authorize row against.
+func (h *harness) floor(ctx context.Context) (OpenLoopResult, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return OpenLoopResult{}, err
+	}
+	srv := exec.Command(h.floorBin, addr)
+	srv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := srv.Start(); err != nil {
+		return OpenLoopResult{}, err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }() //nolint:errcheck // it is ours to stop
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			return OpenLoopResult{}, errors.New("floorserver did not start within 10 s")
+		}
+	}
+	body, _ := json.Marshal(map[string]string{"workspace_id": h.hundred[0]})
+	req := request(addr, "/v1/authorize", h.service, body)
+	return h.openLoop(ctx, addr, h.cfg.AuthorizeRPS, func(c *rawConn, _ int64) error {
+		code, body, err := c.do(req)
+		switch {
+		case err != nil:
+			return err
+		case code != http.StatusOK || !bytes.Contains(body, []byte(`"allowed":true`)):
+			return fmt.Errorf("floorserver: %d %s", code, bytes.TrimSpace(body))
+		}
+		return nil
+	}), nil
 }

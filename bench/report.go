@@ -21,7 +21,8 @@ type Settings struct {
 	BalanceRPS     int      `json:"balance_rps"`
 	ManyWorkspaces int      `json:"many_workspaces"`
 	PgbenchScale   int      `json:"pgbench_scale"`
-	Scenarios      []string `json:"scenarios,omitempty"` // empty: all
+	Scenarios      []string `json:"scenarios,omitempty"`  // empty: all
+	ServerEnv      []string `json:"server_env,omitempty"` // -server-env settings
 	Short          bool     `json:"short"`
 	CPUs           int      `json:"cpus"`
 	GoVersion      string   `json:"go_version"`
@@ -33,6 +34,7 @@ type Results struct {
 	At             time.Time        `json:"at"`
 	Settings       Settings         `json:"settings"`
 	Ingest         []IngestResult   `json:"ingest,omitempty"`
+	Floor          *OpenLoopResult  `json:"floor,omitempty"`
 	Authorize      *AuthorizeResult `json:"authorize,omitempty"`
 	Balance        *OpenLoopResult  `json:"graphql_balance,omitempty"`
 	Pgbench        *PgbenchResult   `json:"pgbench,omitempty"`
@@ -43,6 +45,7 @@ type Results struct {
 	Invariant      *Invariant       `json:"invariant,omitempty"`
 	// Ratios against the baselines of the same run (0: not measured).
 	HotRatio     float64 `json:"ingest_1_workspace_over_hot_row_tps,omitempty"`
+	FloorRatio   float64 `json:"authorize_p99_over_floor_p99,omitempty"`
 	ManyRatio    float64 `json:"ingest_many_workspaces_over_tpcb_like_tps,omitempty"`
 	TotalSeconds float64 `json:"total_seconds"`
 }
@@ -58,6 +61,9 @@ func (r *Results) ingest(scenario string) *IngestResult {
 }
 
 func (r *Results) computeRatios() {
+	if r.Floor != nil && r.Authorize != nil && r.Floor.P99 > 0 {
+		r.FloorRatio = r.Authorize.P99 / r.Floor.P99
+	}
 	if r.Pgbench == nil {
 		return
 	}
@@ -67,6 +73,13 @@ func (r *Results) computeRatios() {
 	if in := r.ingest(scIngestMany); in != nil && r.Pgbench.TPCBLikeTPS > 0 {
 		r.ManyRatio = in.DeductionsPS / r.Pgbench.TPCBLikeTPS
 	}
+}
+
+func (r *Results) authorizeLoop() *OpenLoopResult {
+	if r.Authorize == nil {
+		return nil
+	}
+	return &r.Authorize.OpenLoopResult
 }
 
 // count formats a rate or count rounded, with thousands separators.
@@ -104,6 +117,10 @@ func (r Results) Markdown() string {
 		}
 		row(name, count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
 	}
+	if f := r.Floor; f != nil {
+		row(fmt.Sprintf("floor: the same load against a do-nothing net/http server at %s rps offered: achieved rps", count(float64(f.OfferedRPS))),
+			count(f.AchievedRPS), ms(f.P50), ms(f.P99), ms(f.P999), f.Errors)
+	}
 	if a := r.Authorize; a != nil {
 		row(fmt.Sprintf("authorize at %s rps offered: achieved rps (usage charged underneath: %s events)", count(float64(a.OfferedRPS)), count(float64(a.ChurnEvents))),
 			count(a.AchievedRPS), ms(a.P50), ms(a.P99), ms(a.P999), a.Errors+a.ChurnErrors)
@@ -117,6 +134,17 @@ func (r Results) Markdown() string {
 		note("pgbench hot row (1 UPDATE + 1 INSERT per transaction, one row): tps", count(p.HotRowTPS))
 	} else if r.PgbenchSkipped != "" {
 		note("pgbench", "skipped: "+r.PgbenchSkipped)
+	}
+	if r.FloorRatio > 0 {
+		note("**ratio** authorize p99 ÷ floor p99", fmt.Sprintf("**%.2f×**", r.FloorRatio))
+	}
+	for _, l := range []struct {
+		name string
+		r    *OpenLoopResult
+	}{{"floor", r.Floor}, {"authorize", r.authorizeLoop()}, {"GraphQL balance", r.Balance}} {
+		if l.r != nil {
+			note("generator's own dispatch lag p99 (in the latencies above), ms: "+l.name, ms(l.r.LagP99))
+		}
 	}
 	if r.HotRatio > 0 {
 		note("**ratio** ingest 1 workspace ÷ pgbench hot row", fmt.Sprintf("**%.1f×**", r.HotRatio))
@@ -153,6 +181,9 @@ func (r Results) Markdown() string {
 	}
 	if a := r.Authorize; a != nil && a.FirstError != "" {
 		fmt.Fprintf(&b, "\n- authorize, first error: %s", a.FirstError)
+	}
+	if f := r.Floor; f != nil && f.FirstError != "" {
+		fmt.Fprintf(&b, "\n- floor, first error: %s", f.FirstError)
 	}
 	if g := r.Balance; g != nil && g.FirstError != "" {
 		fmt.Fprintf(&b, "\n- GraphQL balance, first error: %s", g.FirstError)

@@ -72,6 +72,14 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 			return err
 		}
 	}
+	if h.cfg.has(scFloor) {
+		h.progress("floor: the authorize load against a do-nothing net/http server, %d rps offered, %s", h.cfg.AuthorizeRPS, h.cfg.Duration)
+		f, err := h.floor(ctx)
+		if err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+		res.Floor = &f
+	}
 	if h.cfg.has(scAuth) {
 		h.progress("auth: /v1/authorize at %d rps offered, %s", h.cfg.AuthorizeRPS, h.cfg.Duration)
 		a := h.authorize(ctx)
@@ -134,6 +142,6 @@ func (h *harness) progress(format string, args ...any) {
 
 func settingsOf(cfg Config) Settings {
 	return Settings{Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Clients: cfg.Clients, Batch: cfg.Batch, AuthorizeRPS: cfg.AuthorizeRPS,
-		BalanceRPS: cfg.BalanceRPS, ManyWorkspaces: cfg.ManyWorkspaces, PgbenchScale: cfg.PgbenchScale, Scenarios: cfg.Scenarios,
+		BalanceRPS: cfg.BalanceRPS, ManyWorkspaces: cfg.ManyWorkspaces, PgbenchScale: cfg.PgbenchScale, Scenarios: cfg.Scenarios, ServerEnv: cfg.ServerEnv,
 		Short: cfg.Short, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 }

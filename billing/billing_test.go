@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,6 +326,39 @@ func TestGate_AnswersFromMemoryAndSeesCommitsAtOnce(t *testing.T) {
 	}
 	if _, err := gate.Check(ctx, uuid.New()); billing.CodeOf(err) != billing.CodeNotFound {
 		t.Fatalf("unknown workspace: %v", err)
+	}
+}
+
+// The first calls for a workspace arrive together (a router instance
+// starting); they share one database read instead of one each.
+func TestGate_ConcurrentFirstChecksShareOneRead(t *testing.T) {
+	f := newFixture(t)
+	ws := f.workspace(t, "free", "1")
+	gate := billing.NewGate(f.svc, time.Hour)
+	gate.SetLive(true)
+	const callers = 64
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if b, err := gate.Check(context.Background(), ws); err != nil || b.Blocked() {
+				failed.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d checks failed", failed.Load(), callers)
+	}
+	// Goroutines that start after the first read finished hit the cache;
+	// the ones that overlap it share it. Without sharing this is ~64.
+	if r := gate.Reads(); r < 1 || r > 4 {
+		t.Fatalf("%d database reads for %d concurrent first checks", r, callers)
 	}
 }
 

@@ -3,3 +3,6 @@ package billing
 // SetAfterChargeHook lets tests run code between the processor's answer
 // and its recording (to simulate a crash there).
 func SetAfterChargeHook(s *Service, f func(Purchase) error) { s.hookAfterCharge = f }
+
+// Reads is how many times g read a balance from the database.
+func (g *Gate) Reads() int64 { return g.reads.Load() }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 )
 
 // Gate answers the router's "may this workspace make a call?" from memory.
@@ -26,6 +27,8 @@ type Gate struct {
 	live    atomic.Bool
 	mu      sync.RWMutex
 	entries map[uuid.UUID]gateEntry
+	loads   singleflight.Group // concurrent misses of one workspace share one read
+	reads   atomic.Int64       // database reads, for tests
 }
 
 type gateEntry struct {
@@ -50,12 +53,21 @@ func (g *Gate) Check(ctx context.Context, workspaceID uuid.UUID) (Balance, error
 	if ok && (g.live.Load() || time.Now().UnixNano()-e.loadedAt < int64(g.MaxStale)) {
 		return e.bal, nil
 	}
-	b, err := g.svc.GetBalance(ctx, workspaceID)
+	// The shared read must not end with the first caller's request.
+	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	v, err, _ := g.loads.Do(workspaceID.String(), func() (any, error) {
+		g.reads.Add(1)
+		b, err := g.svc.GetBalance(readCtx, workspaceID)
+		if err == nil {
+			g.store(b, true)
+		}
+		return b, err
+	})
 	if err != nil {
 		return Balance{}, err
 	}
-	g.store(b, true)
-	return b, nil
+	return v.(Balance), nil
 }
 
 // Observe applies a committed balance if it is newer than the cached one.

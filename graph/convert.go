@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/auth"
@@ -34,6 +35,23 @@ func writer(ctx context.Context) (auth.Caller, error) {
 		return auth.Caller{}, auth.ErrForbidden
 	}
 	return c, nil
+}
+
+// balance reads a workspace's balance for the balance query: from memory
+// when it can, from Postgres when the query asks for held or available.
+// Amount and version change only with the ledger, which announces every
+// change by NOTIFY and so reaches the gate; held changes with every hold,
+// which is not announced (holds are the router's hot path).
+func (r *Resolver) balance(ctx context.Context, workspaceID uuid.UUID) (billing.Balance, error) {
+	if r.Balances == nil {
+		return r.Billing.GetBalance(ctx, workspaceID)
+	}
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == "held" || f.Name == "available" {
+			return r.Billing.GetBalance(ctx, workspaceID)
+		}
+	}
+	return r.Balances.Check(ctx, workspaceID)
 }
 
 func balanceModel(b billing.Balance) *model.Balance {

@@ -19,10 +19,14 @@ import (
 // Resolver holds what resolvers call into.
 type Resolver struct {
 	Billing *billing.Service
-	Ent     *ent.Client
-	Tokens  *auth.Tokens
-	Hub     *feed.Hub
-	Log     *slog.Logger
+	// Balances, when set, answers the balance query from memory (the gate
+	// the router's authorize reads, kept fresh by NOTIFY) instead of a
+	// database read per query.
+	Balances *billing.Gate
+	Ent      *ent.Client
+	Tokens   *auth.Tokens
+	Hub      *feed.Hub
+	Log      *slog.Logger
 	// PublicURL is the base of invoice download links.
 	PublicURL string
 	// BalanceInterval is the least time between two balanceUpdated

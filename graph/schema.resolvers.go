@@ -17,7 +17,7 @@ func (r *queryResolver) Balance(ctx context.Context) (*model.Balance, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := r.Billing.GetBalance(ctx, c.WorkspaceID)
+	b, err := r.balance(ctx, c.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}

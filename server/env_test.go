@@ -37,7 +37,8 @@ type env struct {
 	billing *billing.Service
 	tokens  *auth.Tokens
 	srv     *httptest.Server
-	service string // a service token
+	handler http.Handler // srv's handler, for in-process benchmarks
+	service string       // a service token
 	sandbox *payments.Sandbox
 	hub     *feed.Hub
 }
@@ -95,7 +96,7 @@ func newEnvWith(t testing.TB, db *pgtest.DB, adjust func(*server.Deps)) *env {
 	deps := server.Deps{
 		DB: db.SQL, Billing: svc, Gate: gate, Tokens: tokens, Limits: graph.DefaultLimits, Log: log,
 		WebhookSecret: webhookSecret, Sandbox: sandbox,
-		Resolver: &graph.Resolver{Billing: svc, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log, PublicURL: "https://credits.example",
+		Resolver: &graph.Resolver{Billing: svc, Balances: gate, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log, PublicURL: "https://credits.example",
 			BalanceInterval: 100 * time.Millisecond},
 		MutationsPerSecond: -1, // tests mutate fast on purpose; TestMutations_AreRateLimitedPerToken covers the limit
 	}
@@ -109,7 +110,7 @@ func newEnvWith(t testing.TB, db *pgtest.DB, adjust func(*server.Deps)) *env {
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); svc.RunTopUps(workerCtx) }()
 	t.Cleanup(func() { stopWorker(); <-workerDone })
-	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, sandbox: sandbox, hub: hub}
+	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, handler: s.Handler(), sandbox: sandbox, hub: hub}
 	e.service = e.token(uuid.Nil, auth.RoleService)
 	return e
 }

@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/money"
 )
 
 const balanceQuery = `{ balance { amount currency blocked updatedAt } }`
@@ -88,4 +91,62 @@ func itoa(i int) string {
 		return digits[i : i+1]
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+// The balance query is answered from memory, kept fresh by NOTIFY: a
+// change committed by another instance shows within the notification
+// delay. Held and available, which holds change without a notification,
+// are read from Postgres and so exact at once.
+func TestGraphQLBalance_FromMemoryFollowsOtherInstancesAndHeldIsExact(t *testing.T) {
+	a := newEnv(t)
+	b := newEnvOn(t, a.db)
+	ws, owner := a.workspace("10")
+	if data, codes := b.gql(owner, balanceQuery, nil); len(codes) != 0 || dig(data, "balance", "amount") != "10.00" {
+		t.Fatalf("balance on b: %v %v", data, codes)
+	}
+	if _, err := a.billing.Grant(context.Background(), ws, money.Dollars(5), "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		data, codes := b.gql(owner, balanceQuery, nil)
+		if len(codes) != 0 {
+			t.Fatal(codes)
+		}
+		if dig(data, "balance", "amount") == "15.00" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance b still answers %v 5 s after a grant on instance a", dig(data, "balance", "amount"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	code, held := a.post("/v1/authorize", a.service, map[string]any{"workspace_id": ws.String(), "model": "gpt-4o",
+		"max_input_tokens": 100000, "max_output_tokens": 100000, "request_id": "r1"})
+	if code != 200 || held["allowed"] != true {
+		t.Fatalf("authorize with estimate: %d %v", code, held)
+	}
+	data, codes := b.gql(owner, `{ balance { amount held available } }`, nil)
+	if len(codes) != 0 {
+		t.Fatal(codes)
+	}
+	amount := mustMoney(t, dig(data, "balance", "amount"))
+	available := mustMoney(t, dig(data, "balance", "available"))
+	if h := mustMoney(t, dig(data, "balance", "held")); h <= 0 || amount-h != available {
+		t.Fatalf("right after a hold on a, b answers amount %v held %v available %v", amount, h, available)
+	}
+	if want := mustMoney(t, held["available"]); available != want {
+		t.Fatalf("available %v on b, %v in the authorize answer", available, want)
+	}
+}
+
+func mustMoney(t *testing.T, v any) money.Amount {
+	t.Helper()
+	s, _ := v.(string)
+	a, err := money.Parse(s)
+	if err != nil {
+		t.Fatalf("%v is not an amount: %v", v, err)
+	}
+	return a
 }

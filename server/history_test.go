@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -54,7 +55,7 @@ func TestTransactions_PaginateEveryPurchaseExactlyOnceNewestFirst(t *testing.T) 
 	}
 	seen := map[string]bool{}
 	var after any
-	var last string
+	var last time.Time
 	pages := 0
 	for {
 		data, codes := e.gql(owner, txnPage, map[string]any{"first": 40, "after": after})
@@ -72,10 +73,16 @@ func TestTransactions_PaginateEveryPurchaseExactlyOnceNewestFirst(t *testing.T) 
 				t.Fatalf("%s on two pages", id)
 			}
 			seen[id] = true
-			if created := node["createdAt"].(string); last != "" && created > last {
+			// Compared as times: RFC 3339 strings drop trailing zeros of the
+			// fraction, so "…20.58Z" sorts after "…20.584567Z" as text.
+			created, err := time.Parse(time.RFC3339Nano, node["createdAt"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !last.IsZero() && created.After(last) {
 				t.Fatalf("not newest first: %s after %s", created, last)
 			}
-			last = node["createdAt"].(string)
+			last = created
 		}
 		pages++
 		if dig(conn, "pageInfo", "hasNextPage") != true {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,17 @@ type metrics struct {
 	authorize *prometheus.CounterVec
 	usage     *prometheus.CounterVec
 	webhooks  *prometheus.CounterVec
+
+	// The authorize decisions, resolved once: the router's hot path should
+	// not hash label values per call.
+	authorizeAllowed, authorizeBlocked, authorizeHeld prometheus.Counter
+	// observers caches requests' histogram per route and status.
+	observers sync.Map // routeStatus → prometheus.Observer
+}
+
+type routeStatus struct {
+	route  string
+	status int
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -35,6 +47,9 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.requests, m.authorize, m.usage, m.webhooks, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.authorizeAllowed = m.authorize.WithLabelValues("allowed")
+	m.authorizeBlocked = m.authorize.WithLabelValues("blocked")
+	m.authorizeHeld = m.authorize.WithLabelValues("held")
 	return m
 }
 
@@ -66,6 +81,18 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+		m.observer(route, rec.status).Observe(time.Since(start).Seconds())
 	})
+}
+
+// observer is the request histogram of a route and status. Routes are the
+// mux's patterns and statuses are few, so the cache stays small.
+func (m *metrics) observer(route string, status int) prometheus.Observer {
+	key := routeStatus{route, status}
+	if o, ok := m.observers.Load(key); ok {
+		return o.(prometheus.Observer)
+	}
+	o := m.requests.WithLabelValues(route, strconv.Itoa(status))
+	m.observers.Store(key, o)
+	return o
 }

@@ -238,7 +238,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		DB: a.db, Billing: a.billing, Gate: gate, Tokens: a.tokens, Limits: limits, Log: log,
 		WebhookSecret: webhookSecret(cfg, a.sandbox != nil), Sandbox: a.sandbox,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
-		Resolver: &graph.Resolver{Billing: a.billing, Ent: a.ent, Tokens: a.tokens, Hub: hub, Log: log, PublicURL: cfg.PublicURL},
+		Resolver: &graph.Resolver{Billing: a.billing, Balances: gate, Ent: a.ent, Tokens: a.tokens, Hub: hub, Log: log, PublicURL: cfg.PublicURL},
 	})
 	httpSrv := &http.Server{Addr: cfg.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
