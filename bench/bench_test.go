@@ -47,6 +47,9 @@ func TestHarnessSmoke(t *testing.T) {
 	if a := res.Authorize; a == nil || a.OK == 0 || a.AchievedRPS <= 0 || a.P999 <= 0 || a.Errors != 0 || a.ChurnEvents == 0 || a.ChurnErrors != 0 {
 		t.Errorf("authorize: %+v", a)
 	}
+	if f := res.Floor; f == nil || f.OK == 0 || f.Errors != 0 || f.P99 <= 0 || res.FloorRatio <= 0 {
+		t.Errorf("floor: %+v, ratio %v", f, res.FloorRatio)
+	}
 	if g := res.Balance; g == nil || g.OK == 0 || g.AchievedRPS <= 0 || g.P99 <= 0 || g.Errors != 0 {
 		t.Errorf("GraphQL balance: %+v", g)
 	}

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,6 +39,10 @@ type OpenLoopResult struct {
 	// LagP99 is how late the generator itself put requests in the queue
 	// (p99, ms): its own scheduling error, included in the latencies.
 	LagP99 float64 `json:"dispatch_lag_p99_ms"`
+	// CPU time per request (user + system, µs) of the server process and of
+	// the generator (this process) over the measurement.
+	ServerCPUus    float64 `json:"server_cpu_us_per_request"`
+	GeneratorCPUus float64 `json:"generator_cpu_us_per_request"`
 }
 
 // openLoop sends request i at start + i/rps whatever happened to earlier
@@ -110,11 +117,44 @@ func openLoop(ctx context.Context, addr string, rps int, d time.Duration, send f
 // openLoop first runs the load unrecorded for cfg.Warmup, so first-contact
 // costs (connections, the server's token and balance caches, heap growth)
 // do not count as steady-state latency, then measures it for cfg.Duration.
-func (h *harness) openLoop(ctx context.Context, addr string, rps int, send func(c *rawConn, i int64) error) OpenLoopResult {
+// serverPID is the process whose CPU time is charged to the server.
+func (h *harness) openLoop(ctx context.Context, serverPID int, addr string, rps int, send func(c *rawConn, i int64) error) OpenLoopResult {
 	if h.cfg.Warmup > 0 {
 		openLoop(ctx, addr, rps, h.cfg.Warmup, send)
 	}
-	return openLoop(ctx, addr, rps, h.cfg.Duration, send)
+	server0, _ := cpuTime(serverPID)
+	gen0, _ := cpuTime(os.Getpid())
+	res := openLoop(ctx, addr, rps, h.cfg.Duration, send)
+	server1, err1 := cpuTime(serverPID)
+	gen1, err2 := cpuTime(os.Getpid())
+	if err1 == nil && err2 == nil && res.Sent > 0 {
+		res.ServerCPUus = float64(server1-server0) / float64(time.Microsecond) / float64(res.Sent)
+		res.GeneratorCPUus = float64(gen1-gen0) / float64(time.Microsecond) / float64(res.Sent)
+	}
+	return res
+}
+
+// cpuTime is a process's user + system CPU time so far, from
+// /proc/<pid>/stat (clock ticks of 10 ms: over seconds of load, exact
+// enough for a per-request average).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after it are plain.
+	_, rest, ok := bytes.Cut(b, []byte(") "))
+	f := strings.Fields(string(rest))
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(utime+stime) * tick, nil
 }
 
 // AuthorizeResult is the authorize scenario: the open loop plus the usage
@@ -158,7 +198,7 @@ func (h *harness) authorize(ctx context.Context) AuthorizeResult {
 			churnEvents.Add(ans.Accepted)
 		}
 	}()
-	res := h.openLoop(ctx, h.addr, h.cfg.AuthorizeRPS, func(c *rawConn, i int64) error {
+	res := h.openLoop(ctx, h.server.Process.Pid, h.addr, h.cfg.AuthorizeRPS, func(c *rawConn, i int64) error {
 		code, body, err := c.do(reqs[i%int64(len(reqs))])
 		switch {
 		case err != nil:
@@ -180,7 +220,7 @@ func (h *harness) authorize(ctx context.Context) AuthorizeResult {
 func (h *harness) balance(ctx context.Context) OpenLoopResult {
 	query, _ := json.Marshal(map[string]string{"query": "{ balance { amount blocked } }"})
 	req := request(h.addr, "/graphql", h.owner, query)
-	return h.openLoop(ctx, h.addr, h.cfg.BalanceRPS, func(c *rawConn, _ int64) error {
+	return h.openLoop(ctx, h.server.Process.Pid, h.addr, h.cfg.BalanceRPS, func(c *rawConn, _ int64) error {
 		code, body, err := c.do(req)
 		switch {
 		case err != nil:
@@ -216,9 +256,10 @@ func (h *harness) floor(ctx context.Context) (OpenLoopResult, error) {
 			return OpenLoopResult{}, errors.New("floorserver did not start within 10 s")
 		}
 	}
-	body, _ := json.Marshal(map[string]string{"workspace_id": h.hundred[0]})
+	// Any id: the floor server does not look.
+	body, _ := json.Marshal(map[string]string{"workspace_id": "00000000-0000-4000-8000-000000000000"})
 	req := request(addr, "/v1/authorize", h.service, body)
-	return h.openLoop(ctx, addr, h.cfg.AuthorizeRPS, func(c *rawConn, _ int64) error {
+	return h.openLoop(ctx, srv.Process.Pid, addr, h.cfg.AuthorizeRPS, func(c *rawConn, _ int64) error {
 		code, body, err := c.do(req)
 		switch {
 		case err != nil:

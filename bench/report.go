@@ -144,6 +144,9 @@ func (r Results) Markdown() string {
 	}{{"floor", r.Floor}, {"authorize", r.authorizeLoop()}, {"GraphQL balance", r.Balance}} {
 		if l.r != nil {
 			note("generator's own dispatch lag p99 (in the latencies above), ms: "+l.name, ms(l.r.LagP99))
+			if l.r.ServerCPUus > 0 {
+				note("CPU per request, µs, server / generator: "+l.name, fmt.Sprintf("%.1f / %.1f", l.r.ServerCPUus, l.r.GeneratorCPUus))
+			}
 		}
 	}
 	if r.HotRatio > 0 {

@@ -32,6 +32,7 @@ type config struct {
 	TopUpMaxPerHour     int
 	MutationsPerSecond  float64
 	MutationBurst       int
+	DebugAddr           string // pprof, off when empty
 }
 
 func loadConfig() (config, error) {
@@ -45,6 +46,7 @@ func loadConfig() (config, error) {
 		SellerAddress:       env("SELLER_ADDRESS", "548 Market St; San Francisco, CA 94104; United States"),
 		SellerTaxID:         os.Getenv("SELLER_TAX_ID"),
 		LogLevel:            env("LOG_LEVEL", "info"),
+		DebugAddr:           os.Getenv("DEBUG_ADDR"),
 	}
 	c.PublicURL = env("PUBLIC_URL", "http://localhost"+c.Addr)
 	var err error

@@ -183,6 +183,8 @@ func (a *app) migrate(ctx context.Context, out io.Writer) error {
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	tuneGC()
+	serveDebug(cfg.DebugAddr, log)
 	a, err := open(ctx, cfg, log)
 	if err != nil {
 		return err
