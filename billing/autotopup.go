@@ -173,7 +173,7 @@ func (s *Service) SetAutoTopUp(ctx context.Context, workspaceID uuid.UUID, in Au
 // threshold. The partial unique index allows one open top-up per
 // workspace, so however many deductions cross the threshold at once, one
 // top-up is scheduled: a pending top-up counts as if it had landed.
-func scheduleTopUps(ctx context.Context, tx *sql.Tx, changed []Balance) ([]uuid.UUID, error) {
+func scheduleTopUps(ctx context.Context, tx querier, changed []Balance) ([]uuid.UUID, error) {
 	if len(changed) == 0 {
 		return nil, nil
 	}

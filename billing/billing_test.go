@@ -89,6 +89,39 @@ func event(ws uuid.UUID, id, model string, in, out int64) billing.UsageEvent {
 	return billing.UsageEvent{ID: id, WorkspaceID: ws.String(), Model: model, InputTokens: in, OutputTokens: out, OccurredAt: time.Now().Add(-time.Minute)}
 }
 
+// The usage path's statements get prepared in the background after their
+// first run; charges are the same before and after, and a duplicate is
+// still recognised through the prepared lookup.
+func TestIngestUsage_PreparedStatementsChargeTheSame(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ws := f.workspace(t, "enterprise", "100")
+	first, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{event(ws, "p0", "gpt-4o", 1000, 1000)})
+	if err != nil || first.Accepted != 1 {
+		t.Fatalf("first batch: %+v %v", first, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for billing.PreparedStatements(f.svc) < 7 { // lock, dedupe, events, rollups, ledger, balances, notify (+ traces, top-ups)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d statements prepared after 10 s", billing.PreparedStatements(f.svc))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	before, _ := f.svc.GetBalance(ctx, ws)
+	res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{event(ws, "p0", "gpt-4o", 1000, 1000), event(ws, "p1", "gpt-4o", 1000, 1000)})
+	if err != nil || res.Accepted != 1 || res.Duplicates != 1 {
+		t.Fatalf("prepared batch: %+v %v", res, err)
+	}
+	after, _ := f.svc.GetBalance(ctx, ws)
+	if charged := before.Amount - after.Amount; charged != 100*money.Dollar-before.Amount {
+		t.Fatalf("the prepared path charged %s, the first batch %s", charged, 100*money.Dollar-before.Amount)
+	}
+	sum, err := f.svc.LedgerSum(ctx, ws)
+	if err != nil || sum != after.Amount {
+		t.Fatalf("ledger sum %s, balance %s (%v)", sum, after.Amount, err)
+	}
+}
+
 func TestIngestUsage_ConcurrentEventsNeverLoseAnUpdate(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

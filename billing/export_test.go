@@ -6,3 +6,6 @@ func SetAfterChargeHook(s *Service, f func(Purchase) error) { s.hookAfterCharge 
 
 // Reads is how many times g read a balance from the database.
 func (g *Gate) Reads() int64 { return g.reads.Load() }
+
+// PreparedStatements is how many of s's usage statements are prepared.
+func PreparedStatements(s *Service) int { return s.stmts.ready() }

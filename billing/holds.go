@@ -100,7 +100,7 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Bal
 // the events that name one (by request id, or hold id), and lowers each
 // workspace's held amount by what they reserved: the real cost is charged
 // as usage, the reservation goes.
-func releaseHolds(ctx context.Context, tx *sql.Tx, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
+func releaseHolds(ctx context.Context, tx querier, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
 	var ws, rids, hids []string
 	for _, ev := range events {
 		if ev.RequestID == "" && ev.HoldID == "" {

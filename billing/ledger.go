@@ -79,7 +79,7 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, e Entry) (b Balance, app
 
 // notify queues one NOTIFY per balance; Postgres delivers them only if and
 // when tx commits, so listeners never see a rolled-back balance.
-func notify(ctx context.Context, tx *sql.Tx, bs []Balance) error {
+func notify(ctx context.Context, tx querier, bs []Balance) error {
 	if len(bs) == 0 {
 		return nil
 	}

@@ -79,6 +79,7 @@ type Service struct {
 
 	startCommitters sync.Once
 	commitQueue     chan *commitRequest
+	stmts           *statements // the usage path's, prepared per connection
 
 	mu       sync.RWMutex
 	onCommit []func(Balance)
@@ -88,7 +89,7 @@ type Service struct {
 func New(db *sql.DB, client *ent.Client, processor payments.Provider, cfg Config, log *slog.Logger) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{db: db, ent: client, payments: processor, cfg: cfg, log: log, prices: &Catalog{}, now: time.Now,
-		policy: cfg.TopUps.withDefaults(), topUpWake: make(chan struct{}, 1)}
+		policy: cfg.TopUps.withDefaults(), topUpWake: make(chan struct{}, 1), stmts: newStatements(db)}
 }
 
 // Config returns the rules in force.

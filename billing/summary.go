@@ -15,7 +15,7 @@ import (
 
 // rollUp adds the batch's events to the per-day, per-model usage totals in
 // the charging transaction, so the usage view never scans events.
-func rollUp(ctx context.Context, tx *sql.Tx, events []pricedEvent) error {
+func rollUp(ctx context.Context, tx querier, events []pricedEvent) error {
 	type key struct {
 		ws    uuid.UUID
 		day   string

@@ -177,7 +177,8 @@ const (
 // inserting because every writer of a workspace's events holds its row
 // lock) or repeated within the batch, count traces, insert events, append
 // ledger entries, move balances. outcomes[i] says what became of events[i].
-func (s *Service) chargeBatch(ctx context.Context, tx *sql.Tx, events []pricedEvent, now time.Time) (changed []Balance, outcomes []outcome, err error) {
+func (s *Service) chargeBatch(ctx context.Context, sqlTx *sql.Tx, events []pricedEvent, now time.Time) (changed []Balance, outcomes []outcome, err error) {
+	tx := s.stmts.on(sqlTx)
 	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
 	locked, err := lockWorkspaces(ctx, tx, wsIDs)
@@ -252,7 +253,7 @@ func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
 	return ids
 }
 
-func lockWorkspaces(ctx context.Context, tx *sql.Tx, ids []uuid.UUID) (map[uuid.UUID]*lockedWorkspace, error) {
+func lockWorkspaces(ctx context.Context, tx querier, ids []uuid.UUID) (map[uuid.UUID]*lockedWorkspace, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT w.id, w.balance, w.held, w.balance_version, w.balance_updated_at, p.included_traces, p.extra_trace_price
 		FROM workspaces w JOIN plans p ON p.id = w.plan_id
 		WHERE w.id = ANY($1::uuid[]) ORDER BY w.id FOR UPDATE OF w`, pq.Array(uuidStrings(ids)))
@@ -272,7 +273,7 @@ func lockWorkspaces(ctx context.Context, tx *sql.Tx, ids []uuid.UUID) (map[uuid.
 }
 
 // findRecorded returns which of events[i] for i in idx are recorded already.
-func findRecorded(ctx context.Context, tx *sql.Tx, events []pricedEvent, idx []int) (map[eventKey]bool, error) {
+func findRecorded(ctx context.Context, tx querier, events []pricedEvent, idx []int) (map[eventKey]bool, error) {
 	ws, ids := make([]string, len(idx)), make([]string, len(idx))
 	for j, i := range idx {
 		ws[j], ids[j] = events[i].workspace.String(), events[i].ID
@@ -298,7 +299,7 @@ func findRecorded(ctx context.Context, tx *sql.Tx, events []pricedEvent, idx []i
 // chargeTraces adds each event's traces to its workspace's monthly counter
 // and prices the traces beyond the plan's included count, event by event in
 // batch order, so the (N+1)th trace of a month is the first one charged.
-func chargeTraces(ctx context.Context, tx *sql.Tx, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
+func chargeTraces(ctx context.Context, tx querier, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
 	type key struct {
 		ws    uuid.UUID
 		month string
@@ -365,7 +366,7 @@ func overage(n, included int64) int64 {
 	return n - included
 }
 
-func insertEvents(ctx context.Context, tx *sql.Tx, events []pricedEvent, batch string, now time.Time) error {
+func insertEvents(ctx context.Context, tx querier, events []pricedEvent, batch string, now time.Time) error {
 	n := len(events)
 	ws, ids, models := make([]string, n), make([]string, n), make([]string, n)
 	in, out, cached, traces, cost, traceCost := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -391,7 +392,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []pricedEvent, batch s
 
 // postBatch appends one usage and one tracing ledger entry per workspace
 // (each only when non-zero) and moves every balance, in two statements.
-func (s *Service) postBatch(ctx context.Context, tx *sql.Tx, wsIDs []uuid.UUID, locked map[uuid.UUID]*lockedWorkspace, batch string, events int, now time.Time) ([]Balance, error) {
+func (s *Service) postBatch(ctx context.Context, tx querier, wsIDs []uuid.UUID, locked map[uuid.UUID]*lockedWorkspace, batch string, events int, now time.Time) ([]Balance, error) {
 	var lws, lkind, lref, ldesc []string
 	var lamount, lafter []int64
 	var bws []string
