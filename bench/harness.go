@@ -76,7 +76,7 @@ func newHarness(ctx context.Context, cfg Config) (*harness, error) {
 // loadClient keeps an idle connection for every open-loop worker and
 // ingestion client, so they reuse connections instead of dialing anew.
 func loadClient() *http.Client {
-	const maxIdle = 512 // > openLoopWorkers + clients + the churn client
+	const maxIdle = 512 // > openLoopConns + clients + the churn client
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		Proxy:               nil, // only ever 127.0.0.1
 		MaxIdleConns:        maxIdle,

@@ -18,11 +18,11 @@ import (
 	"time"
 )
 
-// openLoopWorkers is how many requests the open loop keeps in flight at
+// openLoopConns is how many requests the open loop keeps in flight at
 // most, one connection each, like a router instance's connection pool. At
 // 10,000 rps and sub-millisecond answers about two are in flight; 32
 // leaves room for bursts, and when all are busy the wait shows as latency.
-const openLoopWorkers = 32
+const openLoopConns = 32
 
 // OpenLoopResult is the outcome of a fixed offered load.
 type OpenLoopResult struct {
@@ -46,67 +46,115 @@ type OpenLoopResult struct {
 }
 
 // openLoop sends request i at start + i/rps whatever happened to earlier
-// ones: a scheduler queues each request at its time and a fixed pool of
-// workers (one connection each) sends them. Latency counts from the
-// scheduled time, so when the server (or the client) falls behind, the
-// queueing shows in the figures instead of slowing the offered load down
-// (no coordinated omission). send gets the worker's connection.
-func openLoop(ctx context.Context, addr string, rps int, d time.Duration, send func(c *rawConn, i int64) error) OpenLoopResult {
+// ones. Latency counts from the scheduled time, so when the server (or the
+// client) falls behind, the queueing shows in the figures instead of
+// slowing the offered load down (no coordinated omission).
+//
+// The scheduler, on a thread of its own, writes each request itself on an
+// idle connection of a fixed pool (one request in flight per connection,
+// like a router instance's pool) and one goroutine per connection reads
+// the answers: a request costs the generator its write, its read and one
+// wake-up, not a hand-off to a worker as well. When every connection is
+// busy the scheduler waits for one, and that wait counts in the latency of
+// the requests it delays.
+func openLoop(ctx context.Context, addr string, rps int, d time.Duration, request func(i int64) []byte, check func(status int, body []byte) error) OpenLoopResult {
 	total := int64(d) * int64(rps) / int64(time.Second)
-	type job struct {
-		i  int64
-		at time.Time
-	}
-	queue := make(chan job, total) // never blocks the scheduler
 	lat := &recorder{d: make([]time.Duration, 0, total)}
 	lag := &recorder{d: make([]time.Duration, 0, total)}
 	var ok atomic.Int64
 	var errs errorLog
-	var wg sync.WaitGroup
-	for range openLoopWorkers {
-		wg.Add(1)
+	type conn struct {
+		*rawConn
+		sentAt atomic.Int64 // scheduled time of the request in flight, unix ns
+		sent   chan struct{}
+	}
+	idle := make(chan *conn, openLoopConns)
+	var conns []*conn
+	var readers sync.WaitGroup
+	var live atomic.Int64
+	allDead := make(chan struct{}) // closed when no connection is left
+	for range openLoopConns {
+		rc, err := dialRaw(addr)
+		if err != nil {
+			errs.add(err)
+			continue
+		}
+		c := &conn{rawConn: rc, sent: make(chan struct{}, 1)}
+		conns = append(conns, c)
+		idle <- c
+		live.Add(1)
+		readers.Add(1)
 		go func() {
-			defer wg.Done()
-			c, err := dialRaw(addr)
-			if err != nil {
-				for j := range queue {
-					lat.add(time.Since(j.at))
-					errs.add(err)
-				}
-				return
-			}
+			defer readers.Done()
 			defer c.Close()
-			for j := range queue {
-				err := send(c, j.i)
-				lat.add(time.Since(j.at))
+			for range c.sent {
+				status, body, err := c.answer()
+				if err == nil {
+					err = check(status, body)
+				}
+				lat.add(time.Since(time.Unix(0, c.sentAt.Load())))
 				if err != nil {
 					errs.add(err)
-					continue
+					if err := c.redial(); err != nil {
+						errs.add(err)
+						if live.Add(-1) == 0 {
+							close(allDead)
+						}
+						return // the connection is gone from the pool
+					}
+				} else {
+					ok.Add(1)
 				}
-				ok.Add(1)
+				idle <- c
 			}
 		}()
 	}
-	sent := make(chan int64)
+	done := make(chan int64)
 	go func() { // on a thread of its own: see preciseSleeper
-		sleep, done := preciseSleeper()
-		defer done()
+		sleep, unlock := preciseSleeper()
+		defer unlock()
 		start := time.Now()
 		var n int64
+		if len(conns) == 0 {
+			done <- 0
+			return
+		}
+	schedule:
 		for ; n < total && ctx.Err() == nil; n++ {
 			at := start.Add(time.Duration(n * int64(time.Second) / int64(rps)))
 			if wait := time.Until(at); wait > 0 {
 				sleep(wait)
 			}
 			lag.add(time.Since(at))
-			queue <- job{n, at}
+			var c *conn
+			select {
+			case c = <-idle:
+			case <-allDead:
+				break schedule
+			case <-ctx.Done():
+				break schedule
+			}
+			c.sentAt.Store(at.UnixNano())
+			if err := c.send(request(n)); err != nil {
+				lat.add(time.Since(at))
+				errs.add(err)
+				if err := c.redial(); err != nil {
+					errs.add(err)
+				}
+				idle <- c // a dead one fails its next send the same way
+				continue
+			}
+			c.sent <- struct{}{}
 		}
-		close(queue)
-		sent <- n
+		done <- n
 	}()
 	start := time.Now()
-	n := <-sent
-	wg.Wait()
+	n := <-done
+	// Each reader ends after the answer in flight, if any.
+	for _, c := range conns {
+		close(c.sent)
+	}
+	readers.Wait()
 	// The last answers may land after d; a run that kept up counts d.
 	elapsed := max(time.Since(start), d).Seconds()
 	q := lat.quantiles(0.50, 0.99, 0.999)
@@ -114,17 +162,14 @@ func openLoop(ctx context.Context, addr string, rps int, d time.Duration, send f
 		AchievedRPS: float64(ok.Load()) / elapsed, P50: q[0], P99: q[1], P999: q[2], LagP99: lag.quantiles(0.99)[0]}
 }
 
-// openLoop first runs the load unrecorded for cfg.Warmup, so first-contact
-// costs (connections, the server's token and balance caches, heap growth)
-// do not count as steady-state latency, then measures it for cfg.Duration.
 // serverPID is the process whose CPU time is charged to the server.
-func (h *harness) openLoop(ctx context.Context, serverPID int, addr string, rps int, send func(c *rawConn, i int64) error) OpenLoopResult {
+func (h *harness) openLoop(ctx context.Context, serverPID int, addr string, rps int, request func(i int64) []byte, check func(int, []byte) error) OpenLoopResult {
 	if h.cfg.Warmup > 0 {
-		openLoop(ctx, addr, rps, h.cfg.Warmup, send)
+		openLoop(ctx, addr, rps, h.cfg.Warmup, request, check)
 	}
 	server0, _ := cpuTime(serverPID)
 	gen0, _ := cpuTime(os.Getpid())
-	res := openLoop(ctx, addr, rps, h.cfg.Duration, send)
+	res := openLoop(ctx, addr, rps, h.cfg.Duration, request, check)
 	server1, err1 := cpuTime(serverPID)
 	gen1, err2 := cpuTime(os.Getpid())
 	if err1 == nil && err2 == nil && res.Sent > 0 {
@@ -198,16 +243,8 @@ func (h *harness) authorize(ctx context.Context) AuthorizeResult {
 			churnEvents.Add(ans.Accepted)
 		}
 	}()
-	res := h.openLoop(ctx, h.server.Process.Pid, h.addr, h.cfg.AuthorizeRPS, func(c *rawConn, i int64) error {
-		code, body, err := c.do(reqs[i%int64(len(reqs))])
-		switch {
-		case err != nil:
-			return err
-		case code != http.StatusOK || !bytes.Contains(body, []byte(`"allowed":true`)):
-			return fmt.Errorf("POST /v1/authorize: %d %s", code, bytes.TrimSpace(body))
-		}
-		return nil
-	})
+	res := h.openLoop(ctx, h.server.Process.Pid, h.addr, h.cfg.AuthorizeRPS,
+		func(i int64) []byte { return reqs[i%int64(len(reqs))] }, expect("POST /v1/authorize", `"allowed":true`))
 	// Let the last churn batch finish (not cancel it), so the invariant
 	// check sees a quiet database.
 	close(stop)
@@ -220,16 +257,13 @@ func (h *harness) authorize(ctx context.Context) AuthorizeResult {
 func (h *harness) balance(ctx context.Context) OpenLoopResult {
 	query, _ := json.Marshal(map[string]string{"query": "{ balance { amount blocked } }"})
 	req := request(h.addr, "/graphql", h.owner, query)
-	return h.openLoop(ctx, h.server.Process.Pid, h.addr, h.cfg.BalanceRPS, func(c *rawConn, _ int64) error {
-		code, body, err := c.do(req)
-		switch {
-		case err != nil:
-			return err
-		case code != http.StatusOK || !bytes.Contains(body, []byte(`"amount"`)) || bytes.Contains(body, []byte(`"errors"`)):
-			return fmt.Errorf("POST /graphql: %d %s", code, bytes.TrimSpace(body))
-		}
-		return nil
-	})
+	return h.openLoop(ctx, h.server.Process.Pid, h.addr, h.cfg.BalanceRPS, func(int64) []byte { return req },
+		func(code int, body []byte) error {
+			if code != http.StatusOK || !bytes.Contains(body, []byte(`"amount"`)) || bytes.Contains(body, []byte(`"errors"`)) {
+				return fmt.Errorf("POST /graphql: %d %s", code, bytes.TrimSpace(body))
+			}
+			return nil
+		})
 }
 
 // floor offers the authorize load to floorserver (a net/http server that
@@ -259,14 +293,16 @@ func (h *harness) floor(ctx context.Context) (OpenLoopResult, error) {
 	// Any id: the floor server does not look.
 	body, _ := json.Marshal(map[string]string{"workspace_id": "00000000-0000-4000-8000-000000000000"})
 	req := request(addr, "/v1/authorize", h.service, body)
-	return h.openLoop(ctx, srv.Process.Pid, addr, h.cfg.AuthorizeRPS, func(c *rawConn, _ int64) error {
-		code, body, err := c.do(req)
-		switch {
-		case err != nil:
-			return err
-		case code != http.StatusOK || !bytes.Contains(body, []byte(`"allowed":true`)):
-			return fmt.Errorf("floorserver: %d %s", code, bytes.TrimSpace(body))
+	return h.openLoop(ctx, srv.Process.Pid, addr, h.cfg.AuthorizeRPS, func(int64) []byte { return req },
+		expect("floorserver", `"allowed":true`)), nil
+}
+
+// expect checks for a 200 whose body contains want.
+func expect(what, want string) func(int, []byte) error {
+	return func(code int, body []byte) error {
+		if code != http.StatusOK || !bytes.Contains(body, []byte(want)) {
+			return fmt.Errorf("%s: %d %s", what, code, bytes.TrimSpace(body))
 		}
 		return nil
-	}), nil
+	}
 }

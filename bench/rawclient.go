@@ -12,8 +12,7 @@ import (
 )
 
 // rawConn is one keep-alive HTTP/1.1 connection that sends prepared
-// requests and reads their answers with no per-request allocation beyond
-// the body. The open loops use it instead of net/http's client, which on
+// requests and reads their answers without allocating per request. The open loops use it instead of net/http's client, which on
 // a 2-core machine costs the generator about three times the CPU per
 // request and shows up in the latency it measures (see README,
 // Performance: the floor row).
@@ -54,25 +53,15 @@ func request(host, path, token string, body []byte) []byte {
 	return b.Bytes()
 }
 
-// do sends req and returns the status and body (valid until the next do).
-// A connection the server closed is re-dialed once, as a client pool would.
-func (rc *rawConn) do(req []byte) (int, []byte, error) {
-	status, body, err := rc.roundTrip(req)
-	if err != nil && (errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)) {
-		rc.Close()
-		if err := rc.dial(); err != nil {
-			return 0, nil, err
-		}
-		return rc.roundTrip(req)
-	}
-	return status, body, err
+// send writes one prepared request.
+func (rc *rawConn) send(req []byte) error {
+	_, err := rc.c.Write(req)
+	return err
 }
 
-func (rc *rawConn) roundTrip(req []byte) (int, []byte, error) {
-	rc.c.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // a closed conn fails the write below
-	if _, err := rc.c.Write(req); err != nil {
-		return 0, nil, err
-	}
+// answer reads the answer to the request sent last: its status and body
+// (valid until the next answer).
+func (rc *rawConn) answer() (int, []byte, error) {
 	line, err := rc.br.ReadSlice('\n')
 	if err != nil {
 		return 0, nil, err
@@ -121,11 +110,19 @@ func (rc *rawConn) roundTrip(req []byte) (int, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if closing { // the next request goes on a new connection
-		rc.Close()
-		err = rc.dial()
+	if closing {
+		return status, rc.body, errServerClosed
 	}
-	return status, rc.body, err
+	return status, rc.body, nil
+}
+
+// errServerClosed is an answer that also closed the connection.
+var errServerClosed = errors.New("the server closed the connection")
+
+// redial replaces the connection after an error.
+func (rc *rawConn) redial() error {
+	rc.Close()
+	return rc.dial()
 }
 
 func (rc *rawConn) readChunked() error {
