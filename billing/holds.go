@@ -73,7 +73,9 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Bal
 			return nil, err
 		}
 		b.WorkspaceID = req.WorkspaceID
-		err = tx.QueryRowContext(ctx, `UPDATE workspaces SET held = held + $2 WHERE id = $1 AND balance - held - $2 > 0
+		// A new version and a NOTIFY, so caches and subscribers see held.
+		err = tx.QueryRowContext(ctx, `UPDATE workspaces SET held = held + $2, balance_version = balance_version + 1
+			WHERE id = $1 AND balance - held - $2 > 0
 			RETURNING balance, held, balance_version, balance_updated_at`, req.WorkspaceID, int64(cost)).
 			Scan(&b.Amount, &b.Held, &b.Version, &b.UpdatedAt)
 		if err == sql.ErrNoRows {
@@ -88,7 +90,7 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Bal
 			return nil, fmt.Errorf("record hold: %w", err)
 		}
 		allowed = true
-		return nil, nil
+		return []Balance{b}, notify(ctx, tx, []Balance{b})
 	})
 	if err != nil {
 		return Hold{}, Balance{}, false, err
@@ -131,6 +133,7 @@ func releaseHolds(ctx context.Context, tx querier, events []pricedEvent, locked 
 		}
 		if lw, ok := locked[id]; ok {
 			lw.bal.Held = money.Amount(held)
+			lw.heldChanged = true // postBatch announces it, even at no cost
 		}
 	}
 	return rows.Err()
@@ -140,13 +143,31 @@ func releaseHolds(ctx context.Context, tx querier, events []pricedEvent, locked 
 // charges anything. It returns how many it released.
 func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `WITH expired AS (
-			UPDATE holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now() RETURNING workspace_id, amount),
-		released AS (
-			UPDATE workspaces w SET held = w.held - e.total
-			FROM (SELECT workspace_id, sum(amount)::bigint AS total FROM expired GROUP BY workspace_id) e
-			WHERE w.id = e.workspace_id RETURNING 1)
-		SELECT (SELECT count(*) FROM expired)`).Scan(&n)
+	err := s.inTx(ctx, func(tx *sql.Tx) ([]Balance, error) {
+		rows, err := tx.QueryContext(ctx, `WITH expired AS (
+				UPDATE holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now() RETURNING workspace_id, amount),
+			released AS (
+				UPDATE workspaces w SET held = w.held - e.total, balance_version = w.balance_version + 1
+				FROM (SELECT workspace_id, sum(amount)::bigint AS total FROM expired GROUP BY workspace_id) e
+				WHERE w.id = e.workspace_id RETURNING w.id, w.balance, w.held, w.balance_version, w.balance_updated_at)
+			SELECT id, balance, held, balance_version, balance_updated_at, (SELECT count(*) FROM expired) FROM released`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var changed []Balance
+		for rows.Next() {
+			var b Balance
+			if err := rows.Scan(&b.WorkspaceID, &b.Amount, &b.Held, &b.Version, &b.UpdatedAt, &n); err != nil {
+				return nil, err
+			}
+			changed = append(changed, b)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return changed, notify(ctx, tx, changed)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("expire holds: %w", err)
 	}

@@ -18,6 +18,13 @@ func TestHolds_ExpireWithoutChargingAndSurviveARestart(t *testing.T) {
 	if err := short.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Placing and expiring holds commits a new version, so the in-memory
+	// gate (and, by NOTIFY, other instances and subscribers) see held.
+	gate := billing.NewGate(short, time.Hour)
+	gate.SetLive(true)
+	if b, err := gate.Check(ctx, ws); err != nil || b.Held != 0 {
+		t.Fatalf("gate before: %+v %v", b, err)
+	}
 	// gpt-4o, 100,000 output tokens: $1.00 worst case > $1 balance: refused.
 	if _, _, ok, err := short.PlaceHold(ctx, billing.HoldRequest{WorkspaceID: ws, Model: "gpt-4o", MaxOutputTokens: 100_000, RequestID: "big"}); err != nil || ok {
 		t.Fatalf("a hold of the whole balance: allowed=%v err=%v", ok, err)
@@ -26,10 +33,18 @@ func TestHolds_ExpireWithoutChargingAndSurviveARestart(t *testing.T) {
 	if err != nil || !ok || h.Amount.String() != "0.50" || b.Held.String() != "0.50" {
 		t.Fatalf("hold: %+v %+v %v %v", h, b, ok, err)
 	}
+	if g, _ := gate.Check(ctx, ws); g.Held.String() != "0.50" || g.Version != b.Version {
+		t.Fatalf("gate after the hold: held %s version %d, want 0.50 version %d", g.Held, g.Version, b.Version)
+	}
 	// A restarted process sees the hold: it lives in Postgres.
 	restarted := billing.New(f.db.SQL, f.db.Ent, f.sandbox, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := restarted.Start(ctx); err != nil {
 		t.Fatal(err)
+	}
+	restartedGate := billing.NewGate(restarted, time.Hour)
+	restartedGate.SetLive(true)
+	if g, _ := restartedGate.Check(ctx, ws); g.Held.String() != "0.50" {
+		t.Fatalf("a new gate reads held %s", g.Held)
 	}
 	if b, _ := restarted.GetBalance(ctx, ws); b.Held.String() != "0.50" || b.Available().String() != "0.50" {
 		t.Fatalf("after restart: held %s available %s", b.Held, b.Available())
@@ -42,6 +57,9 @@ func TestHolds_ExpireWithoutChargingAndSurviveARestart(t *testing.T) {
 	b, _ = restarted.GetBalance(ctx, ws)
 	if b.Held != 0 || f.assertInvariant(t, ws).String() != "1.00" {
 		t.Fatalf("after expiry: held %s balance %s", b.Held, b.Amount)
+	}
+	if g, _ := restartedGate.Check(ctx, ws); g.Held != 0 || g.Version != b.Version {
+		t.Fatalf("gate after expiry: held %s version %d, want 0 version %d", g.Held, g.Version, b.Version)
 	}
 	// The late usage event of an expired hold is charged as usage, once; nothing else.
 	ev := event(ws, "late", "gpt-4o", 0, 1000)

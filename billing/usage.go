@@ -160,6 +160,7 @@ type lockedWorkspace struct {
 	includedTraces int64
 	extraPrice     money.Amount
 	usage, tracing money.Amount
+	heldChanged    bool // holds settled: a new version even if nothing was charged
 }
 
 // outcome is what a batch did with one event.
@@ -400,7 +401,7 @@ func (s *Service) postBatch(ctx context.Context, tx querier, wsIDs []uuid.UUID, 
 	var changed []Balance
 	for _, id := range wsIDs {
 		lw, ok := locked[id]
-		if !ok || (lw.usage == 0 && lw.tracing == 0) {
+		if !ok || (lw.usage == 0 && lw.tracing == 0 && !lw.heldChanged) {
 			continue
 		}
 		bal := lw.bal.Amount

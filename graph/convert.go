@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/auth"
@@ -38,18 +37,12 @@ func writer(ctx context.Context) (auth.Caller, error) {
 }
 
 // balance reads a workspace's balance for the balance query: from memory
-// when it can, from Postgres when the query asks for held or available.
-// Amount and version change only with the ledger, which announces every
-// change by NOTIFY and so reaches the gate; held changes with every hold,
-// which is not announced (holds are the router's hot path).
+// when there is a gate. Every change of the balance or of held (holds
+// placed, settled or expired) commits a new version with a NOTIFY, which
+// keeps the gate as fresh as the subscription.
 func (r *Resolver) balance(ctx context.Context, workspaceID uuid.UUID) (billing.Balance, error) {
 	if r.Balances == nil {
 		return r.Billing.GetBalance(ctx, workspaceID)
-	}
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name == "held" || f.Name == "available" {
-			return r.Billing.GetBalance(ctx, workspaceID)
-		}
 	}
 	return r.Balances.Check(ctx, workspaceID)
 }
