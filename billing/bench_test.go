@@ -48,6 +48,32 @@ func BenchmarkIngestUsage(b *testing.B) {
 	}
 }
 
+// BenchmarkIngestUsage_SmallBatch is one reporter sending batches of 10
+// events over 100 workspaces, one after another (the trickle of usage the
+// authorize load harness charges underneath): ns/op is the latency of one
+// usage transaction, which is mostly its round trips to Postgres. 3,000
+// batches, so a plan that scans usage_events would show as growth.
+func BenchmarkIngestUsage_SmallBatch(b *testing.B) {
+	f := newFixture(b)
+	ws := make([]uuid.UUID, 100)
+	for i := range ws {
+		ws[i] = f.workspace(b, "enterprise", "1000000")
+	}
+	n := 0
+	b.ResetTimer()
+	for range b.N {
+		events := make([]billing.UsageEvent, 10)
+		for i := range events {
+			n++
+			events[i] = billing.UsageEvent{ID: fmt.Sprint("e", n), WorkspaceID: ws[n%len(ws)].String(), Model: "gpt-4o-mini",
+				InputTokens: 1200, OutputTokens: 300, OccurredAt: time.Now()}
+		}
+		if _, err := f.svc.IngestUsage(context.Background(), events); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkGateCheck is the authorize decision from memory: it must not
 // allocate or touch the database once a workspace is cached.
 func BenchmarkGateCheck(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,7 +102,7 @@ func TestIngestUsage_PreparedStatementsChargeTheSame(t *testing.T) {
 		t.Fatalf("first batch: %+v %v", first, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for billing.PreparedStatements(f.svc) < 7 { // lock, dedupe, events, rollups, ledger, balances, notify (+ traces, top-ups)
+	for billing.PreparedStatements(f.svc) < 3 { // lock, dedupe, write (+ traces, holds when a batch has any)
 		if time.Now().After(deadline) {
 			t.Fatalf("%d statements prepared after 10 s", billing.PreparedStatements(f.svc))
 		}
@@ -119,6 +120,46 @@ func TestIngestUsage_PreparedStatementsChargeTheSame(t *testing.T) {
 	sum, err := f.svc.LedgerSum(ctx, ws)
 	if err != nil || sum != after.Amount {
 		t.Fatalf("ledger sum %s, balance %s (%v)", sum, after.Amount, err)
+	}
+}
+
+// The duplicate lookup is prepared once per connection and its plan kept.
+// Planned while usage_events is empty (a fresh database), a plain join's
+// generic plan is a sequential scan that every later usage transaction
+// would repeat over the grown table; the lookup must probe the index
+// whatever the statistics said when it was planned.
+func TestFindRecorded_GenericPlanOnEmptyTableProbesTheIndex(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	conn, err := f.db.SQL.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `PREPARE find_recorded(uuid[], text[]) AS `+billing.FindRecordedSQL); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE find_recorded('{00000000-0000-4000-8000-000000000001}', '{e1}')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if p := plan.String(); strings.Contains(p, "Seq Scan on usage_events") || !strings.Contains(p, "usageevent_workspace_id_event_id") {
+		t.Fatalf("generic plan of the duplicate lookup does not probe the unique index:\n%s", p)
 	}
 }
 

@@ -9,3 +9,6 @@ func (g *Gate) Reads() int64 { return g.reads.Load() }
 
 // PreparedStatements is how many of s's usage statements are prepared.
 func PreparedStatements(s *Service) int { return s.stmts.ready() }
+
+// FindRecordedSQL is the usage path's duplicate lookup.
+const FindRecordedSQL = findRecordedSQL
