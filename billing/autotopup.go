@@ -181,7 +181,12 @@ func scheduleTopUps(ctx context.Context, tx querier, changed []Balance) ([]uuid.
 	for i, b := range changed {
 		ids[i], bals[i] = b.WorkspaceID.String(), int64(b.Amount)
 	}
-	rows, err := tx.QueryContext(ctx, scheduleTopUpsSQL("$1", "$2"), pq.Array(ids), pq.Array(bals))
+	rows, err := tx.QueryContext(ctx, `INSERT INTO top_ups (id, workspace_id, status, amount, declines, next_attempt_at, last_error, created_at, updated_at)
+		SELECT gen_random_uuid(), s.workspace_id, 'pending', s.amount, 0, now(), '', now(), now()
+		FROM auto_top_up_settings s JOIN unnest($1::uuid[], $2::bigint[]) AS b(id, bal) ON s.workspace_id = b.id
+		WHERE s.enabled AND NOT s.paused AND `+belowThresholdSQL+`
+		ON CONFLICT (workspace_id) WHERE status IN ('pending', 'charging') DO NOTHING
+		RETURNING workspace_id`, pq.Array(ids), pq.Array(bals))
 	if err != nil {
 		return nil, fmt.Errorf("schedule top-ups: %w", err)
 	}
@@ -195,18 +200,6 @@ func scheduleTopUps(ctx context.Context, tx querier, changed []Balance) ([]uuid.
 		out = append(out, id)
 	}
 	return out, rows.Err()
-}
-
-// scheduleTopUpsSQL inserts the pending top-ups for workspaces ids
-// (uuid[]) with new balances bals (bigint[]), given as placeholders, and
-// returns their workspace ids. The usage path runs it inside writeBatchSQL.
-func scheduleTopUpsSQL(ids, bals string) string {
-	return `INSERT INTO top_ups (id, workspace_id, status, amount, declines, next_attempt_at, last_error, created_at, updated_at)
-		SELECT gen_random_uuid(), s.workspace_id, 'pending', s.amount, 0, now(), '', now(), now()
-		FROM auto_top_up_settings s JOIN unnest(` + ids + `::uuid[], ` + bals + `::bigint[]) AS b(id, bal) ON s.workspace_id = b.id
-		WHERE s.enabled AND NOT s.paused AND ` + belowThresholdSQL + `
-		ON CONFLICT (workspace_id) WHERE status IN ('pending', 'charging') DO NOTHING
-		RETURNING workspace_id`
 }
 
 // afterCredit runs in the transaction that credits a purchase: an auto

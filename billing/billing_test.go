@@ -102,7 +102,7 @@ func TestIngestUsage_PreparedStatementsChargeTheSame(t *testing.T) {
 		t.Fatalf("first batch: %+v %v", first, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for billing.PreparedStatements(f.svc) < 3 { // lock, dedupe, write (+ traces, holds when a batch has any)
+	for billing.PreparedStatements(f.svc) < 7 { // lock, dedupe, events, rollups, ledger, balances, notify (+ traces, top-ups)
 		if time.Now().After(deadline) {
 			t.Fatalf("%d statements prepared after 10 s", billing.PreparedStatements(f.svc))
 		}

@@ -13,10 +13,9 @@ import (
 	"github.com/airouter/credits/money"
 )
 
-// rollupColumns is the batch's events summed per workspace, day and model,
-// as the nine columns $13..$21 of writeBatchSQL: the charging transaction
-// adds them to the daily usage totals, so the usage view never scans events.
-func rollupColumns(events []pricedEvent) []any {
+// rollUp adds the batch's events to the per-day, per-model usage totals in
+// the charging transaction, so the usage view never scans events.
+func rollUp(ctx context.Context, tx querier, events []pricedEvent) error {
 	type key struct {
 		ws    uuid.UUID
 		day   string
@@ -48,8 +47,17 @@ func rollupColumns(events []pricedEvent) []any {
 		ws[i], days[i], models[i] = k.ws.String(), k.day, k.model
 		req[i], in[i], out[i], cached[i], traces[i], cost[i] = a.requests, a.in, a.out, a.cached, a.traces, a.cost
 	}
-	return []any{pq.Array(ws), pq.Array(days), pq.Array(models), pq.Array(req), pq.Array(in), pq.Array(out), pq.Array(cached),
-		pq.Array(traces), pq.Array(cost)}
+	_, err := tx.ExecContext(ctx, `INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
+		SELECT * FROM unnest($1::uuid[], $2::date[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+		ON CONFLICT (workspace_id, day, model) DO UPDATE SET requests = usage_rollups.requests + EXCLUDED.requests,
+			input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens, output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
+			cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
+			traces = usage_rollups.traces + EXCLUDED.traces, cost = usage_rollups.cost + EXCLUDED.cost`,
+		pq.Array(ws), pq.Array(days), pq.Array(models), pq.Array(req), pq.Array(in), pq.Array(out), pq.Array(cached), pq.Array(traces), pq.Array(cost))
+	if err != nil {
+		return fmt.Errorf("roll up usage: %w", err)
+	}
+	return nil
 }
 
 // UsageRow is one row of the usage view. Day is zero unless grouped by

@@ -176,10 +176,8 @@ const (
 // the batch size: lock the workspaces in id order (so concurrent batches
 // cannot deadlock), drop events already recorded (safe to check before
 // inserting because every writer of a workspace's events holds its row
-// lock; it needs a statement of its own, whose snapshot is taken after the
-// locks are held) or repeated within the batch, count traces and settle
-// holds (only when the batch has any), then write everything else in one
-// statement (writeBatch). outcomes[i] says what became of events[i].
+// lock) or repeated within the batch, count traces, insert events, append
+// ledger entries, move balances. outcomes[i] says what became of events[i].
 func (s *Service) chargeBatch(ctx context.Context, sqlTx *sql.Tx, events []pricedEvent, now time.Time) (changed []Balance, outcomes []outcome, err error) {
 	tx := s.stmts.on(sqlTx)
 	outcomes = make([]outcome, len(events))
@@ -217,7 +215,14 @@ func (s *Service) chargeBatch(ctx context.Context, sqlTx *sql.Tx, events []price
 	if err := chargeTraces(ctx, tx, fresh, locked); err != nil {
 		return nil, nil, err
 	}
+	batch := uuid.NewString()
+	if err := insertEvents(ctx, tx, fresh, batch, now); err != nil {
+		return nil, nil, err
+	}
 	if err := releaseHolds(ctx, tx, fresh, locked); err != nil {
+		return nil, nil, err
+	}
+	if err := rollUp(ctx, tx, fresh); err != nil {
 		return nil, nil, err
 	}
 	for _, ev := range fresh {
@@ -225,7 +230,7 @@ func (s *Service) chargeBatch(ctx context.Context, sqlTx *sql.Tx, events []price
 		lw.usage += ev.cost
 		lw.tracing += ev.traceCost
 	}
-	if changed, err = s.writeBatch(ctx, tx, wsIDs, locked, fresh, now); err != nil {
+	if changed, err = s.postBatch(ctx, tx, wsIDs, locked, batch, len(fresh), now); err != nil {
 		return nil, nil, err
 	}
 	return changed, outcomes, nil
@@ -369,6 +374,86 @@ func overage(n, included int64) int64 {
 		return 0
 	}
 	return n - included
+}
+
+func insertEvents(ctx context.Context, tx querier, events []pricedEvent, batch string, now time.Time) error {
+	n := len(events)
+	ws, ids, models := make([]string, n), make([]string, n), make([]string, n)
+	in, out, cached, traces, cost, traceCost := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	at := make([]string, n)
+	for i, ev := range events {
+		ws[i], ids[i], models[i] = ev.workspace.String(), ev.ID, ev.Model
+		in[i], out[i], cached[i], traces[i] = ev.InputTokens, ev.OutputTokens, ev.CachedInputTokens, ev.Traces
+		cost[i], traceCost[i] = int64(ev.cost), int64(ev.traceCost)
+		at[i] = ev.OccurredAt.UTC().Format(time.RFC3339Nano)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (workspace_id, event_id, model, input_tokens, output_tokens,
+		cached_input_tokens, traces, occurred_at, cost, trace_cost, batch, created_at)
+		SELECT w, e, m, i, o, c, t, a, co, tc, $11, $12
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+			$8::timestamptz[], $9::bigint[], $10::bigint[]) AS x(w, e, m, i, o, c, t, a, co, tc)`,
+		pq.Array(ws), pq.Array(ids), pq.Array(models), pq.Array(in), pq.Array(out), pq.Array(cached),
+		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch, now)
+	if err != nil {
+		return fmt.Errorf("insert usage events: %w", err)
+	}
+	return nil
+}
+
+// postBatch appends one usage and one tracing ledger entry per workspace
+// (each only when non-zero) and moves every balance, in two statements.
+func (s *Service) postBatch(ctx context.Context, tx querier, wsIDs []uuid.UUID, locked map[uuid.UUID]*lockedWorkspace, batch string, events int, now time.Time) ([]Balance, error) {
+	var lws, lkind, lref, ldesc []string
+	var lamount, lafter []int64
+	var bws []string
+	var bamount, bversion []int64
+	var changed []Balance
+	for _, id := range wsIDs {
+		lw, ok := locked[id]
+		if !ok || (lw.usage == 0 && lw.tracing == 0 && !lw.heldChanged) {
+			continue
+		}
+		bal := lw.bal.Amount
+		for _, part := range []struct {
+			kind   Kind
+			amount money.Amount
+		}{{KindUsage, lw.usage}, {KindTracing, lw.tracing}} {
+			if part.amount == 0 {
+				continue
+			}
+			bal -= part.amount
+			lws, lkind, lref = append(lws, id.String()), append(lkind, string(part.kind)), append(lref, batch)
+			ldesc = append(ldesc, fmt.Sprintf("usage batch of %d events", events))
+			lamount, lafter = append(lamount, -int64(part.amount)), append(lafter, int64(bal))
+		}
+		b := Balance{WorkspaceID: id, Amount: bal, Version: lw.bal.Version + 1, UpdatedAt: now, Held: lw.bal.Held}
+		changed = append(changed, b)
+		bws, bamount, bversion = append(bws, id.String()), append(bamount, int64(bal)), append(bversion, b.Version)
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_entries (workspace_id, kind, amount, balance_after, reference, description, created_at)
+		SELECT w, k, a, b, r, d, $7 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS x(w, k, a, b, r, d)`,
+		pq.Array(lws), pq.Array(lkind), pq.Array(lamount), pq.Array(lafter), pq.Array(lref), pq.Array(ldesc), now); err != nil {
+		return nil, fmt.Errorf("append usage ledger entries: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE workspaces w SET balance = x.b, balance_version = x.v, balance_updated_at = $4
+		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS x(id, b, v) WHERE w.id = x.id`,
+		pq.Array(bws), pq.Array(bamount), pq.Array(bversion), now); err != nil {
+		return nil, fmt.Errorf("update balances: %w", err)
+	}
+	if err := notify(ctx, tx, changed); err != nil {
+		return nil, err
+	}
+	scheduled, err := scheduleTopUps(ctx, tx, changed)
+	if err != nil {
+		return nil, err
+	}
+	if len(scheduled) > 0 {
+		defer s.wakeTopUps() // best effort: the worker also polls
+	}
+	return changed, nil
 }
 
 func uuidStrings(ids []uuid.UUID) []string {
