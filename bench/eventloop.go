@@ -148,18 +148,22 @@ func openLoop(ctx context.Context, addr string, rps int, d time.Duration, reques
 			drop(c)
 		}
 	}()
-	// fail ends a connection's request in error and replaces the connection.
-	fail := func(c *loopConn, err error, now int64) {
-		if c.sentAt != 0 {
-			lat.add(time.Duration(now - c.sentAt))
-		}
-		errs.add(err)
+	// replace swaps a connection that is not in idle for a fresh one.
+	replace := func(c *loopConn) {
 		drop(c)
 		if nc, err := dialLoop(addr); err != nil {
 			errs.add(err)
 		} else if err := add(nc); err != nil {
 			errs.add(err)
 		}
+	}
+	// fail ends a connection's request in error and replaces the connection.
+	fail := func(c *loopConn, err error, now int64) {
+		if c.sentAt != 0 {
+			lat.add(time.Duration(now - c.sentAt))
+		}
+		errs.add(err)
+		replace(c)
 	}
 	for range openLoopConns {
 		c, err := dialLoop(addr)
@@ -229,12 +233,7 @@ loop:
 			switch {
 			case err != nil && c.sentAt == 0: // an idle connection closed: replace it quietly
 				idle = slices.DeleteFunc(idle, func(x *loopConn) bool { return x == c })
-				drop(c)
-				if nc, err := dialLoop(addr); err != nil {
-					errs.add(err)
-				} else if err := add(nc); err != nil {
-					errs.add(err)
-				}
+				replace(c)
 			case err != nil:
 				inFlight--
 				fail(c, err, now)
@@ -299,7 +298,7 @@ func (c *loopConn) read() (status int, body []byte, rest int, err error) {
 			return 0, nil, 0, err
 		}
 		if n == 0 {
-			return 0, nil, 0, errors.New("the server closed the connection")
+			return 0, nil, 0, errServerClosed
 		}
 		c.buf = c.buf[:len(c.buf)+n]
 		if len(c.buf) < cap(c.buf) {
@@ -313,7 +312,8 @@ func (c *loopConn) read() (status int, body []byte, rest int, err error) {
 	return status, body, rest, err
 }
 
-// errServerClosed is an answer that also closed the connection.
+// errServerClosed is a connection the server closed, after an answer or
+// without one.
 var errServerClosed = errors.New("the server closed the connection")
 
 // parseAnswer reads one HTTP/1.1 answer from the start of b: its status,
@@ -363,8 +363,8 @@ func parseAnswer(b []byte) (status int, body []byte, rest int, closing bool, err
 	return 0, nil, 0, false, errors.New("answer with neither Content-Length nor chunked encoding")
 }
 
-// dechunk joins a chunked body in place; rest is its encoded length, or -1
-// while incomplete.
+// dechunk joins a chunked body into a new slice; rest is its encoded
+// length, or -1 while incomplete.
 func dechunk(b []byte) (body []byte, rest int, err error) {
 	var out []byte
 	pos := 0
