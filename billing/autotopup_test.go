@@ -25,7 +25,7 @@ func (f *fixture) second(t *testing.T, policy billing.TopUpPolicy) *billing.Serv
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	svc := billing.New(db, f.db.Ent, f.sandbox, billing.Config{TopUps: policy}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := billing.New(db, f.sandbox, billing.Config{TopUps: policy}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -34,15 +34,22 @@ func (f *fixture) second(t *testing.T, policy billing.TopUpPolicy) *billing.Serv
 
 func (f *fixture) withPolicy(t *testing.T, policy billing.TopUpPolicy) *billing.Service {
 	t.Helper()
-	svc := billing.New(f.db.SQL, f.db.Ent, f.sandbox, billing.Config{TopUps: policy}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := billing.New(f.db.SQL, f.sandbox, billing.Config{TopUps: policy}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return svc
 }
 
+// card saves a card (the default) and, if there is none, a billing profile:
+// auto top-up needs both.
 func (f *fixture) card(t *testing.T, ws uuid.UUID, pm string) billing.Card {
 	t.Helper()
+	if p, err := f.svc.GetBillingProfile(context.Background(), ws); err != nil || p == nil {
+		if _, err := f.svc.UpdateBillingProfile(context.Background(), ws, testProfile); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c, err := f.svc.AddPaymentMethod(context.Background(), ws, pm, true)
 	if err != nil {
 		t.Fatal(err)

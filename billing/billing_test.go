@@ -39,7 +39,7 @@ func newFixture(t testing.TB) *fixture {
 	db := pgtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sandbox := payments.NewSandbox(log)
-	svc := billing.New(db.SQL, db.Ent, sandbox, billing.Config{}, log)
+	svc := billing.New(db.SQL, sandbox, billing.Config{}, log)
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -465,3 +465,31 @@ func TestIngestUsage_TheSameEventsSentConcurrentlyAreChargedOnce(t *testing.T) {
 		t.Fatalf("balance %s, want 99.97", got)
 	}
 }
+
+// testClock is a service clock tests move by hand instead of sleeping.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Microsecond)} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+var testProfile = billing.BillingProfile{Name: "Test GmbH", Address: billing.Address{Line1: "Hauptstr. 1", City: "Berlin", PostalCode: "10115", Country: "DE"}}

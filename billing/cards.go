@@ -2,13 +2,16 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/ent/paymentmethod"
+	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/payments"
 )
 
@@ -21,57 +24,52 @@ type Card struct {
 	ExpMonth    int
 	ExpYear     int
 	IsDefault   bool
+
+	// saveOnSuccess marks a card given fresh with a purchase: it is saved
+	// to the workspace only if the purchase succeeds.
+	saveOnSuccess bool
 }
 
-const cardColumns = `id, processor_id, brand, last4, exp_month, exp_year, is_default`
-
-func scanCard(row interface{ Scan(...any) error }) (Card, error) {
-	var c Card
-	err := row.Scan(&c.ID, &c.ProcessorID, &c.Brand, &c.Last4, &c.ExpMonth, &c.ExpYear, &c.IsDefault)
-	return c, err
+func cardOf(pm *ent.PaymentMethod) Card {
+	return Card{ID: pm.ID, ProcessorID: pm.ProcessorID, Brand: pm.Brand, Last4: pm.Last4, ExpMonth: pm.ExpMonth, ExpYear: pm.ExpYear, IsDefault: pm.IsDefault}
 }
 
 // PaymentMethods lists the workspace's saved cards, default first.
 func (s *Service) PaymentMethods(ctx context.Context, workspaceID uuid.UUID) ([]Card, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cardColumns+` FROM payment_methods WHERE workspace_id = $1
-		ORDER BY is_default DESC, created_at, id`, workspaceID)
+	rows, err := s.ent.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID)).
+		Order(paymentmethod.ByIsDefault(entDesc()), paymentmethod.ByCreatedAt(), paymentmethod.ByID()).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list cards: %w", err)
 	}
-	defer rows.Close()
-	cards := []Card{}
-	for rows.Next() {
-		c, err := scanCard(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list cards: %w", err)
-		}
-		cards = append(cards, c)
+	cards := make([]Card, len(rows))
+	for i, pm := range rows {
+		cards[i] = cardOf(pm)
 	}
-	return cards, rows.Err()
+	return cards, nil
 }
 
 // Card returns one saved card of the workspace (NOT_FOUND for any other).
 func (s *Service) Card(ctx context.Context, workspaceID, id uuid.UUID) (Card, error) {
-	c, err := scanCard(s.db.QueryRowContext(ctx, `SELECT `+cardColumns+` FROM payment_methods WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
-	if err == sql.ErrNoRows {
+	pm, err := s.ent.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID), paymentmethod.ID(id)).Only(ctx)
+	if ent.IsNotFound(err) {
 		return Card{}, notFound("payment method")
 	}
 	if err != nil {
 		return Card{}, fmt.Errorf("read card: %w", err)
 	}
-	return c, nil
+	return cardOf(pm), nil
 }
 
 func (s *Service) defaultCard(ctx context.Context, workspaceID uuid.UUID) (Card, error) {
-	c, err := scanCard(s.db.QueryRowContext(ctx, `SELECT `+cardColumns+` FROM payment_methods WHERE workspace_id = $1
-		ORDER BY is_default DESC, created_at LIMIT 1`, workspaceID))
-	if err == sql.ErrNoRows {
+	pm, err := s.ent.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID)).
+		Order(paymentmethod.ByIsDefault(entDesc()), paymentmethod.ByCreatedAt()).First(ctx)
+	if ent.IsNotFound(err) {
 		return Card{}, &Error{Code: CodePaymentMethodRequired, Message: "add a payment method first"}
 	}
 	if err != nil {
 		return Card{}, fmt.Errorf("read default card: %w", err)
 	}
-	return c, nil
+	return cardOf(pm), nil
 }
 
 // CreateSetupIntent returns the client secret the SPA's Stripe Elements
@@ -79,11 +77,11 @@ func (s *Service) defaultCard(ctx context.Context, workspaceID uuid.UUID) (Card,
 func (s *Service) CreateSetupIntent(ctx context.Context, workspaceID uuid.UUID) (string, error) {
 	customer, err := s.ensureCustomer(ctx, workspaceID, nil)
 	if err != nil {
-		return "", err
+		return "", s.processorUnavailable(err)
 	}
 	secret, err := s.payments.CreateSetupIntent(ctx, customer)
 	if err != nil {
-		return "", fmt.Errorf("create setup intent: %w", err)
+		return "", s.processorUnavailable(fmt.Errorf("create setup intent: %w", err))
 	}
 	return secret, nil
 }
@@ -102,8 +100,24 @@ func (s *Service) AddPaymentMethod(ctx context.Context, workspaceID uuid.UUID, p
 	}
 	customer, err := s.ensureCustomer(ctx, workspaceID, profile)
 	if err != nil {
+		return Card{}, s.processorUnavailable(err)
+	}
+	card, err := s.attachCard(ctx, customer, processorID)
+	if err != nil {
 		return Card{}, err
 	}
+	err = s.inTx(ctx, func(tx *ledger.Tx) error {
+		return saveCard(ctx, tx, workspaceID, card, makeDefault, s.now())
+	})
+	if err != nil {
+		return Card{}, err
+	}
+	return s.cardByProcessorID(ctx, workspaceID, card.ProcessorID)
+}
+
+// attachCard attaches a processor PaymentMethod to the customer and reads
+// its display data back; nothing is saved here.
+func (s *Service) attachCard(ctx context.Context, customer, processorID string) (Card, error) {
 	pc, err := s.payments.AttachPaymentMethod(ctx, customer, processorID)
 	var decline *payments.DeclineError
 	switch {
@@ -114,67 +128,78 @@ func (s *Service) AddPaymentMethod(ctx context.Context, workspaceID uuid.UUID, p
 	case err != nil:
 		return Card{}, s.processorUnavailable(fmt.Errorf("attach payment method: %w", err))
 	}
-	var card Card
-	err = s.cardTx(ctx, func(tx *sql.Tx) error {
-		var count int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payment_methods WHERE workspace_id = $1`, workspaceID).Scan(&count); err != nil {
-			return err
-		}
-		isDefault := makeDefault || count == 0
-		if isDefault {
-			if _, err := tx.ExecContext(ctx, `UPDATE payment_methods SET is_default = false WHERE workspace_id = $1`, workspaceID); err != nil {
-				return err
-			}
-		}
-		card, err = scanCard(tx.QueryRowContext(ctx, `INSERT INTO payment_methods (id, workspace_id, processor_id, brand, last4, exp_month, exp_year, is_default, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (workspace_id, processor_id) DO UPDATE SET brand = EXCLUDED.brand, last4 = EXCLUDED.last4,
-				exp_month = EXCLUDED.exp_month, exp_year = EXCLUDED.exp_year, is_default = payment_methods.is_default OR EXCLUDED.is_default
-			RETURNING `+cardColumns, uuid.New(), workspaceID, pc.PaymentMethodID, pc.Brand, pc.Last4, pc.ExpMonth, pc.ExpYear, isDefault, s.now().UTC()))
+	return Card{ProcessorID: pc.PaymentMethodID, Brand: pc.Brand, Last4: pc.Last4, ExpMonth: pc.ExpMonth, ExpYear: pc.ExpYear}, nil
+}
+
+// saveCard saves (or refreshes) a card of the workspace in tx. The first
+// card becomes the default, as does one saved with makeDefault. It holds
+// the workspace's row lock, so concurrent card changes of one workspace
+// take turns and "exactly one default" holds (the partial unique index on
+// the default card enforces it as well).
+func saveCard(ctx context.Context, tx *ledger.Tx, workspaceID uuid.UUID, c Card, makeDefault bool, now time.Time) error {
+	if _, err := ledger.Lock(ctx, tx, []uuid.UUID{workspaceID}); err != nil {
 		return err
-	})
-	if err != nil {
-		return Card{}, fmt.Errorf("save card: %w", err)
 	}
-	return card, nil
+	count, err := tx.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID)).Count(ctx)
+	if err != nil {
+		return fmt.Errorf("save card: %w", err)
+	}
+	isDefault := makeDefault || count == 0
+	if isDefault {
+		if err := tx.PaymentMethod.Update().Where(paymentmethod.WorkspaceID(workspaceID), paymentmethod.IsDefault(true)).
+			SetIsDefault(false).Exec(ctx); err != nil {
+			return fmt.Errorf("save card: %w", err)
+		}
+	}
+	existing, err := tx.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID), paymentmethod.ProcessorID(c.ProcessorID)).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		err = tx.PaymentMethod.Create().SetWorkspaceID(workspaceID).SetProcessorID(c.ProcessorID).SetBrand(c.Brand).SetLast4(c.Last4).
+			SetExpMonth(c.ExpMonth).SetExpYear(c.ExpYear).SetIsDefault(isDefault).SetCreatedAt(now).Exec(ctx)
+	case err == nil:
+		err = existing.Update().SetBrand(c.Brand).SetLast4(c.Last4).SetExpMonth(c.ExpMonth).SetExpYear(c.ExpYear).
+			SetIsDefault(existing.IsDefault || isDefault).Exec(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("save card: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) cardByProcessorID(ctx context.Context, workspaceID uuid.UUID, processorID string) (Card, error) {
+	pm, err := s.ent.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID), paymentmethod.ProcessorID(processorID)).Only(ctx)
+	if err != nil {
+		return Card{}, fmt.Errorf("read card: %w", err)
+	}
+	return cardOf(pm), nil
 }
 
 func isProcessorPaymentMethod(id string) bool {
-	return strings.HasPrefix(id, "pm_") && len(id) <= 255
-}
-
-// cardTx serialises card changes of a workspace on its row lock, so the
-// "exactly one default" rule holds under concurrent edits.
-func (s *Service) cardTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return strings.HasPrefix(id, "pm_") && len(id) <= 255 && checkText("paymentMethodId", id, 255) == nil
 }
 
 // SetDefaultPaymentMethod makes a saved card the default.
 func (s *Service) SetDefaultPaymentMethod(ctx context.Context, workspaceID, id uuid.UUID) (Card, error) {
 	var card Card
-	err := s.cardTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE`, workspaceID); err != nil {
+	err := s.inTx(ctx, func(tx *ledger.Tx) error {
+		if _, err := ledger.Lock(ctx, tx, []uuid.UUID{workspaceID}); err != nil {
 			return err
 		}
-		var err error
-		card, err = scanCard(tx.QueryRowContext(ctx, `SELECT `+cardColumns+` FROM payment_methods WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
-		if err == sql.ErrNoRows {
+		pm, err := tx.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID), paymentmethod.ID(id)).Only(ctx)
+		if ent.IsNotFound(err) {
 			return notFound("payment method")
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payment_methods SET is_default = (id = $2) WHERE workspace_id = $1`, workspaceID, id); err != nil {
+		if err := tx.PaymentMethod.Update().Where(paymentmethod.WorkspaceID(workspaceID), paymentmethod.IsDefault(true), paymentmethod.IDNEQ(id)).
+			SetIsDefault(false).Exec(ctx); err != nil {
 			return err
 		}
+		if err := pm.Update().SetIsDefault(true).Exec(ctx); err != nil {
+			return err
+		}
+		card = cardOf(pm)
 		card.IsDefault = true
 		return nil
 	})
@@ -193,46 +218,57 @@ func (s *Service) RemovePaymentMethod(ctx context.Context, workspaceID, id uuid.
 		return err
 	}
 	if err := s.payments.DetachPaymentMethod(ctx, card.ProcessorID); err != nil {
-		return fmt.Errorf("detach payment method: %w", err)
+		return s.processorUnavailable(fmt.Errorf("detach payment method: %w", err))
 	}
 	return s.forgetCard(ctx, workspaceID, card.ProcessorID)
 }
 
-// forgetCard deletes a card and keeps one default among the rest.
+// forgetCard deletes a card and keeps one default among the rest. When the
+// card was the one auto top-up was set to charge, auto top-up falls back to
+// the default card, and says so in its last error.
 func (s *Service) forgetCard(ctx context.Context, workspaceID uuid.UUID, processorID string) error {
-	return s.cardTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE`, workspaceID); err != nil {
+	return s.inTx(ctx, func(tx *ledger.Tx) error {
+		if _, err := ledger.Lock(ctx, tx, []uuid.UUID{workspaceID}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM payment_methods WHERE workspace_id = $1 AND processor_id = $2`, workspaceID, processorID); err != nil {
+		gone, err := tx.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID), paymentmethod.ProcessorID(processorID)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE payment_methods SET is_default = true WHERE id = (
-			SELECT id FROM payment_methods WHERE workspace_id = $1 ORDER BY created_at, id LIMIT 1)
-			AND NOT EXISTS (SELECT 1 FROM payment_methods WHERE workspace_id = $1 AND is_default)`, workspaceID)
-		return err
+		if err := tx.PaymentMethod.DeleteOne(gone).Exec(ctx); err != nil {
+			return err
+		}
+		if err := s.cardRemoved(ctx, tx, workspaceID, gone.ID); err != nil {
+			return err
+		}
+		hasDefault, err := tx.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID), paymentmethod.IsDefault(true)).Exist(ctx)
+		if err != nil || hasDefault {
+			return err
+		}
+		oldest, err := tx.PaymentMethod.Query().Where(paymentmethod.WorkspaceID(workspaceID)).
+			Order(paymentmethod.ByCreatedAt(), paymentmethod.ByID()).First(ctx)
+		if ent.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return oldest.Update().SetIsDefault(true).Exec(ctx)
 	})
 }
 
 // PaymentMethodDetached forgets a card detached at the processor (Stripe's
 // payment_method.detached webhook), in whichever workspace saved it.
 func (s *Service) PaymentMethodDetached(ctx context.Context, processorID string) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT workspace_id FROM payment_methods WHERE processor_id = $1`, processorID)
+	rows, err := s.ent.PaymentMethod.Query().Where(paymentmethod.ProcessorID(processorID)).All(ctx)
 	if err != nil {
 		return fmt.Errorf("find detached card: %w", err)
 	}
-	var workspaces []uuid.UUID
-	for rows.Next() {
-		var ws uuid.UUID
-		if err := rows.Scan(&ws); err != nil {
-			rows.Close()
-			return err
-		}
-		workspaces = append(workspaces, ws)
-	}
-	rows.Close()
-	for _, ws := range workspaces {
-		if err := s.forgetCard(ctx, ws, processorID); err != nil {
+	for _, pm := range rows {
+		if err := s.forgetCard(ctx, pm.WorkspaceID, processorID); err != nil {
 			return fmt.Errorf("forget detached card: %w", err)
 		}
 	}

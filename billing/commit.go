@@ -2,9 +2,10 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/airouter/credits/ledger"
 )
 
 // Group commit: usage reports arriving together are charged in one
@@ -74,7 +75,10 @@ func (s *Service) runCommitter() {
 }
 
 // commitGroup charges the requests' events in one transaction. Requests
-// whose caller already gave up are left out before it starts.
+// whose caller already gave up are left out before it starts. When the
+// group's transaction fails, each request is retried in a transaction of
+// its own, so one request that cannot commit (a poisoned event, a
+// deadlock) fails alone instead of failing every report it was grouped with.
 func (s *Service) commitGroup(group []*commitRequest, n int) {
 	live := group[:0]
 	for _, r := range group {
@@ -92,19 +96,14 @@ func (s *Service) commitGroup(group []*commitRequest, n int) {
 	for _, r := range live {
 		all = append(all, r.events...)
 	}
-	// The transaction is not tied to any one caller's context: a client
-	// hanging up must not roll back the other reports in the group.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var outcomes []outcome
-	err := s.inTx(ctx, func(tx *sql.Tx) ([]Balance, error) {
-		var changed []Balance
-		var err error
-		changed, outcomes, err = s.chargeBatch(ctx, tx, all, s.now().UTC())
-		return changed, err
-	})
-	if err == nil && len(outcomes) != len(all) {
-		err = errors.New("group commit: outcome count mismatch")
+	outcomes, err := s.commitEvents(all)
+	if err != nil && len(live) > 1 {
+		s.log.Warn("usage group commit failed; retrying its reports one by one", "reports", len(live), "err", err)
+		for _, r := range live {
+			r.outcomes, r.err = s.commitEvents(r.events)
+			close(r.done)
+		}
+		return
 	}
 	off := 0
 	for _, r := range live {
@@ -116,4 +115,22 @@ func (s *Service) commitGroup(group []*commitRequest, n int) {
 		off += len(r.events)
 		close(r.done)
 	}
+}
+
+// commitEvents charges events in one transaction. The transaction is not
+// tied to any one caller's context: a client hanging up must not roll back
+// the other reports in its group.
+func (s *Service) commitEvents(events []pricedEvent) ([]outcome, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var outcomes []outcome
+	err := s.inTx(ctx, func(tx *ledger.Tx) error {
+		var err error
+		outcomes, err = s.chargeBatch(ctx, tx, events, s.now())
+		return err
+	})
+	if err == nil && len(outcomes) != len(events) {
+		err = errors.New("group commit: outcome count mismatch")
+	}
+	return outcomes, err
 }

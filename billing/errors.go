@@ -3,6 +3,9 @@ package billing
 import (
 	"errors"
 	"fmt"
+
+	"github.com/airouter/credits/ledger"
+	"github.com/airouter/credits/money"
 )
 
 // Code is a stable, machine-readable error code; the GraphQL API returns it
@@ -58,3 +61,7 @@ func CodeOf(err error) Code {
 	}
 	return ""
 }
+
+func isUnknownWorkspace(err error) bool { return errors.Is(err, ledger.ErrUnknownWorkspace) }
+
+func isOverflow(err error) bool { return errors.Is(err, money.ErrOverflow) }

@@ -8,7 +8,7 @@ func SetAfterChargeHook(s *Service, f func(Purchase) error) { s.hookAfterCharge 
 func (g *Gate) Reads() int64 { return g.reads.Load() }
 
 // PreparedStatements is how many of s's usage statements are prepared.
-func PreparedStatements(s *Service) int { return s.stmts.ready() }
+func PreparedStatements(s *Service) int { return s.ledger.PreparedStatements() }
 
 // FindRecordedSQL is the usage path's duplicate lookup.
 const FindRecordedSQL = findRecordedSQL

@@ -60,7 +60,7 @@ func TestStripeFaults_PurchasesFailCleanlyAndNeverCreditWithoutACharge(t *testin
 	zero := int64(0)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	stripe := payments.NewStripe("sk_test_123", payments.StripeOptions{APIBase: srv.URL, MaxNetworkRetries: &zero, Timeout: time.Second}, log)
-	svc := billing.New(f.db.SQL, f.db.Ent, stripe, billing.Config{}, log)
+	svc := billing.New(f.db.SQL, stripe, billing.Config{}, log)
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestStripeFaults_PurchasesFailCleanlyAndNeverCreditWithoutACharge(t *testin
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := "http://" + l.Addr().String()
 	l.Close()
-	down := billing.New(f.db.SQL, f.db.Ent, payments.NewStripe("sk_test_123", payments.StripeOptions{APIBase: dead, MaxNetworkRetries: &zero, Timeout: time.Second}, log), billing.Config{}, log)
+	down := billing.New(f.db.SQL, payments.NewStripe("sk_test_123", payments.StripeOptions{APIBase: dead, MaxNetworkRetries: &zero, Timeout: time.Second}, log), billing.Config{}, log)
 	if err := down.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/lib/pq"
+
+	"github.com/airouter/credits/ent/purchase"
 )
 
 // PurchasePage is one page of a workspace's purchases, newest first.
@@ -35,49 +36,33 @@ func (s *Service) ListPurchases(ctx context.Context, workspaceID uuid.UUID, kind
 	if first == 0 {
 		first = 20
 	}
-	kindNames := make([]string, 0, len(kinds))
-	for _, k := range kinds {
-		kindNames = append(kindNames, string(k))
+	if len(kinds) == 0 {
+		kinds = []PurchaseKind{PurchaseManual, PurchaseAuto}
 	}
-	if len(kindNames) == 0 {
-		kindNames = []string{string(PurchaseManual), string(PurchaseAuto)}
-	}
-	// Before any cursor: a point later than every row.
-	at, id := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), uuid.Max
+	filter := s.ent.Purchase.Query().Where(purchase.WorkspaceID(workspaceID), purchase.KindIn(kinds...))
+	q := filter.Clone()
 	if after != "" {
-		var err error
-		if at, id, err = decodeCursor(after); err != nil {
+		at, id, err := decodeCursor(after)
+		if err != nil {
 			return PurchasePage{}, badInput("after", "after is not a cursor from this list")
 		}
+		q = q.Where(purchase.Or(purchase.CreatedAtLT(at), purchase.And(purchase.CreatedAt(at), purchase.IDLT(id))))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+purchaseColumns+` FROM purchases p
-		LEFT JOIN invoices i ON i.workspace_id = p.workspace_id AND i.purchase_id = p.id
-		WHERE p.workspace_id = $1 AND p.kind = ANY($2::text[]) AND (p.created_at, p.id) < ($3, $4)
-		ORDER BY p.created_at DESC, p.id DESC LIMIT $5`, workspaceID, pq.Array(kindNames), at, id, first+1)
+	rows, err := q.Order(purchase.ByCreatedAt(entDesc()), purchase.ByID(entDesc())).Limit(first + 1).All(ctx)
 	if err != nil {
 		return PurchasePage{}, fmt.Errorf("list purchases: %w", err)
 	}
-	defer rows.Close()
 	var page PurchasePage
-	for rows.Next() {
-		p, err := scanPurchase(rows)
-		if err != nil {
-			return PurchasePage{}, fmt.Errorf("list purchases: %w", err)
-		}
-		page.Purchases = append(page.Purchases, p)
+	if len(rows) > first {
+		rows, page.HasNext = rows[:first], true
 	}
-	if err := rows.Err(); err != nil {
+	if page.Purchases, err = s.purchasesOf(ctx, rows); err != nil {
 		return PurchasePage{}, err
-	}
-	if len(page.Purchases) > first {
-		page.Purchases, page.HasNext = page.Purchases[:first], true
 	}
 	for _, p := range page.Purchases {
 		page.Cursors = append(page.Cursors, encodeCursor(p.CreatedAt, p.ID))
 	}
-	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM purchases WHERE workspace_id = $1 AND kind = ANY($2::text[])`,
-		workspaceID, pq.Array(kindNames)).Scan(&page.Total)
-	if err != nil {
+	if page.Total, err = filter.Count(ctx); err != nil {
 		return PurchasePage{}, fmt.Errorf("count purchases: %w", err)
 	}
 	return page, nil
@@ -87,6 +72,10 @@ func (s *Service) ListPurchases(ctx context.Context, workspaceID uuid.UUID, kind
 func encodeCursor(t time.Time, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id.String()))
 }
+
+// Cursor times outside what Postgres stores are forged (Postgres would
+// refuse them with an error, not an empty page).
+var minCursorTime, maxCursorTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 func decodeCursor(c string) (time.Time, uuid.UUID, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
@@ -101,6 +90,10 @@ func decodeCursor(c string) (time.Time, uuid.UUID, error) {
 	if err != nil {
 		return time.Time{}, uuid.Nil, err
 	}
+	t := time.UnixMicro(us).UTC()
+	if t.Before(minCursorTime) || t.After(maxCursorTime) {
+		return time.Time{}, uuid.Nil, fmt.Errorf("cursor time out of range")
+	}
 	id, err := uuid.Parse(idText)
-	return time.UnixMicro(us).UTC(), id, err
+	return t, id, err
 }

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +9,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/ent/hold"
+	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
 )
 
@@ -37,19 +39,19 @@ const DefaultHoldTTL = 10 * time.Minute
 
 // PlaceHold prices the call's worst case (all input uncached, every output
 // token used, at the price in force now) and reserves it if, and only if,
-// balance − active holds − this hold stays above zero. The check and the
-// reservation are one conditional UPDATE of the workspace row, so however
-// many calls race, the holds granted never exceed the balance. allowed is
-// false (and nothing is reserved) when they would.
+// canReserve allows it. The check and the reservation happen under the
+// workspace's row lock, so however many calls race, the holds granted never
+// exceed the balance. allowed is false (and nothing is reserved) when they
+// would. Placing a request id again returns its first hold.
 func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Balance, allowed bool, err error) {
-	req.RequestID = strings.TrimSpace(req.RequestID)
+	req.RequestID = normalizeRequestID(req.RequestID)
 	switch {
 	case req.RequestID == "" || len(req.RequestID) > maxEventIDLen:
 		return Hold{}, Balance{}, false, badInput("request_id", "request_id is required (at most %d characters) with an estimate", maxEventIDLen)
 	case req.MaxInputTokens < 0 || req.MaxOutputTokens < 0 || req.MaxInputTokens > MaxTokensPerEvent || req.MaxOutputTokens > MaxTokensPerEvent:
 		return Hold{}, Balance{}, false, badInput("max_input_tokens", "token estimates must be between 0 and %d", int64(MaxTokensPerEvent))
 	}
-	now := s.now().UTC()
+	now := s.now()
 	price, ok := s.prices.PriceAt(req.Model, now)
 	if !ok {
 		return Hold{}, Balance{}, false, badInput("model", "unknown model %q", req.Model)
@@ -59,38 +61,37 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Bal
 		return Hold{}, Balance{}, false, badInput("max_input_tokens", "estimate out of range")
 	}
 	h = Hold{ID: uuid.New(), Amount: cost, ExpiresAt: now.Add(s.cfg.HoldTTL)}
-	err = s.inTx(ctx, func(tx *sql.Tx) ([]Balance, error) {
-		var existing Hold
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT id, amount, expires_at, status FROM holds WHERE workspace_id = $1 AND request_id = $2`,
-			req.WorkspaceID, req.RequestID).Scan(&existing.ID, &existing.Amount, &existing.ExpiresAt, &status)
+	err = s.inTx(ctx, func(tx *ledger.Tx) error {
+		accounts, err := ledger.Lock(ctx, tx, []uuid.UUID{req.WorkspaceID})
+		if err != nil {
+			return err
+		}
+		acct, ok := accounts[req.WorkspaceID]
+		if !ok {
+			return notFound("workspace")
+		}
+		b = acct.Balance
+		existing, err := tx.Hold.Query().Where(hold.WorkspaceID(req.WorkspaceID), hold.RequestID(req.RequestID)).Only(ctx)
 		switch {
 		case err == nil:
-			h, allowed = existing, status == "active"
-			b, err = readBalance(ctx, tx, req.WorkspaceID)
-			return nil, err
-		case err != sql.ErrNoRows:
-			return nil, err
+			h, allowed = Hold{ID: existing.ID, Amount: money.Amount(existing.Amount), ExpiresAt: existing.ExpiresAt.UTC()}, existing.Status == hold.StatusActive
+			return nil
+		case !ent.IsNotFound(err):
+			return fmt.Errorf("find hold: %w", err)
 		}
-		b.WorkspaceID = req.WorkspaceID
-		// A new version and a NOTIFY, so caches and subscribers see held.
-		err = tx.QueryRowContext(ctx, `UPDATE workspaces SET held = held + $2, balance_version = balance_version + 1
-			WHERE id = $1 AND balance - held - $2 > 0
-			RETURNING balance, held, balance_version, balance_updated_at`, req.WorkspaceID, int64(cost)).
-			Scan(&b.Amount, &b.Held, &b.Version, &b.UpdatedAt)
-		if err == sql.ErrNoRows {
-			b, err = readBalance(ctx, tx, req.WorkspaceID)
-			return nil, err // unknown workspace (NOT_FOUND) or not enough available
+		if !canReserve(b, cost) {
+			return nil
 		}
+		if err := tx.Hold.Create().SetID(h.ID).SetWorkspaceID(req.WorkspaceID).SetRequestID(req.RequestID).SetAmount(int64(cost)).
+			SetStatus(hold.StatusActive).SetExpiresAt(h.ExpiresAt).SetCreatedAt(now).Exec(ctx); err != nil {
+			return fmt.Errorf("record hold: %w", err)
+		}
+		moves, _, err := ledger.Apply(ctx, tx, now, []ledger.Change{{WorkspaceID: req.WorkspaceID, Held: cost}})
 		if err != nil {
-			return nil, fmt.Errorf("reserve hold: %w", err)
+			return s.ledgerError(err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO holds (id, workspace_id, request_id, amount, status, expires_at, created_at)
-			VALUES ($1, $2, $3, $4, 'active', $5, $6)`, h.ID, req.WorkspaceID, req.RequestID, int64(cost), h.ExpiresAt, now); err != nil {
-			return nil, fmt.Errorf("record hold: %w", err)
-		}
-		allowed = true
-		return []Balance{b}, notify(ctx, tx, []Balance{b})
+		b, allowed = moves[0].After, true
+		return nil
 	})
 	if err != nil {
 		return Hold{}, Balance{}, false, err
@@ -98,11 +99,24 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Bal
 	return h, b, allowed, nil
 }
 
-// releaseHolds settles, in the charging transaction, the active holds of
-// the events that name one (by request id, or hold id), and lowers each
-// workspace's held amount by what they reserved: the real cost is charged
-// as usage, the reservation goes.
-func releaseHolds(ctx context.Context, tx querier, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
+// canReserve is the one rule for holds: a call may reserve its worst case
+// when the workspace is not blocked and the estimate fits in what is
+// available (an estimate exactly equal to it fits: the customer can afford
+// the worst case).
+func canReserve(b Balance, cost money.Amount) bool {
+	return !b.Blocked() && cost <= b.Available()
+}
+
+// normalizeRequestID is the one normalisation of a router request id, for
+// placing a hold and for the usage event that settles it alike.
+func normalizeRequestID(id string) string { return strings.TrimSpace(id) }
+
+// releaseHolds settles, in the charging transaction (which holds the
+// workspaces' row locks: workspace first, then holds, as everywhere), the
+// active holds of the events that name one (by request id, or hold id),
+// and adds what they reserved to each workspace's released amount: the real
+// cost is charged as usage, the reservation goes.
+func releaseHolds(ctx context.Context, tx *ledger.Tx, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
 	var ws, rids, hids []string
 	for _, ev := range events {
 		if ev.RequestID == "" && ev.HoldID == "" {
@@ -113,60 +127,82 @@ func releaseHolds(ctx context.Context, tx querier, events []pricedEvent, locked 
 	if len(ws) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `WITH settled AS (
-			UPDATE holds h SET status = 'settled'
-			FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(ws, rid, hid)
-			WHERE h.workspace_id = k.ws AND h.status = 'active' AND (h.request_id = k.rid OR h.id::text = k.hid)
-			RETURNING h.workspace_id, h.amount)
-		UPDATE workspaces w SET held = w.held - s.total
-		FROM (SELECT workspace_id, sum(amount)::bigint AS total FROM settled GROUP BY workspace_id) s
-		WHERE w.id = s.workspace_id RETURNING w.id, w.held`, pq.Array(ws), pq.Array(rids), pq.Array(hids))
+	rows, err := tx.QueryContext(ctx, `UPDATE holds h SET status = 'settled'
+		FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(ws, rid, hid)
+		WHERE h.workspace_id = k.ws AND h.status = 'active' AND (h.request_id = k.rid OR h.id::text = k.hid)
+		RETURNING h.workspace_id, h.amount`, pq.Array(ws), pq.Array(rids), pq.Array(hids))
 	if err != nil {
 		return fmt.Errorf("settle holds: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id uuid.UUID
-		var held int64
-		if err := rows.Scan(&id, &held); err != nil {
+		var amount money.Amount
+		if err := rows.Scan(&id, &amount); err != nil {
 			return err
 		}
 		if lw, ok := locked[id]; ok {
-			lw.bal.Held = money.Amount(held)
-			lw.heldChanged = true // postBatch announces it, even at no cost
+			if lw.released, err = money.Add(lw.released, amount); err != nil {
+				return fmt.Errorf("settle holds: %w", err)
+			}
 		}
 	}
 	return rows.Err()
 }
 
-// ExpireHolds releases holds past their expiry; an expired hold never
-// charges anything. It returns how many it released.
+// maxExpirePerRun bounds one expiry transaction.
+const maxExpirePerRun = 500
+
+// ExpireHolds releases holds past their expiry by the service clock; an
+// expired hold never charges anything. It returns how many it released.
 func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
+	now := s.now()
+	// Find candidates without locks, then lock workspaces before holds:
+	// the same order as settlement, so the two cannot deadlock.
+	var due []struct {
+		WorkspaceID uuid.UUID `json:"workspace_id"`
+	}
+	if err := s.ent.Hold.Query().Where(hold.StatusEQ(hold.StatusActive), hold.ExpiresAtLTE(now)).Limit(maxExpirePerRun).
+		Unique(true).Select(hold.FieldWorkspaceID).Scan(ctx, &due); err != nil {
+		return 0, fmt.Errorf("expire holds: %w", err)
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
+	ids := make([]uuid.UUID, len(due))
+	for i, d := range due {
+		ids[i] = d.WorkspaceID
+	}
 	var n int
-	err := s.inTx(ctx, func(tx *sql.Tx) ([]Balance, error) {
-		rows, err := tx.QueryContext(ctx, `WITH expired AS (
-				UPDATE holds SET status = 'expired' WHERE status = 'active' AND expires_at <= now() RETURNING workspace_id, amount),
-			released AS (
-				UPDATE workspaces w SET held = w.held - e.total, balance_version = w.balance_version + 1
-				FROM (SELECT workspace_id, sum(amount)::bigint AS total FROM expired GROUP BY workspace_id) e
-				WHERE w.id = e.workspace_id RETURNING w.id, w.balance, w.held, w.balance_version, w.balance_updated_at)
-			SELECT id, balance, held, balance_version, balance_updated_at, (SELECT count(*) FROM expired) FROM released`)
-		if err != nil {
-			return nil, err
+	err := s.inTx(ctx, func(tx *ledger.Tx) error {
+		if _, err := ledger.Lock(ctx, tx, ids); err != nil {
+			return err
 		}
-		defer rows.Close()
-		var changed []Balance
-		for rows.Next() {
-			var b Balance
-			if err := rows.Scan(&b.WorkspaceID, &b.Amount, &b.Held, &b.Version, &b.UpdatedAt, &n); err != nil {
-				return nil, err
+		expired, err := tx.Hold.Query().Where(hold.WorkspaceIDIn(ids...), hold.StatusEQ(hold.StatusActive), hold.ExpiresAtLTE(now)).
+			ForUpdate().All(ctx)
+		if err != nil || len(expired) == 0 {
+			return err
+		}
+		released := map[uuid.UUID]money.Amount{}
+		holdIDs := make([]uuid.UUID, len(expired))
+		for i, h := range expired {
+			holdIDs[i] = h.ID
+			if released[h.WorkspaceID], err = money.Add(released[h.WorkspaceID], money.Amount(h.Amount)); err != nil {
+				return err
 			}
-			changed = append(changed, b)
 		}
-		if err := rows.Err(); err != nil {
-			return nil, err
+		if err := tx.Hold.Update().Where(hold.IDIn(holdIDs...)).SetStatus(hold.StatusExpired).Exec(ctx); err != nil {
+			return err
 		}
-		return changed, notify(ctx, tx, changed)
+		changes := make([]ledger.Change, 0, len(released))
+		for _, id := range ids {
+			if amount, ok := released[id]; ok {
+				changes = append(changes, ledger.Change{WorkspaceID: id, Held: -amount})
+			}
+		}
+		n = len(expired)
+		_, _, err = ledger.Apply(ctx, tx, now, changes)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("expire holds: %w", err)

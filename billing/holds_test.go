@@ -14,7 +14,8 @@ func TestHolds_ExpireWithoutChargingAndSurviveARestart(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	ws := f.workspace(t, "free", "1")
-	short := billing.New(f.db.SQL, f.db.Ent, f.sandbox, billing.Config{HoldTTL: 50 * time.Millisecond}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	clock := newTestClock()
+	short := billing.New(f.db.SQL, f.sandbox, billing.Config{HoldTTL: 50 * time.Millisecond, Clock: clock.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := short.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -25,9 +26,9 @@ func TestHolds_ExpireWithoutChargingAndSurviveARestart(t *testing.T) {
 	if b, err := gate.Check(ctx, ws); err != nil || b.Held != 0 {
 		t.Fatalf("gate before: %+v %v", b, err)
 	}
-	// gpt-4o, 100,000 output tokens: $1.00 worst case > $1 balance: refused.
-	if _, _, ok, err := short.PlaceHold(ctx, billing.HoldRequest{WorkspaceID: ws, Model: "gpt-4o", MaxOutputTokens: 100_000, RequestID: "big"}); err != nil || ok {
-		t.Fatalf("a hold of the whole balance: allowed=%v err=%v", ok, err)
+	// gpt-4o, 100,001 output tokens: $1.00001 worst case > $1 balance: refused.
+	if _, _, ok, err := short.PlaceHold(ctx, billing.HoldRequest{WorkspaceID: ws, Model: "gpt-4o", MaxOutputTokens: 100_001, RequestID: "big"}); err != nil || ok {
+		t.Fatalf("a hold above the balance: allowed=%v err=%v", ok, err)
 	}
 	h, b, ok, err := short.PlaceHold(ctx, billing.HoldRequest{WorkspaceID: ws, Model: "gpt-4o", MaxOutputTokens: 50_000, RequestID: "r1"})
 	if err != nil || !ok || h.Amount.String() != "0.50" || b.Held.String() != "0.50" {
@@ -37,7 +38,7 @@ func TestHolds_ExpireWithoutChargingAndSurviveARestart(t *testing.T) {
 		t.Fatalf("gate after the hold: held %s version %d, want 0.50 version %d", g.Held, g.Version, b.Version)
 	}
 	// A restarted process sees the hold: it lives in Postgres.
-	restarted := billing.New(f.db.SQL, f.db.Ent, f.sandbox, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	restarted := billing.New(f.db.SQL, f.sandbox, billing.Config{Clock: clock.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := restarted.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,10 @@ func TestHolds_ExpireWithoutChargingAndSurviveARestart(t *testing.T) {
 	if b, _ := restarted.GetBalance(ctx, ws); b.Held.String() != "0.50" || b.Available().String() != "0.50" {
 		t.Fatalf("after restart: held %s available %s", b.Held, b.Available())
 	}
-	time.Sleep(60 * time.Millisecond)
+	if n, err := restarted.ExpireHolds(ctx); err != nil || n != 0 {
+		t.Fatalf("expired %d holds before their time: %v", n, err)
+	}
+	clock.Advance(50 * time.Millisecond) // exactly at expires_at: expired
 	n, err := restarted.ExpireHolds(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d holds: %v", n, err)

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,37 +11,41 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/ent/invoice"
+	"github.com/airouter/credits/ent/predicate"
+	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
 )
 
 // Party is a seller or buyer as printed on an invoice.
 type Party struct {
-	Name    string   `json:"name"`
-	Address []string `json:"address"`
-	TaxID   string   `json:"tax_id,omitempty"`
+	Name    string
+	Address []string
+	TaxID   string
 }
 
 // Seller is who issues invoices (SELLER_NAME, SELLER_ADDRESS, SELLER_TAX_ID).
 type Seller = Party
 
-// Invoice is an issued invoice: a frozen copy of everything printed on it.
+// Invoice is an issued invoice: everything printed on it, as it was issued.
 type Invoice struct {
-	ID          uuid.UUID    `json:"id"`
-	WorkspaceID uuid.UUID    `json:"workspace_id"`
-	PurchaseID  uuid.UUID    `json:"purchase_id"`
-	Number      string       `json:"number"`
-	IssuedAt    time.Time    `json:"issued_at"`
-	PaidAt      time.Time    `json:"paid_at"`
-	Seller      Party        `json:"seller"`
-	Buyer       Party        `json:"buyer"`
-	Description string       `json:"description"`
-	Quantity    int64        `json:"quantity"`
-	UnitPrice   money.Amount `json:"unit_price"`
-	Amount      money.Amount `json:"amount"`
-	Currency    string       `json:"currency"`
-	CardBrand   string       `json:"card_brand"`
-	CardLast4   string       `json:"card_last4"`
-	Kind        PurchaseKind `json:"kind"`
+	ID          uuid.UUID
+	WorkspaceID uuid.UUID
+	PurchaseID  uuid.UUID
+	Number      string
+	IssuedAt    time.Time
+	PaidAt      time.Time
+	Seller      Party
+	Buyer       Party
+	Description string
+	Quantity    int64
+	UnitPrice   money.Amount
+	Amount      money.Amount
+	Currency    string
+	CardBrand   string
+	CardLast4   string
+	Kind        PurchaseKind
 }
 
 // invoiceNumber formats the service-wide sequence number: CR-2026-000123.
@@ -54,36 +57,32 @@ func invoiceNumber(seq int64, issued time.Time) string {
 
 // issueInvoice issues the invoice of a purchase being settled in tx (which
 // holds the purchase row lock, so it runs once per purchase). The counter
-// row lock serialises issuers; a rollback returns the number unused.
-func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, p Purchase, now time.Time) error {
-	if p.InvoiceID != nil {
-		return nil
+// row lock serialises issuers, and the number and the issue date come from
+// one clock reading taken under that lock, so numbers and dates are in the
+// same order (never CR-2027-000001 before CR-2026-000002); a rollback
+// returns the number unused.
+func (s *Service) issueInvoice(ctx context.Context, tx *ledger.Tx, p *ent.Purchase) error {
+	exists, err := tx.Invoice.Query().Where(invoice.WorkspaceID(p.WorkspaceID), invoice.PurchaseID(p.ID)).Exist(ctx)
+	if err != nil || exists {
+		return err
 	}
-	var seq int64
-	if err := tx.QueryRowContext(ctx, `UPDATE invoice_counters SET last = last + 1 WHERE id = 1 RETURNING last`).Scan(&seq); err != nil {
+	counter, err := tx.InvoiceCounter.UpdateOneID(1).AddLast(1).Save(ctx)
+	if err != nil {
 		return fmt.Errorf("next invoice number: %w", err)
 	}
-	var buyerJSON []byte
-	var brand, last4 string
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(buyer, '{}'), card_brand, card_last4 FROM purchases WHERE id = $1`, p.ID).Scan(&buyerJSON, &brand, &last4); err != nil {
-		return fmt.Errorf("read purchase buyer: %w", err)
-	}
-	var buyer map[string]string
-	if err := json.Unmarshal(buyerJSON, &buyer); err != nil {
-		return fmt.Errorf("decode purchase buyer: %w", err)
-	}
+	now := s.now()
 	inv := Invoice{
-		ID: uuid.New(), WorkspaceID: p.WorkspaceID, PurchaseID: p.ID, Number: invoiceNumber(seq, now),
-		IssuedAt: now, PaidAt: now, Seller: s.cfg.Seller, Buyer: buyerParty(buyer),
-		Description: "AI Router credits", Quantity: 1, UnitPrice: p.Amount, Amount: p.Amount, Currency: money.Currency,
-		CardBrand: brand, CardLast4: last4, Kind: p.Kind,
+		ID: uuid.New(), WorkspaceID: p.WorkspaceID, PurchaseID: p.ID, Number: invoiceNumber(counter.Last, now),
+		IssuedAt: now, PaidAt: now, Seller: s.cfg.Seller, Buyer: buyerParty(p.Buyer),
+		Description: "AI Router credits", Quantity: 1, UnitPrice: money.Amount(p.Amount), Amount: money.Amount(p.Amount), Currency: money.Currency,
+		CardBrand: p.CardBrand, CardLast4: p.CardLast4, Kind: p.Kind,
 	}
-	snapshot, err := json.Marshal(inv)
+	snapshot, err := encodeInvoiceSnapshot(inv)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO invoices (id, workspace_id, purchase_id, seq, number, amount, issued_at, snapshot)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, inv.ID, inv.WorkspaceID, inv.PurchaseID, seq, inv.Number, int64(inv.Amount), now, snapshot); err != nil {
+	if err := tx.Invoice.Create().SetID(inv.ID).SetWorkspaceID(inv.WorkspaceID).SetPurchaseID(inv.PurchaseID).SetSeq(counter.Last).
+		SetNumber(inv.Number).SetAmount(int64(inv.Amount)).SetIssuedAt(now).SetSnapshot(snapshot).Exec(ctx); err != nil {
 		return fmt.Errorf("issue invoice: %w", err)
 	}
 	return nil
@@ -131,26 +130,81 @@ func countryName(code string) string {
 
 // GetInvoice returns one invoice of the workspace (NOT_FOUND for any other).
 func (s *Service) GetInvoice(ctx context.Context, workspaceID, id uuid.UUID) (Invoice, error) {
-	return s.readInvoice(ctx, `SELECT snapshot FROM invoices WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	return s.readInvoice(ctx, invoice.WorkspaceID(workspaceID), invoice.ID(id))
 }
 
 // InvoiceOfPurchase returns the invoice of a purchase of the workspace.
 func (s *Service) InvoiceOfPurchase(ctx context.Context, workspaceID, purchaseID uuid.UUID) (Invoice, error) {
-	return s.readInvoice(ctx, `SELECT snapshot FROM invoices WHERE workspace_id = $1 AND purchase_id = $2`, workspaceID, purchaseID)
+	return s.readInvoice(ctx, invoice.WorkspaceID(workspaceID), invoice.PurchaseID(purchaseID))
 }
 
-func (s *Service) readInvoice(ctx context.Context, query string, args ...any) (Invoice, error) {
-	var snapshot []byte
-	err := s.db.QueryRowContext(ctx, query, args...).Scan(&snapshot)
-	if err == sql.ErrNoRows {
+func (s *Service) readInvoice(ctx context.Context, where ...predicate.Invoice) (Invoice, error) {
+	row, err := s.ent.Invoice.Query().Where(where...).Only(ctx)
+	if ent.IsNotFound(err) {
 		return Invoice{}, notFound("invoice")
 	}
 	if err != nil {
 		return Invoice{}, fmt.Errorf("read invoice: %w", err)
 	}
-	var inv Invoice
-	if err := json.Unmarshal(snapshot, &inv); err != nil {
+	return decodeInvoiceSnapshot(row.Snapshot)
+}
+
+// invoiceSnapshotV1 is how an issued invoice is stored: written once when
+// the invoice is issued and never re-encoded. Its JSON names are frozen (the
+// invoices issued before versioning carry no "v" and are this version): a
+// change to what invoices carry is a new version with a struct of its own,
+// and decodeInvoiceSnapshot learns to read it; the domain Invoice may be
+// renamed freely.
+type invoiceSnapshotV1 struct {
+	Version     int             `json:"v,omitempty"`
+	ID          uuid.UUID       `json:"id"`
+	WorkspaceID uuid.UUID       `json:"workspace_id"`
+	PurchaseID  uuid.UUID       `json:"purchase_id"`
+	Number      string          `json:"number"`
+	IssuedAt    time.Time       `json:"issued_at"`
+	PaidAt      time.Time       `json:"paid_at"`
+	Seller      partySnapshotV1 `json:"seller"`
+	Buyer       partySnapshotV1 `json:"buyer"`
+	Description string          `json:"description"`
+	Quantity    int64           `json:"quantity"`
+	UnitPrice   money.Amount    `json:"unit_price"`
+	Amount      money.Amount    `json:"amount"`
+	Currency    string          `json:"currency"`
+	CardBrand   string          `json:"card_brand"`
+	CardLast4   string          `json:"card_last4"`
+	Kind        string          `json:"kind"`
+}
+
+type partySnapshotV1 struct {
+	Name    string   `json:"name"`
+	Address []string `json:"address"`
+	TaxID   string   `json:"tax_id,omitempty"`
+}
+
+func encodeInvoiceSnapshot(inv Invoice) ([]byte, error) {
+	return json.Marshal(invoiceSnapshotV1{Version: 1, ID: inv.ID, WorkspaceID: inv.WorkspaceID, PurchaseID: inv.PurchaseID,
+		Number: inv.Number, IssuedAt: inv.IssuedAt, PaidAt: inv.PaidAt, Seller: partySnapshotV1(inv.Seller), Buyer: partySnapshotV1(inv.Buyer),
+		Description: inv.Description, Quantity: inv.Quantity, UnitPrice: inv.UnitPrice, Amount: inv.Amount, Currency: inv.Currency,
+		CardBrand: inv.CardBrand, CardLast4: inv.CardLast4, Kind: string(inv.Kind)})
+}
+
+func decodeInvoiceSnapshot(b []byte) (Invoice, error) {
+	var v struct {
+		Version int `json:"v"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
 		return Invoice{}, fmt.Errorf("decode invoice: %w", err)
 	}
-	return inv, nil
+	switch v.Version {
+	case 0, 1:
+		var s invoiceSnapshotV1
+		if err := json.Unmarshal(b, &s); err != nil {
+			return Invoice{}, fmt.Errorf("decode invoice: %w", err)
+		}
+		return Invoice{ID: s.ID, WorkspaceID: s.WorkspaceID, PurchaseID: s.PurchaseID, Number: s.Number, IssuedAt: s.IssuedAt.UTC(),
+			PaidAt: s.PaidAt.UTC(), Seller: Party(s.Seller), Buyer: Party(s.Buyer), Description: s.Description, Quantity: s.Quantity,
+			UnitPrice: s.UnitPrice, Amount: s.Amount, Currency: s.Currency, CardBrand: s.CardBrand, CardLast4: s.CardLast4,
+			Kind: PurchaseKind(s.Kind)}, nil
+	}
+	return Invoice{}, fmt.Errorf("decode invoice: unknown snapshot version %d", v.Version)
 }

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
 	"math/bits"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/ent/modelprice"
 	"github.com/airouter/credits/money"
 )
 
@@ -107,31 +108,40 @@ func (c *Catalog) Current(now time.Time) []Price {
 }
 
 // Reload replaces the catalog with the rows of model_prices.
-func (c *Catalog) Reload(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT model, input_per_million, output_per_million,
-		cached_input_per_million, effective_from FROM model_prices ORDER BY model, effective_from`)
+func (c *Catalog) Reload(ctx context.Context, client *ent.Client) error {
+	rows, err := client.ModelPrice.Query().Order(modelprice.ByModel(), modelprice.ByEffectiveFrom()).All(ctx)
 	if err != nil {
 		return fmt.Errorf("load prices: %w", err)
 	}
-	defer rows.Close()
 	byModel := map[string][]Price{}
-	for rows.Next() {
-		var p Price
-		var cached sql.NullInt64
-		if err := rows.Scan(&p.Model, &p.InputPerMillion, &p.OutputPerMillion, &cached, &p.EffectiveFrom); err != nil {
-			return fmt.Errorf("load prices: %w", err)
-		}
-		if cached.Valid {
-			v := money.Amount(cached.Int64)
+	for _, r := range rows {
+		p := Price{Model: r.Model, InputPerMillion: money.Amount(r.InputPerMillion), OutputPerMillion: money.Amount(r.OutputPerMillion),
+			EffectiveFrom: r.EffectiveFrom.UTC()}
+		if r.CachedInputPerMillion != nil {
+			v := money.Amount(*r.CachedInputPerMillion)
 			p.CachedPerMillion = &v
 		}
 		byModel[p.Model] = append(byModel[p.Model], p)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load prices: %w", err)
 	}
 	c.mu.Lock()
 	c.byModel = byModel
 	c.mu.Unlock()
 	return nil
+}
+
+// RunPriceReload reloads the price catalog every interval until ctx ends,
+// so every instance picks up versions other instances' operators added.
+func (s *Service) RunPriceReload(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.prices.Reload(ctx, s.ent); err != nil && ctx.Err() == nil {
+				s.log.Error("reload prices", "err", err)
+			}
+		}
+	}
 }

@@ -2,14 +2,18 @@ package billing
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/workspace"
 	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/taxid"
 )
@@ -43,15 +47,19 @@ func normalizeProfile(p BillingProfile) (BillingProfile, error) {
 	a := &p.Address
 	a.Line1, a.Line2, a.City, a.PostalCode, a.State = trim(a.Line1), trim(a.Line2), trim(a.City), trim(a.PostalCode), trim(a.State)
 	a.Country = strings.ToUpper(trim(a.Country))
-	for field, v := range map[string]string{"billing.name": p.Name, "billing.address.line1": a.Line1, "billing.address.city": a.City} {
-		if v == "" {
-			return p, badInput(field, "%s is required", field)
-		}
+	fields := []struct {
+		name, value string
+		required    bool
+	}{
+		{"billing.name", p.Name, true}, {"billing.address.line1", a.Line1, true}, {"billing.address.line2", a.Line2, false},
+		{"billing.address.city", a.City, true}, {"billing.address.postalCode", a.PostalCode, false}, {"billing.address.state", a.State, false},
 	}
-	for field, v := range map[string]string{"billing.name": p.Name, "billing.address.line1": a.Line1, "billing.address.line2": a.Line2,
-		"billing.address.city": a.City, "billing.address.postalCode": a.PostalCode, "billing.address.state": a.State} {
-		if utf8.RuneCountInString(v) > maxProfileField {
-			return p, badInput(field, "%s is longer than %d characters", field, maxProfileField)
+	for _, f := range fields {
+		if f.required && f.value == "" {
+			return p, badInput(f.name, "%s is required", f.name)
+		}
+		if err := checkText(f.name, f.value, maxProfileField); err != nil {
+			return p, err
 		}
 	}
 	if !isCountryCode(a.Country) {
@@ -71,27 +79,48 @@ func normalizeProfile(p BillingProfile) (BillingProfile, error) {
 	return p, nil
 }
 
+// checkText is the one check of free text a client sends (names,
+// addresses, keys): valid UTF-8, no control characters (NUL, terminal
+// escapes), at most max characters. Postgres refuses NUL in text, and an
+// invoice must not print what a person did not type.
+func checkText(field, v string, max int) error {
+	if !utf8.ValidString(v) {
+		return badInput(field, "%s is not valid UTF-8", field)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return badInput(field, "%s must not contain control characters (U+%04X)", field, r)
+		}
+	}
+	if utf8.RuneCountInString(v) > max {
+		return badInput(field, "%s is longer than %d characters", field, max)
+	}
+	return nil
+}
+
 func isCountryCode(s string) bool {
 	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
 }
 
+func profileOf(bp *ent.BillingProfile) *BillingProfile {
+	p := &BillingProfile{Name: bp.Name, Address: Address{Line1: bp.Line1, Line2: bp.Line2, City: bp.City, PostalCode: bp.PostalCode,
+		State: bp.State, Country: bp.Country}}
+	if bp.TaxType != "" {
+		p.TaxID = &TaxID{Country: bp.TaxCountry, Type: bp.TaxType, Value: bp.TaxValue}
+	}
+	return p
+}
+
 // GetBillingProfile returns the workspace's profile, or nil when it has none.
 func (s *Service) GetBillingProfile(ctx context.Context, workspaceID uuid.UUID) (*BillingProfile, error) {
-	var p BillingProfile
-	var tc, tt, tv string
-	err := s.db.QueryRowContext(ctx, `SELECT name, line1, line2, city, postal_code, state, country, tax_country, tax_type, tax_value
-		FROM billing_profiles WHERE workspace_id = $1`, workspaceID).Scan(&p.Name, &p.Address.Line1, &p.Address.Line2,
-		&p.Address.City, &p.Address.PostalCode, &p.Address.State, &p.Address.Country, &tc, &tt, &tv)
-	if err == sql.ErrNoRows {
+	bp, err := s.ent.BillingProfile.Query().Where(billingprofile.WorkspaceID(workspaceID)).Only(ctx)
+	if ent.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read billing profile: %w", err)
 	}
-	if tt != "" {
-		p.TaxID = &TaxID{Country: tc, Type: tt, Value: tv}
-	}
-	return &p, nil
+	return profileOf(bp), nil
 }
 
 // UpdateBillingProfile validates and saves the profile, and copies it to
@@ -101,33 +130,36 @@ func (s *Service) UpdateBillingProfile(ctx context.Context, workspaceID uuid.UUI
 	if err != nil {
 		return p, err
 	}
-	if err := s.saveProfile(ctx, workspaceID, p); err != nil {
+	ws, err := s.ent.Workspace.Get(ctx, workspaceID)
+	if ent.IsNotFound(err) {
+		return p, notFound("workspace")
+	}
+	if err != nil {
+		return p, fmt.Errorf("read workspace: %w", err)
+	}
+	if err := saveProfile(ctx, s.ent, workspaceID, p, s.now()); err != nil {
 		return p, err
 	}
-	var customer sql.NullString
-	if err := s.db.QueryRowContext(ctx, `SELECT stripe_customer_id FROM workspaces WHERE id = $1`, workspaceID).Scan(&customer); err != nil {
-		return p, fmt.Errorf("read customer: %w", err)
-	}
-	if customer.Valid {
-		if err := s.payments.UpdateCustomer(ctx, customer.String, s.customerOf(workspaceID, p)); err != nil {
-			return p, fmt.Errorf("update processor customer: %w", err)
+	if ws.StripeCustomerID != nil {
+		if err := s.payments.UpdateCustomer(ctx, *ws.StripeCustomerID, s.customerOf(workspaceID, p)); err != nil {
+			return p, s.processorUnavailable(fmt.Errorf("update processor customer: %w", err))
 		}
 	}
 	return p, nil
 }
 
-func (s *Service) saveProfile(ctx context.Context, workspaceID uuid.UUID, p BillingProfile) error {
+// saveProfile writes the workspace's profile (through client: the pool, or
+// a transaction).
+func saveProfile(ctx context.Context, client *ent.Client, workspaceID uuid.UUID, p BillingProfile, now time.Time) error {
 	var tc, tt, tv string
 	if p.TaxID != nil {
 		tc, tt, tv = p.TaxID.Country, p.TaxID.Type, p.TaxID.Value
 	}
 	a := p.Address
-	_, err := s.db.ExecContext(ctx, `INSERT INTO billing_profiles (workspace_id, name, line1, line2, city, postal_code, state, country,
-		tax_country, tax_type, tax_value, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
-		ON CONFLICT (workspace_id) DO UPDATE SET name = EXCLUDED.name, line1 = EXCLUDED.line1, line2 = EXCLUDED.line2,
-		city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, state = EXCLUDED.state, country = EXCLUDED.country,
-		tax_country = EXCLUDED.tax_country, tax_type = EXCLUDED.tax_type, tax_value = EXCLUDED.tax_value, updated_at = now()`,
-		workspaceID, p.Name, a.Line1, a.Line2, a.City, a.PostalCode, a.State, a.Country, tc, tt, tv)
+	err := client.BillingProfile.Create().SetWorkspaceID(workspaceID).SetName(p.Name).SetLine1(a.Line1).SetLine2(a.Line2).
+		SetCity(a.City).SetPostalCode(a.PostalCode).SetState(a.State).SetCountry(a.Country).
+		SetTaxCountry(tc).SetTaxType(tt).SetTaxValue(tv).SetUpdatedAt(now).
+		OnConflictColumns(billingprofile.FieldWorkspaceID).UpdateNewValues().Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("save billing profile: %w", err)
 	}
@@ -146,19 +178,17 @@ func (s *Service) customerOf(workspaceID uuid.UUID, p BillingProfile) payments.C
 // on first use. The creation is keyed by the workspace id, so concurrent
 // first purchases create one customer.
 func (s *Service) ensureCustomer(ctx context.Context, workspaceID uuid.UUID, p *BillingProfile) (string, error) {
-	var customer sql.NullString
-	var name string
-	err := s.db.QueryRowContext(ctx, `SELECT stripe_customer_id, name FROM workspaces WHERE id = $1`, workspaceID).Scan(&customer, &name)
-	if err == sql.ErrNoRows {
+	ws, err := s.ent.Workspace.Get(ctx, workspaceID)
+	if ent.IsNotFound(err) {
 		return "", notFound("workspace")
 	}
 	if err != nil {
 		return "", fmt.Errorf("read customer: %w", err)
 	}
-	if customer.Valid {
-		return customer.String, nil
+	if ws.StripeCustomerID != nil {
+		return *ws.StripeCustomerID, nil
 	}
-	c := payments.Customer{WorkspaceID: workspaceID.String(), Name: name}
+	c := payments.Customer{WorkspaceID: workspaceID.String(), Name: ws.Name}
 	if p != nil {
 		c = s.customerOf(workspaceID, *p)
 	}
@@ -166,12 +196,34 @@ func (s *Service) ensureCustomer(ctx context.Context, workspaceID uuid.UUID, p *
 	if err != nil {
 		return "", fmt.Errorf("create processor customer: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE workspaces SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL`, workspaceID, id); err != nil {
+	if err := s.ent.Workspace.Update().Where(workspace.ID(workspaceID), workspace.StripeCustomerIDIsNil()).
+		SetStripeCustomerID(id).Exec(ctx); err != nil {
 		return "", fmt.Errorf("save customer: %w", err)
 	}
-	err = s.db.QueryRowContext(ctx, `SELECT stripe_customer_id FROM workspaces WHERE id = $1`, workspaceID).Scan(&customer)
-	if err != nil {
+	ws, err = s.ent.Workspace.Get(ctx, workspaceID)
+	if err != nil || ws.StripeCustomerID == nil {
 		return "", fmt.Errorf("read customer: %w", err)
 	}
-	return customer.String, nil
+	return *ws.StripeCustomerID, nil
+}
+
+// buyerSnapshot is the billing details a purchase was made with, kept on
+// the purchase: its invoice is made out to them.
+func buyerSnapshot(p BillingProfile) map[string]string {
+	m := map[string]string{"name": p.Name, "line1": p.Address.Line1, "line2": p.Address.Line2, "city": p.Address.City,
+		"postal_code": p.Address.PostalCode, "state": p.Address.State, "country": p.Address.Country}
+	if p.TaxID != nil {
+		m["tax_country"], m["tax_type"], m["tax_value"] = p.TaxID.Country, p.TaxID.Type, p.TaxID.Value
+	}
+	return m
+}
+
+// buyerProfile reads a buyer snapshot back.
+func buyerProfile(m map[string]string) BillingProfile {
+	p := BillingProfile{Name: m["name"], Address: Address{Line1: m["line1"], Line2: m["line2"], City: m["city"],
+		PostalCode: m["postal_code"], State: m["state"], Country: m["country"]}}
+	if m["tax_type"] != "" {
+		p.TaxID = &TaxID{Country: m["tax_country"], Type: m["tax_type"], Value: m["tax_value"]}
+	}
+	return p
 }

@@ -7,6 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/ent/invoicecounter"
+	"github.com/airouter/credits/ent/modelprice"
+	"github.com/airouter/credits/ent/plan"
+
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/money"
@@ -61,17 +68,20 @@ var seedPrices = [][4]string{
 // Seed inserts the default plans and price catalog where missing; it never
 // overwrites what an operator changed.
 func Seed(ctx context.Context, db *sql.DB) error {
+	client := ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db)))
 	for _, p := range seedPlans {
 		price, err := money.Parse(p.extraTrace)
 		if err != nil {
 			return fmt.Errorf("seed plan %s: %w", p.id, err)
 		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO plans (id, name, included_traces, extra_trace_price)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, p.id, p.name, p.includedTraces, int64(price)); err != nil {
+		err = client.Plan.Create().SetID(p.id).SetName(p.name).SetIncludedTraces(p.includedTraces).SetExtraTracePrice(int64(price)).
+			OnConflictColumns(plan.FieldID).DoNothing().Exec(ctx)
+		if err != nil && !isNoRows(err) {
 			return fmt.Errorf("seed plan %s: %w", p.id, err)
 		}
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO invoice_counters (id, last) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`); err != nil {
+	err := client.InvoiceCounter.Create().SetID(1).SetLast(0).OnConflictColumns(invoicecounter.FieldID).DoNothing().Exec(ctx)
+	if err != nil && !isNoRows(err) {
 		return fmt.Errorf("seed invoice counter: %w", err)
 	}
 	for _, row := range seedPrices {
@@ -88,22 +98,25 @@ func Seed(ctx context.Context, db *sql.DB) error {
 		if err != nil {
 			return fmt.Errorf("seed price %s: %w", row[0], err)
 		}
-		if err := insertPrice(ctx, db, p, false); err != nil {
+		if _, err := insertPrice(ctx, client, p, time.Now()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// SetPrice adds a price version for a model (an operator's edit). A version
-// with the same model and EffectiveFrom is replaced. Call Prices().Reload (or
-// restart) on every instance for it to take effect; events are priced by
-// the version in force at their occurred_at, so a future EffectiveFrom is
-// the safe way to change a price.
+// SetPrice adds a price version for a model (an operator's edit). Versions
+// are immutable: events already charged under one must keep matching it,
+// so a version with the same model and EffectiveFrom is refused (a
+// correction is a new version). The catalog of this process reloads at
+// once; other instances reload on their next refresh.
 func (s *Service) SetPrice(ctx context.Context, p Price) error {
 	p.Model = strings.TrimSpace(p.Model)
 	if p.Model == "" {
 		return badInput("model", "model is required")
+	}
+	if err := checkText("model", p.Model, 200); err != nil {
+		return err
 	}
 	if p.InputPerMillion < 0 || p.OutputPerMillion < 0 || (p.CachedPerMillion != nil && *p.CachedPerMillion < 0) {
 		return badInput("price", "prices must not be negative")
@@ -111,53 +124,60 @@ func (s *Service) SetPrice(ctx context.Context, p Price) error {
 	if p.EffectiveFrom.IsZero() {
 		p.EffectiveFrom = s.now()
 	}
-	if err := insertPrice(ctx, s.db, p, true); err != nil {
+	inserted, err := insertPrice(ctx, s.ent, p, s.now())
+	if err != nil {
 		return err
 	}
-	return s.prices.Reload(ctx, s.db)
+	if !inserted {
+		return badInput("effective_from", "%s already has a price version effective from %s; versions are immutable: add a new one",
+			p.Model, p.EffectiveFrom.UTC().Format(time.RFC3339Nano))
+	}
+	return s.prices.Reload(ctx, s.ent)
 }
 
-func insertPrice(ctx context.Context, db *sql.DB, p Price, replace bool) error {
-	var cached sql.NullInt64
+// insertPrice adds a price version unless one with its model and
+// effective time exists; inserted says which.
+func insertPrice(ctx context.Context, client *ent.Client, p Price, now time.Time) (inserted bool, err error) {
+	c := client.ModelPrice.Create().SetModel(p.Model).SetInputPerMillion(int64(p.InputPerMillion)).SetOutputPerMillion(int64(p.OutputPerMillion)).
+		SetEffectiveFrom(p.EffectiveFrom.UTC().Truncate(time.Microsecond)).SetCreatedAt(now)
 	if p.CachedPerMillion != nil {
-		cached = sql.NullInt64{Int64: int64(*p.CachedPerMillion), Valid: true}
+		c.SetCachedInputPerMillion(int64(*p.CachedPerMillion))
 	}
-	conflict := `DO NOTHING`
-	if replace {
-		conflict = `DO UPDATE SET input_per_million = EXCLUDED.input_per_million,
-			output_per_million = EXCLUDED.output_per_million, cached_input_per_million = EXCLUDED.cached_input_per_million`
+	err = c.OnConflictColumns(modelprice.FieldModel, modelprice.FieldEffectiveFrom).DoNothing().Exec(ctx)
+	if isNoRows(err) {
+		return false, nil
 	}
-	_, err := db.ExecContext(ctx, `INSERT INTO model_prices (model, input_per_million, output_per_million, cached_input_per_million, effective_from, created_at)
-		VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (model, effective_from) `+conflict,
-		p.Model, int64(p.InputPerMillion), int64(p.OutputPerMillion), cached, p.EffectiveFrom.UTC())
 	if err != nil {
-		return fmt.Errorf("save price %s: %w", p.Model, err)
+		return false, fmt.Errorf("save price %s: %w", p.Model, err)
 	}
-	return nil
+	return true, nil
 }
 
 // CreateWorkspace creates a workspace on plan (DefaultPlan when empty) with
 // a zero balance.
-func (s *Service) CreateWorkspace(ctx context.Context, name, plan string) (uuid.UUID, error) {
+func (s *Service) CreateWorkspace(ctx context.Context, name, planID string) (uuid.UUID, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return uuid.Nil, badInput("name", "a workspace name is required")
 	}
-	if plan == "" {
-		plan = DefaultPlan
+	if err := checkText("name", name, 200); err != nil {
+		return uuid.Nil, err
 	}
-	var exists bool
-	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM plans WHERE id = $1)`, plan).Scan(&exists); err != nil {
-		return uuid.Nil, fmt.Errorf("find plan %s: %w", plan, err)
+	if planID == "" {
+		planID = DefaultPlan
+	}
+	exists, err := s.ent.Plan.Query().Where(plan.ID(planID)).Exist(ctx)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("find plan %s: %w", planID, err)
 	}
 	if !exists {
-		return uuid.Nil, badInput("plan", "unknown plan %q", plan)
+		return uuid.Nil, badInput("plan", "unknown plan %q", planID)
 	}
-	id := uuid.New()
-	now := s.now().UTC()
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO workspaces (id, name, plan_id, balance, balance_version, balance_updated_at, created_at)
-		VALUES ($1, $2, $3, 0, 0, $4, $4)`, id, name, plan, now); err != nil {
+	now := s.now()
+	w, err := s.ent.Workspace.Create().SetName(name).SetPlanID(planID).SetBalance(0).SetHeld(0).SetBalanceVersion(0).
+		SetBalanceUpdatedAt(now).SetCreatedAt(now).Save(ctx)
+	if err != nil {
 		return uuid.Nil, fmt.Errorf("create workspace: %w", err)
 	}
-	return id, nil
+	return w.ID, nil
 }

@@ -4,18 +4,21 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/ent/usagerollup"
+	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
 )
 
 // rollUp adds the batch's events to the per-day, per-model usage totals in
 // the charging transaction, so the usage view never scans events.
-func rollUp(ctx context.Context, tx querier, events []pricedEvent) error {
+func rollUp(ctx context.Context, tx *ledger.Tx, events []pricedEvent) error {
 	type key struct {
 		ws    uuid.UUID
 		day   string
@@ -32,12 +35,19 @@ func rollUp(ctx context.Context, tx querier, events []pricedEvent) error {
 			agg[k] = a
 			order = append(order, k)
 		}
+		// Counts are bounded per event (MaxTokensPerEvent, MaxTracesPerEvent)
+		// and per group (maxGroupEvents), so these sums cannot overflow; the
+		// cost is checked all the same, as every money sum is.
 		a.requests++
 		a.in += ev.InputTokens
 		a.out += ev.OutputTokens
 		a.cached += ev.CachedInputTokens
 		a.traces += ev.Traces
-		a.cost += int64(ev.cost + ev.traceCost)
+		cost, err := money.Sum(money.Amount(a.cost), ev.cost, ev.traceCost)
+		if err != nil {
+			return fmt.Errorf("roll up usage: %w", err)
+		}
+		a.cost = int64(cost)
 	}
 	n := len(order)
 	ws, days, models := make([]string, n), make([]string, n), make([]string, n)
@@ -71,54 +81,89 @@ type UsageRow struct {
 	Cost                                         money.Amount // tokens and trace overage
 }
 
-// MaxUsageWindow bounds the usage view's window.
-const MaxUsageWindow = 400 * 24 * time.Hour
+// MaxUsageDays bounds the usage view's window, in calendar days counted
+// from from's day to to's day inclusive.
+const MaxUsageDays = 400
+
+// usageEpoch and usageEnd bound the instants the usage view accepts:
+// nothing was billed before the service existed, and Postgres's date type
+// ends in 294276 (and years before 1 cannot even be printed as RFC 3339).
+var usageEpoch, usageEnd = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // UsageSummary sums the workspace's usage over whole UTC days, from the day
 // of from to the day of to inclusive (by the events' occurred_at), grouped
 // by day and/or model (neither: one total row), days ascending then
 // models by name.
 func (s *Service) UsageSummary(ctx context.Context, workspaceID uuid.UUID, from, to time.Time, byDay, byModel bool) ([]UsageRow, error) {
-	if to.Before(from) {
+	for _, t := range []struct {
+		field string
+		at    time.Time
+	}{{"from", from}, {"to", to}} {
+		if t.at.Before(usageEpoch) || t.at.After(usageEnd) {
+			return nil, badInput(t.field, "%s must be between 2000-01-01 and 9999-12-31", t.field)
+		}
+	}
+	fromDay, toDay := dayOf(from), dayOf(to)
+	if toDay.Before(fromDay) {
 		return nil, badInput("to", "to must not be before from")
 	}
-	if to.Sub(from) > MaxUsageWindow {
-		return nil, badInput("to", "the window may span at most 400 days")
+	if days := int(toDay.Sub(fromDay).Hours()/24) + 1; days > MaxUsageDays {
+		return nil, badInput("to", "the window spans %d calendar days; at most %d are allowed", days, MaxUsageDays)
 	}
-	dayCol, modelCol := "NULL::date", "''"
-	var group []string
+	var groups []string
 	if byDay {
-		dayCol = "day"
-		group = append(group, "day")
+		groups = append(groups, usagerollup.FieldDay)
 	}
 	if byModel {
-		modelCol = "model"
-		group = append(group, "model")
+		groups = append(groups, usagerollup.FieldModel)
 	}
-	groupBy, orderBy := "", ""
-	if len(group) > 0 {
-		groupBy = " GROUP BY " + strings.Join(group, ", ")
-		orderBy = " ORDER BY " + strings.Join(group, ", ")
+	q := s.ent.UsageRollup.Query().Where(usagerollup.WorkspaceID(workspaceID), usagerollup.DayGTE(fromDay), usagerollup.DayLTE(toDay))
+	sums := []ent.AggregateFunc{
+		ent.As(ent.Sum(usagerollup.FieldRequests), "requests"), ent.As(ent.Sum(usagerollup.FieldInputTokens), "input_tokens"),
+		ent.As(ent.Sum(usagerollup.FieldOutputTokens), "output_tokens"), ent.As(ent.Sum(usagerollup.FieldCachedInputTokens), "cached_input_tokens"),
+		ent.As(ent.Sum(usagerollup.FieldTraces), "traces"), ent.As(ent.Sum(usagerollup.FieldCost), "cost"),
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+dayCol+`, `+modelCol+`, COALESCE(sum(requests), 0)::bigint, COALESCE(sum(input_tokens), 0)::bigint,
-		COALESCE(sum(output_tokens), 0)::bigint, COALESCE(sum(cached_input_tokens), 0)::bigint, COALESCE(sum(traces), 0)::bigint, COALESCE(sum(cost), 0)::bigint
-		FROM usage_rollups WHERE workspace_id = $1 AND day BETWEEN $2::date AND $3::date`+groupBy+orderBy,
-		workspaceID, from.UTC().Format("2006-01-02"), to.UTC().Format("2006-01-02"))
+	var rows []struct {
+		Day               sql.NullTime   `json:"day"`
+		Model             sql.NullString `json:"model"`
+		Requests          sql.NullInt64  `json:"requests"`
+		InputTokens       sql.NullInt64  `json:"input_tokens"`
+		OutputTokens      sql.NullInt64  `json:"output_tokens"`
+		CachedInputTokens sql.NullInt64  `json:"cached_input_tokens"`
+		Traces            sql.NullInt64  `json:"traces"`
+		Cost              sql.NullInt64  `json:"cost"`
+	}
+	var err error
+	if len(groups) > 0 {
+		err = q.Order(orderBy(groups)...).GroupBy(groups[0], groups[1:]...).Aggregate(sums...).Scan(ctx, &rows)
+	} else {
+		err = q.Aggregate(sums...).Scan(ctx, &rows)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("usage summary: %w", err)
 	}
-	defer rows.Close()
-	out := []UsageRow{}
-	for rows.Next() {
-		var r UsageRow
-		var day sql.NullTime
-		if err := rows.Scan(&day, &r.Model, &r.Requests, &r.InputTokens, &r.OutputTokens, &r.CachedInputTokens, &r.Traces, &r.Cost); err != nil {
-			return nil, fmt.Errorf("usage summary: %w", err)
+	out := make([]UsageRow, 0, len(rows))
+	for _, r := range rows {
+		row := UsageRow{Model: r.Model.String, Requests: r.Requests.Int64, InputTokens: r.InputTokens.Int64, OutputTokens: r.OutputTokens.Int64,
+			CachedInputTokens: r.CachedInputTokens.Int64, Traces: r.Traces.Int64, Cost: money.Amount(r.Cost.Int64)}
+		if r.Day.Valid {
+			row.Day = r.Day.Time.UTC()
 		}
-		if day.Valid {
-			r.Day = day.Time.UTC()
-		}
-		out = append(out, r)
+		out = append(out, row)
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+func orderBy(fields []string) []usagerollup.OrderOption {
+	out := make([]usagerollup.OrderOption, len(fields))
+	for i, f := range fields {
+		out[i] = entsql.OrderByField(f).ToFunc()
+	}
+	return out
+}
+
+// dayOf is the UTC calendar day t falls on.
+func dayOf(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -1,8 +1,8 @@
 package billing
 
 import (
+	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
+	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
 )
 
@@ -155,12 +156,13 @@ func (s *Service) priceEvent(ev UsageEvent, now time.Time) (pricedEvent, error) 
 	return pe, nil
 }
 
+// lockedWorkspace is a workspace locked by a usage transaction, with its
+// plan's trace terms and what the batch charges it.
 type lockedWorkspace struct {
-	bal            Balance
 	includedTraces int64
 	extraPrice     money.Amount
 	usage, tracing money.Amount
-	heldChanged    bool // holds settled: a new version even if nothing was charged
+	released       money.Amount // held by the holds this batch settles
 }
 
 // outcome is what a batch did with one event.
@@ -173,18 +175,26 @@ const (
 )
 
 // chargeBatch writes events in tx with a fixed number of statements whatever
-// the batch size: lock the workspaces in id order (so concurrent batches
-// cannot deadlock), drop events already recorded (safe to check before
-// inserting because every writer of a workspace's events holds its row
-// lock) or repeated within the batch, count traces, insert events, append
-// ledger entries, move balances. outcomes[i] says what became of events[i].
-func (s *Service) chargeBatch(ctx context.Context, sqlTx *sql.Tx, events []pricedEvent, now time.Time) (changed []Balance, outcomes []outcome, err error) {
-	tx := s.stmts.on(sqlTx)
+// the batch size: lock the workspaces (the ledger locks in id order, so
+// concurrent batches cannot deadlock), drop events already recorded (safe
+// to check before inserting because every writer of a workspace's events
+// holds its row lock) or repeated within the batch, count traces, insert
+// events, settle holds, roll up, and hand the ledger one usage and one
+// tracing change per workspace. outcomes[i] says what became of events[i].
+func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []pricedEvent, now time.Time) (outcomes []outcome, err error) {
 	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
-	locked, err := lockWorkspaces(ctx, tx, wsIDs)
+	accounts, err := ledger.Lock(ctx, tx, wsIDs)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	locked := make(map[uuid.UUID]*lockedWorkspace, len(accounts))
+	for id, a := range accounts {
+		p, err := s.plans.get(ctx, tx.Client(), a.PlanID)
+		if err != nil {
+			return nil, err
+		}
+		locked[id] = &lockedWorkspace{includedTraces: p.IncludedTraces, extraPrice: money.Amount(p.ExtraTracePrice)}
 	}
 	known := make([]int, 0, len(events)) // indexes into events
 	for i, ev := range events {
@@ -196,7 +206,7 @@ func (s *Service) chargeBatch(ctx context.Context, sqlTx *sql.Tx, events []price
 	}
 	recorded, err := findRecorded(ctx, tx, events, known)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	fresh := make([]pricedEvent, 0, len(known))
 	seen := make(map[eventKey]bool, len(known))
@@ -210,30 +220,59 @@ func (s *Service) chargeBatch(ctx context.Context, sqlTx *sql.Tx, events []price
 		fresh = append(fresh, events[i])
 	}
 	if len(fresh) == 0 {
-		return nil, outcomes, nil
+		return outcomes, nil
 	}
 	if err := chargeTraces(ctx, tx, fresh, locked); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	batch := uuid.NewString()
 	if err := insertEvents(ctx, tx, fresh, batch, now); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := releaseHolds(ctx, tx, fresh, locked); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := rollUp(ctx, tx, fresh); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, ev := range fresh {
 		lw := locked[ev.workspace]
-		lw.usage += ev.cost
-		lw.tracing += ev.traceCost
+		if lw.usage, err = money.Add(lw.usage, ev.cost); err != nil {
+			return nil, fmt.Errorf("usage of workspace %s: %w", ev.workspace, err)
+		}
+		if lw.tracing, err = money.Add(lw.tracing, ev.traceCost); err != nil {
+			return nil, fmt.Errorf("tracing of workspace %s: %w", ev.workspace, err)
+		}
 	}
-	if changed, err = s.postBatch(ctx, tx, wsIDs, locked, batch, len(fresh), now); err != nil {
-		return nil, nil, err
+	changes := usageChanges(wsIDs, locked, batch, len(fresh))
+	if _, _, err := ledger.Apply(ctx, tx, now, changes); err != nil {
+		return nil, err
 	}
-	return changed, outcomes, nil
+	return outcomes, nil
+}
+
+// usageChanges is what a batch does to each workspace's balance: one usage
+// and one tracing deduction (each only when non-zero), and the release of
+// the holds it settled.
+func usageChanges(wsIDs []uuid.UUID, locked map[uuid.UUID]*lockedWorkspace, batch string, events int) []ledger.Change {
+	desc := fmt.Sprintf("usage batch of %d events", events)
+	var changes []ledger.Change
+	for _, id := range wsIDs {
+		lw, ok := locked[id]
+		if !ok {
+			continue
+		}
+		if lw.usage != 0 {
+			changes = append(changes, ledger.Change{WorkspaceID: id, Kind: KindUsage, Amount: -lw.usage, Reference: batch, Description: desc, FreshReference: true})
+		}
+		if lw.tracing != 0 {
+			changes = append(changes, ledger.Change{WorkspaceID: id, Kind: KindTracing, Amount: -lw.tracing, Reference: batch, Description: desc, FreshReference: true})
+		}
+		if lw.released != 0 {
+			changes = append(changes, ledger.Change{WorkspaceID: id, Held: -lw.released})
+		}
+	}
+	return changes
 }
 
 type eventKey struct {
@@ -250,27 +289,8 @@ func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
 			ids = append(ids, ev.workspace)
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i][:], ids[j][:]) < 0 })
 	return ids
-}
-
-func lockWorkspaces(ctx context.Context, tx querier, ids []uuid.UUID) (map[uuid.UUID]*lockedWorkspace, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT w.id, w.balance, w.held, w.balance_version, w.balance_updated_at, p.included_traces, p.extra_trace_price
-		FROM workspaces w JOIN plans p ON p.id = w.plan_id
-		WHERE w.id = ANY($1::uuid[]) ORDER BY w.id FOR UPDATE OF w`, pq.Array(uuidStrings(ids)))
-	if err != nil {
-		return nil, fmt.Errorf("lock workspaces: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID]*lockedWorkspace, len(ids))
-	for rows.Next() {
-		lw := &lockedWorkspace{}
-		if err := rows.Scan(&lw.bal.WorkspaceID, &lw.bal.Amount, &lw.bal.Held, &lw.bal.Version, &lw.bal.UpdatedAt, &lw.includedTraces, &lw.extraPrice); err != nil {
-			return nil, fmt.Errorf("lock workspaces: %w", err)
-		}
-		out[lw.bal.WorkspaceID] = lw
-	}
-	return out, rows.Err()
 }
 
 // findRecordedSQL returns which of the (workspace, event id) pairs $1, $2
@@ -285,7 +305,7 @@ const findRecordedSQL = `SELECT k.workspace_id, k.event_id FROM unnest($1::uuid[
 	CROSS JOIN LATERAL (SELECT FROM usage_events e WHERE e.workspace_id = k.workspace_id AND e.event_id = k.event_id LIMIT 1) AS found`
 
 // findRecorded returns which of events[i] for i in idx are recorded already.
-func findRecorded(ctx context.Context, tx querier, events []pricedEvent, idx []int) (map[eventKey]bool, error) {
+func findRecorded(ctx context.Context, tx *ledger.Tx, events []pricedEvent, idx []int) (map[eventKey]bool, error) {
 	ws, ids := make([]string, len(idx)), make([]string, len(idx))
 	for j, i := range idx {
 		ws[j], ids[j] = events[i].workspace.String(), events[i].ID
@@ -309,7 +329,7 @@ func findRecorded(ctx context.Context, tx querier, events []pricedEvent, idx []i
 // chargeTraces adds each event's traces to its workspace's monthly counter
 // and prices the traces beyond the plan's included count, event by event in
 // batch order, so the (N+1)th trace of a month is the first one charged.
-func chargeTraces(ctx context.Context, tx querier, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
+func chargeTraces(ctx context.Context, tx *ledger.Tx, events []pricedEvent, locked map[uuid.UUID]*lockedWorkspace) error {
 	type key struct {
 		ws    uuid.UUID
 		month string
@@ -363,7 +383,11 @@ func chargeTraces(ctx context.Context, tx querier, events []pricedEvent, locked 
 		from, to := before[k], before[k]+ev.Traces
 		before[k] = to
 		extra := overage(to, lw.includedTraces) - overage(from, lw.includedTraces)
-		ev.traceCost = money.Amount(extra) * lw.extraPrice
+		cost, err := money.Mul(lw.extraPrice, extra)
+		if err != nil {
+			return fmt.Errorf("trace cost of event %s: %w", ev.ID, err)
+		}
+		ev.traceCost = cost
 	}
 	return nil
 }
@@ -376,7 +400,7 @@ func overage(n, included int64) int64 {
 	return n - included
 }
 
-func insertEvents(ctx context.Context, tx querier, events []pricedEvent, batch string, now time.Time) error {
+func insertEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batch string, now time.Time) error {
 	n := len(events)
 	ws, ids, models := make([]string, n), make([]string, n), make([]string, n)
 	in, out, cached, traces, cost, traceCost := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -398,68 +422,4 @@ func insertEvents(ctx context.Context, tx querier, events []pricedEvent, batch s
 		return fmt.Errorf("insert usage events: %w", err)
 	}
 	return nil
-}
-
-// postBatch appends one usage and one tracing ledger entry per workspace
-// (each only when non-zero) and moves every balance, in two statements.
-func (s *Service) postBatch(ctx context.Context, tx querier, wsIDs []uuid.UUID, locked map[uuid.UUID]*lockedWorkspace, batch string, events int, now time.Time) ([]Balance, error) {
-	var lws, lkind, lref, ldesc []string
-	var lamount, lafter []int64
-	var bws []string
-	var bamount, bversion []int64
-	var changed []Balance
-	for _, id := range wsIDs {
-		lw, ok := locked[id]
-		if !ok || (lw.usage == 0 && lw.tracing == 0 && !lw.heldChanged) {
-			continue
-		}
-		bal := lw.bal.Amount
-		for _, part := range []struct {
-			kind   Kind
-			amount money.Amount
-		}{{KindUsage, lw.usage}, {KindTracing, lw.tracing}} {
-			if part.amount == 0 {
-				continue
-			}
-			bal -= part.amount
-			lws, lkind, lref = append(lws, id.String()), append(lkind, string(part.kind)), append(lref, batch)
-			ldesc = append(ldesc, fmt.Sprintf("usage batch of %d events", events))
-			lamount, lafter = append(lamount, -int64(part.amount)), append(lafter, int64(bal))
-		}
-		b := Balance{WorkspaceID: id, Amount: bal, Version: lw.bal.Version + 1, UpdatedAt: now, Held: lw.bal.Held}
-		changed = append(changed, b)
-		bws, bamount, bversion = append(bws, id.String()), append(bamount, int64(bal)), append(bversion, b.Version)
-	}
-	if len(changed) == 0 {
-		return nil, nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_entries (workspace_id, kind, amount, balance_after, reference, description, created_at)
-		SELECT w, k, a, b, r, d, $7 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS x(w, k, a, b, r, d)`,
-		pq.Array(lws), pq.Array(lkind), pq.Array(lamount), pq.Array(lafter), pq.Array(lref), pq.Array(ldesc), now); err != nil {
-		return nil, fmt.Errorf("append usage ledger entries: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE workspaces w SET balance = x.b, balance_version = x.v, balance_updated_at = $4
-		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS x(id, b, v) WHERE w.id = x.id`,
-		pq.Array(bws), pq.Array(bamount), pq.Array(bversion), now); err != nil {
-		return nil, fmt.Errorf("update balances: %w", err)
-	}
-	if err := notify(ctx, tx, changed); err != nil {
-		return nil, err
-	}
-	scheduled, err := scheduleTopUps(ctx, tx, changed)
-	if err != nil {
-		return nil, err
-	}
-	if len(scheduled) > 0 {
-		defer s.wakeTopUps() // best effort: the worker also polls
-	}
-	return changed, nil
-}
-
-func uuidStrings(ids []uuid.UUID) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = id.String()
-	}
-	return out
 }

@@ -6789,6 +6789,11 @@ type PurchaseMutation struct {
 	payment_method_id *string
 	card_brand        *string
 	card_last4        *string
+	card_exp_month    *int
+	addcard_exp_month *int
+	card_exp_year     *int
+	addcard_exp_year  *int
+	save_card         *bool
 	failure_reason    *string
 	top_up_id         *uuid.UUID
 	buyer             *map[string]string
@@ -7262,6 +7267,154 @@ func (m *PurchaseMutation) ResetCardLast4() {
 	m.card_last4 = nil
 }
 
+// SetCardExpMonth sets the "card_exp_month" field.
+func (m *PurchaseMutation) SetCardExpMonth(i int) {
+	m.card_exp_month = &i
+	m.addcard_exp_month = nil
+}
+
+// CardExpMonth returns the value of the "card_exp_month" field in the mutation.
+func (m *PurchaseMutation) CardExpMonth() (r int, exists bool) {
+	v := m.card_exp_month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCardExpMonth returns the old "card_exp_month" field's value of the Purchase entity.
+// If the Purchase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PurchaseMutation) OldCardExpMonth(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCardExpMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCardExpMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCardExpMonth: %w", err)
+	}
+	return oldValue.CardExpMonth, nil
+}
+
+// AddCardExpMonth adds i to the "card_exp_month" field.
+func (m *PurchaseMutation) AddCardExpMonth(i int) {
+	if m.addcard_exp_month != nil {
+		*m.addcard_exp_month += i
+	} else {
+		m.addcard_exp_month = &i
+	}
+}
+
+// AddedCardExpMonth returns the value that was added to the "card_exp_month" field in this mutation.
+func (m *PurchaseMutation) AddedCardExpMonth() (r int, exists bool) {
+	v := m.addcard_exp_month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCardExpMonth resets all changes to the "card_exp_month" field.
+func (m *PurchaseMutation) ResetCardExpMonth() {
+	m.card_exp_month = nil
+	m.addcard_exp_month = nil
+}
+
+// SetCardExpYear sets the "card_exp_year" field.
+func (m *PurchaseMutation) SetCardExpYear(i int) {
+	m.card_exp_year = &i
+	m.addcard_exp_year = nil
+}
+
+// CardExpYear returns the value of the "card_exp_year" field in the mutation.
+func (m *PurchaseMutation) CardExpYear() (r int, exists bool) {
+	v := m.card_exp_year
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCardExpYear returns the old "card_exp_year" field's value of the Purchase entity.
+// If the Purchase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PurchaseMutation) OldCardExpYear(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCardExpYear is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCardExpYear requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCardExpYear: %w", err)
+	}
+	return oldValue.CardExpYear, nil
+}
+
+// AddCardExpYear adds i to the "card_exp_year" field.
+func (m *PurchaseMutation) AddCardExpYear(i int) {
+	if m.addcard_exp_year != nil {
+		*m.addcard_exp_year += i
+	} else {
+		m.addcard_exp_year = &i
+	}
+}
+
+// AddedCardExpYear returns the value that was added to the "card_exp_year" field in this mutation.
+func (m *PurchaseMutation) AddedCardExpYear() (r int, exists bool) {
+	v := m.addcard_exp_year
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCardExpYear resets all changes to the "card_exp_year" field.
+func (m *PurchaseMutation) ResetCardExpYear() {
+	m.card_exp_year = nil
+	m.addcard_exp_year = nil
+}
+
+// SetSaveCard sets the "save_card" field.
+func (m *PurchaseMutation) SetSaveCard(b bool) {
+	m.save_card = &b
+}
+
+// SaveCard returns the value of the "save_card" field in the mutation.
+func (m *PurchaseMutation) SaveCard() (r bool, exists bool) {
+	v := m.save_card
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSaveCard returns the old "save_card" field's value of the Purchase entity.
+// If the Purchase object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PurchaseMutation) OldSaveCard(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSaveCard is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSaveCard requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSaveCard: %w", err)
+	}
+	return oldValue.SaveCard, nil
+}
+
+// ResetSaveCard resets all changes to the "save_card" field.
+func (m *PurchaseMutation) ResetSaveCard() {
+	m.save_card = nil
+}
+
 // SetFailureReason sets the "failure_reason" field.
 func (m *PurchaseMutation) SetFailureReason(s string) {
 	m.failure_reason = &s
@@ -7551,7 +7704,7 @@ func (m *PurchaseMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PurchaseMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 18)
 	if m.workspace_id != nil {
 		fields = append(fields, purchase.FieldWorkspaceID)
 	}
@@ -7578,6 +7731,15 @@ func (m *PurchaseMutation) Fields() []string {
 	}
 	if m.card_last4 != nil {
 		fields = append(fields, purchase.FieldCardLast4)
+	}
+	if m.card_exp_month != nil {
+		fields = append(fields, purchase.FieldCardExpMonth)
+	}
+	if m.card_exp_year != nil {
+		fields = append(fields, purchase.FieldCardExpYear)
+	}
+	if m.save_card != nil {
+		fields = append(fields, purchase.FieldSaveCard)
 	}
 	if m.failure_reason != nil {
 		fields = append(fields, purchase.FieldFailureReason)
@@ -7623,6 +7785,12 @@ func (m *PurchaseMutation) Field(name string) (ent.Value, bool) {
 		return m.CardBrand()
 	case purchase.FieldCardLast4:
 		return m.CardLast4()
+	case purchase.FieldCardExpMonth:
+		return m.CardExpMonth()
+	case purchase.FieldCardExpYear:
+		return m.CardExpYear()
+	case purchase.FieldSaveCard:
+		return m.SaveCard()
 	case purchase.FieldFailureReason:
 		return m.FailureReason()
 	case purchase.FieldTopUpID:
@@ -7662,6 +7830,12 @@ func (m *PurchaseMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldCardBrand(ctx)
 	case purchase.FieldCardLast4:
 		return m.OldCardLast4(ctx)
+	case purchase.FieldCardExpMonth:
+		return m.OldCardExpMonth(ctx)
+	case purchase.FieldCardExpYear:
+		return m.OldCardExpYear(ctx)
+	case purchase.FieldSaveCard:
+		return m.OldSaveCard(ctx)
 	case purchase.FieldFailureReason:
 		return m.OldFailureReason(ctx)
 	case purchase.FieldTopUpID:
@@ -7746,6 +7920,27 @@ func (m *PurchaseMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCardLast4(v)
 		return nil
+	case purchase.FieldCardExpMonth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCardExpMonth(v)
+		return nil
+	case purchase.FieldCardExpYear:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCardExpYear(v)
+		return nil
+	case purchase.FieldSaveCard:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSaveCard(v)
+		return nil
 	case purchase.FieldFailureReason:
 		v, ok := value.(string)
 		if !ok {
@@ -7799,6 +7994,12 @@ func (m *PurchaseMutation) AddedFields() []string {
 	if m.addamount != nil {
 		fields = append(fields, purchase.FieldAmount)
 	}
+	if m.addcard_exp_month != nil {
+		fields = append(fields, purchase.FieldCardExpMonth)
+	}
+	if m.addcard_exp_year != nil {
+		fields = append(fields, purchase.FieldCardExpYear)
+	}
 	return fields
 }
 
@@ -7809,6 +8010,10 @@ func (m *PurchaseMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case purchase.FieldAmount:
 		return m.AddedAmount()
+	case purchase.FieldCardExpMonth:
+		return m.AddedCardExpMonth()
+	case purchase.FieldCardExpYear:
+		return m.AddedCardExpYear()
 	}
 	return nil, false
 }
@@ -7824,6 +8029,20 @@ func (m *PurchaseMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddAmount(v)
+		return nil
+	case purchase.FieldCardExpMonth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCardExpMonth(v)
+		return nil
+	case purchase.FieldCardExpYear:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCardExpYear(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Purchase numeric field %s", name)
@@ -7905,6 +8124,15 @@ func (m *PurchaseMutation) ResetField(name string) error {
 		return nil
 	case purchase.FieldCardLast4:
 		m.ResetCardLast4()
+		return nil
+	case purchase.FieldCardExpMonth:
+		m.ResetCardExpMonth()
+		return nil
+	case purchase.FieldCardExpYear:
+		m.ResetCardExpYear()
+		return nil
+	case purchase.FieldSaveCard:
+		m.ResetSaveCard()
 		return nil
 	case purchase.FieldFailureReason:
 		m.ResetFailureReason()

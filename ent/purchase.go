@@ -37,6 +37,12 @@ type Purchase struct {
 	CardBrand string `json:"card_brand,omitempty"`
 	// CardLast4 holds the value of the "card_last4" field.
 	CardLast4 string `json:"card_last4,omitempty"`
+	// CardExpMonth holds the value of the "card_exp_month" field.
+	CardExpMonth int `json:"card_exp_month,omitempty"`
+	// CardExpYear holds the value of the "card_exp_year" field.
+	CardExpYear int `json:"card_exp_year,omitempty"`
+	// a card given fresh with this purchase: saved to the workspace when it succeeds
+	SaveCard bool `json:"save_card,omitempty"`
 	// FailureReason holds the value of the "failure_reason" field.
 	FailureReason string `json:"failure_reason,omitempty"`
 	// the auto top-up this purchase is an attempt of
@@ -61,7 +67,9 @@ func (*Purchase) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case purchase.FieldBuyer:
 			values[i] = new([]byte)
-		case purchase.FieldAmount:
+		case purchase.FieldSaveCard:
+			values[i] = new(sql.NullBool)
+		case purchase.FieldAmount, purchase.FieldCardExpMonth, purchase.FieldCardExpYear:
 			values[i] = new(sql.NullInt64)
 		case purchase.FieldKind, purchase.FieldStatus, purchase.FieldIdempotencyKey, purchase.FieldPaymentIntentID, purchase.FieldPaymentMethodID, purchase.FieldCardBrand, purchase.FieldCardLast4, purchase.FieldFailureReason:
 			values[i] = new(sql.NullString)
@@ -144,6 +152,24 @@ func (_m *Purchase) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field card_last4", values[i])
 			} else if value.Valid {
 				_m.CardLast4 = value.String
+			}
+		case purchase.FieldCardExpMonth:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field card_exp_month", values[i])
+			} else if value.Valid {
+				_m.CardExpMonth = int(value.Int64)
+			}
+		case purchase.FieldCardExpYear:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field card_exp_year", values[i])
+			} else if value.Valid {
+				_m.CardExpYear = int(value.Int64)
+			}
+		case purchase.FieldSaveCard:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field save_card", values[i])
+			} else if value.Valid {
+				_m.SaveCard = value.Bool
 			}
 		case purchase.FieldFailureReason:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -249,6 +275,15 @@ func (_m *Purchase) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("card_last4=")
 	builder.WriteString(_m.CardLast4)
+	builder.WriteString(", ")
+	builder.WriteString("card_exp_month=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CardExpMonth))
+	builder.WriteString(", ")
+	builder.WriteString("card_exp_year=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CardExpYear))
+	builder.WriteString(", ")
+	builder.WriteString("save_card=")
+	builder.WriteString(fmt.Sprintf("%v", _m.SaveCard))
 	builder.WriteString(", ")
 	builder.WriteString("failure_reason=")
 	builder.WriteString(_m.FailureReason)

@@ -118,6 +118,48 @@ func (_c *PurchaseCreate) SetNillableCardLast4(v *string) *PurchaseCreate {
 	return _c
 }
 
+// SetCardExpMonth sets the "card_exp_month" field.
+func (_c *PurchaseCreate) SetCardExpMonth(v int) *PurchaseCreate {
+	_c.mutation.SetCardExpMonth(v)
+	return _c
+}
+
+// SetNillableCardExpMonth sets the "card_exp_month" field if the given value is not nil.
+func (_c *PurchaseCreate) SetNillableCardExpMonth(v *int) *PurchaseCreate {
+	if v != nil {
+		_c.SetCardExpMonth(*v)
+	}
+	return _c
+}
+
+// SetCardExpYear sets the "card_exp_year" field.
+func (_c *PurchaseCreate) SetCardExpYear(v int) *PurchaseCreate {
+	_c.mutation.SetCardExpYear(v)
+	return _c
+}
+
+// SetNillableCardExpYear sets the "card_exp_year" field if the given value is not nil.
+func (_c *PurchaseCreate) SetNillableCardExpYear(v *int) *PurchaseCreate {
+	if v != nil {
+		_c.SetCardExpYear(*v)
+	}
+	return _c
+}
+
+// SetSaveCard sets the "save_card" field.
+func (_c *PurchaseCreate) SetSaveCard(v bool) *PurchaseCreate {
+	_c.mutation.SetSaveCard(v)
+	return _c
+}
+
+// SetNillableSaveCard sets the "save_card" field if the given value is not nil.
+func (_c *PurchaseCreate) SetNillableSaveCard(v *bool) *PurchaseCreate {
+	if v != nil {
+		_c.SetSaveCard(*v)
+	}
+	return _c
+}
+
 // SetFailureReason sets the "failure_reason" field.
 func (_c *PurchaseCreate) SetFailureReason(v string) *PurchaseCreate {
 	_c.mutation.SetFailureReason(v)
@@ -259,6 +301,18 @@ func (_c *PurchaseCreate) defaults() {
 		v := purchase.DefaultCardLast4
 		_c.mutation.SetCardLast4(v)
 	}
+	if _, ok := _c.mutation.CardExpMonth(); !ok {
+		v := purchase.DefaultCardExpMonth
+		_c.mutation.SetCardExpMonth(v)
+	}
+	if _, ok := _c.mutation.CardExpYear(); !ok {
+		v := purchase.DefaultCardExpYear
+		_c.mutation.SetCardExpYear(v)
+	}
+	if _, ok := _c.mutation.SaveCard(); !ok {
+		v := purchase.DefaultSaveCard
+		_c.mutation.SetSaveCard(v)
+	}
 	if _, ok := _c.mutation.FailureReason(); !ok {
 		v := purchase.DefaultFailureReason
 		_c.mutation.SetFailureReason(v)
@@ -322,6 +376,15 @@ func (_c *PurchaseCreate) check() error {
 	}
 	if _, ok := _c.mutation.CardLast4(); !ok {
 		return &ValidationError{Name: "card_last4", err: errors.New(`ent: missing required field "Purchase.card_last4"`)}
+	}
+	if _, ok := _c.mutation.CardExpMonth(); !ok {
+		return &ValidationError{Name: "card_exp_month", err: errors.New(`ent: missing required field "Purchase.card_exp_month"`)}
+	}
+	if _, ok := _c.mutation.CardExpYear(); !ok {
+		return &ValidationError{Name: "card_exp_year", err: errors.New(`ent: missing required field "Purchase.card_exp_year"`)}
+	}
+	if _, ok := _c.mutation.SaveCard(); !ok {
+		return &ValidationError{Name: "save_card", err: errors.New(`ent: missing required field "Purchase.save_card"`)}
 	}
 	if _, ok := _c.mutation.FailureReason(); !ok {
 		return &ValidationError{Name: "failure_reason", err: errors.New(`ent: missing required field "Purchase.failure_reason"`)}
@@ -403,6 +466,18 @@ func (_c *PurchaseCreate) createSpec() (*Purchase, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CardLast4(); ok {
 		_spec.SetField(purchase.FieldCardLast4, field.TypeString, value)
 		_node.CardLast4 = value
+	}
+	if value, ok := _c.mutation.CardExpMonth(); ok {
+		_spec.SetField(purchase.FieldCardExpMonth, field.TypeInt, value)
+		_node.CardExpMonth = value
+	}
+	if value, ok := _c.mutation.CardExpYear(); ok {
+		_spec.SetField(purchase.FieldCardExpYear, field.TypeInt, value)
+		_node.CardExpYear = value
+	}
+	if value, ok := _c.mutation.SaveCard(); ok {
+		_spec.SetField(purchase.FieldSaveCard, field.TypeBool, value)
+		_node.SaveCard = value
 	}
 	if value, ok := _c.mutation.FailureReason(); ok {
 		_spec.SetField(purchase.FieldFailureReason, field.TypeString, value)
@@ -543,6 +618,54 @@ func (u *PurchaseUpsert) SetCardLast4(v string) *PurchaseUpsert {
 // UpdateCardLast4 sets the "card_last4" field to the value that was provided on create.
 func (u *PurchaseUpsert) UpdateCardLast4() *PurchaseUpsert {
 	u.SetExcluded(purchase.FieldCardLast4)
+	return u
+}
+
+// SetCardExpMonth sets the "card_exp_month" field.
+func (u *PurchaseUpsert) SetCardExpMonth(v int) *PurchaseUpsert {
+	u.Set(purchase.FieldCardExpMonth, v)
+	return u
+}
+
+// UpdateCardExpMonth sets the "card_exp_month" field to the value that was provided on create.
+func (u *PurchaseUpsert) UpdateCardExpMonth() *PurchaseUpsert {
+	u.SetExcluded(purchase.FieldCardExpMonth)
+	return u
+}
+
+// AddCardExpMonth adds v to the "card_exp_month" field.
+func (u *PurchaseUpsert) AddCardExpMonth(v int) *PurchaseUpsert {
+	u.Add(purchase.FieldCardExpMonth, v)
+	return u
+}
+
+// SetCardExpYear sets the "card_exp_year" field.
+func (u *PurchaseUpsert) SetCardExpYear(v int) *PurchaseUpsert {
+	u.Set(purchase.FieldCardExpYear, v)
+	return u
+}
+
+// UpdateCardExpYear sets the "card_exp_year" field to the value that was provided on create.
+func (u *PurchaseUpsert) UpdateCardExpYear() *PurchaseUpsert {
+	u.SetExcluded(purchase.FieldCardExpYear)
+	return u
+}
+
+// AddCardExpYear adds v to the "card_exp_year" field.
+func (u *PurchaseUpsert) AddCardExpYear(v int) *PurchaseUpsert {
+	u.Add(purchase.FieldCardExpYear, v)
+	return u
+}
+
+// SetSaveCard sets the "save_card" field.
+func (u *PurchaseUpsert) SetSaveCard(v bool) *PurchaseUpsert {
+	u.Set(purchase.FieldSaveCard, v)
+	return u
+}
+
+// UpdateSaveCard sets the "save_card" field to the value that was provided on create.
+func (u *PurchaseUpsert) UpdateSaveCard() *PurchaseUpsert {
+	u.SetExcluded(purchase.FieldSaveCard)
 	return u
 }
 
@@ -746,6 +869,62 @@ func (u *PurchaseUpsertOne) SetCardLast4(v string) *PurchaseUpsertOne {
 func (u *PurchaseUpsertOne) UpdateCardLast4() *PurchaseUpsertOne {
 	return u.Update(func(s *PurchaseUpsert) {
 		s.UpdateCardLast4()
+	})
+}
+
+// SetCardExpMonth sets the "card_exp_month" field.
+func (u *PurchaseUpsertOne) SetCardExpMonth(v int) *PurchaseUpsertOne {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.SetCardExpMonth(v)
+	})
+}
+
+// AddCardExpMonth adds v to the "card_exp_month" field.
+func (u *PurchaseUpsertOne) AddCardExpMonth(v int) *PurchaseUpsertOne {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.AddCardExpMonth(v)
+	})
+}
+
+// UpdateCardExpMonth sets the "card_exp_month" field to the value that was provided on create.
+func (u *PurchaseUpsertOne) UpdateCardExpMonth() *PurchaseUpsertOne {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.UpdateCardExpMonth()
+	})
+}
+
+// SetCardExpYear sets the "card_exp_year" field.
+func (u *PurchaseUpsertOne) SetCardExpYear(v int) *PurchaseUpsertOne {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.SetCardExpYear(v)
+	})
+}
+
+// AddCardExpYear adds v to the "card_exp_year" field.
+func (u *PurchaseUpsertOne) AddCardExpYear(v int) *PurchaseUpsertOne {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.AddCardExpYear(v)
+	})
+}
+
+// UpdateCardExpYear sets the "card_exp_year" field to the value that was provided on create.
+func (u *PurchaseUpsertOne) UpdateCardExpYear() *PurchaseUpsertOne {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.UpdateCardExpYear()
+	})
+}
+
+// SetSaveCard sets the "save_card" field.
+func (u *PurchaseUpsertOne) SetSaveCard(v bool) *PurchaseUpsertOne {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.SetSaveCard(v)
+	})
+}
+
+// UpdateSaveCard sets the "save_card" field to the value that was provided on create.
+func (u *PurchaseUpsertOne) UpdateSaveCard() *PurchaseUpsertOne {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.UpdateSaveCard()
 	})
 }
 
@@ -1126,6 +1305,62 @@ func (u *PurchaseUpsertBulk) SetCardLast4(v string) *PurchaseUpsertBulk {
 func (u *PurchaseUpsertBulk) UpdateCardLast4() *PurchaseUpsertBulk {
 	return u.Update(func(s *PurchaseUpsert) {
 		s.UpdateCardLast4()
+	})
+}
+
+// SetCardExpMonth sets the "card_exp_month" field.
+func (u *PurchaseUpsertBulk) SetCardExpMonth(v int) *PurchaseUpsertBulk {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.SetCardExpMonth(v)
+	})
+}
+
+// AddCardExpMonth adds v to the "card_exp_month" field.
+func (u *PurchaseUpsertBulk) AddCardExpMonth(v int) *PurchaseUpsertBulk {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.AddCardExpMonth(v)
+	})
+}
+
+// UpdateCardExpMonth sets the "card_exp_month" field to the value that was provided on create.
+func (u *PurchaseUpsertBulk) UpdateCardExpMonth() *PurchaseUpsertBulk {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.UpdateCardExpMonth()
+	})
+}
+
+// SetCardExpYear sets the "card_exp_year" field.
+func (u *PurchaseUpsertBulk) SetCardExpYear(v int) *PurchaseUpsertBulk {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.SetCardExpYear(v)
+	})
+}
+
+// AddCardExpYear adds v to the "card_exp_year" field.
+func (u *PurchaseUpsertBulk) AddCardExpYear(v int) *PurchaseUpsertBulk {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.AddCardExpYear(v)
+	})
+}
+
+// UpdateCardExpYear sets the "card_exp_year" field to the value that was provided on create.
+func (u *PurchaseUpsertBulk) UpdateCardExpYear() *PurchaseUpsertBulk {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.UpdateCardExpYear()
+	})
+}
+
+// SetSaveCard sets the "save_card" field.
+func (u *PurchaseUpsertBulk) SetSaveCard(v bool) *PurchaseUpsertBulk {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.SetSaveCard(v)
+	})
+}
+
+// UpdateSaveCard sets the "save_card" field to the value that was provided on create.
+func (u *PurchaseUpsertBulk) UpdateSaveCard() *PurchaseUpsertBulk {
+	return u.Update(func(s *PurchaseUpsert) {
+		s.UpdateSaveCard()
 	})
 }
 

@@ -104,6 +104,62 @@ func (_u *PurchaseUpdate) SetNillableCardLast4(v *string) *PurchaseUpdate {
 	return _u
 }
 
+// SetCardExpMonth sets the "card_exp_month" field.
+func (_u *PurchaseUpdate) SetCardExpMonth(v int) *PurchaseUpdate {
+	_u.mutation.ResetCardExpMonth()
+	_u.mutation.SetCardExpMonth(v)
+	return _u
+}
+
+// SetNillableCardExpMonth sets the "card_exp_month" field if the given value is not nil.
+func (_u *PurchaseUpdate) SetNillableCardExpMonth(v *int) *PurchaseUpdate {
+	if v != nil {
+		_u.SetCardExpMonth(*v)
+	}
+	return _u
+}
+
+// AddCardExpMonth adds value to the "card_exp_month" field.
+func (_u *PurchaseUpdate) AddCardExpMonth(v int) *PurchaseUpdate {
+	_u.mutation.AddCardExpMonth(v)
+	return _u
+}
+
+// SetCardExpYear sets the "card_exp_year" field.
+func (_u *PurchaseUpdate) SetCardExpYear(v int) *PurchaseUpdate {
+	_u.mutation.ResetCardExpYear()
+	_u.mutation.SetCardExpYear(v)
+	return _u
+}
+
+// SetNillableCardExpYear sets the "card_exp_year" field if the given value is not nil.
+func (_u *PurchaseUpdate) SetNillableCardExpYear(v *int) *PurchaseUpdate {
+	if v != nil {
+		_u.SetCardExpYear(*v)
+	}
+	return _u
+}
+
+// AddCardExpYear adds value to the "card_exp_year" field.
+func (_u *PurchaseUpdate) AddCardExpYear(v int) *PurchaseUpdate {
+	_u.mutation.AddCardExpYear(v)
+	return _u
+}
+
+// SetSaveCard sets the "save_card" field.
+func (_u *PurchaseUpdate) SetSaveCard(v bool) *PurchaseUpdate {
+	_u.mutation.SetSaveCard(v)
+	return _u
+}
+
+// SetNillableSaveCard sets the "save_card" field if the given value is not nil.
+func (_u *PurchaseUpdate) SetNillableSaveCard(v *bool) *PurchaseUpdate {
+	if v != nil {
+		_u.SetSaveCard(*v)
+	}
+	return _u
+}
+
 // SetFailureReason sets the "failure_reason" field.
 func (_u *PurchaseUpdate) SetFailureReason(v string) *PurchaseUpdate {
 	_u.mutation.SetFailureReason(v)
@@ -237,6 +293,21 @@ func (_u *PurchaseUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.CardLast4(); ok {
 		_spec.SetField(purchase.FieldCardLast4, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.CardExpMonth(); ok {
+		_spec.SetField(purchase.FieldCardExpMonth, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCardExpMonth(); ok {
+		_spec.AddField(purchase.FieldCardExpMonth, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.CardExpYear(); ok {
+		_spec.SetField(purchase.FieldCardExpYear, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCardExpYear(); ok {
+		_spec.AddField(purchase.FieldCardExpYear, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.SaveCard(); ok {
+		_spec.SetField(purchase.FieldSaveCard, field.TypeBool, value)
+	}
 	if value, ok := _u.mutation.FailureReason(); ok {
 		_spec.SetField(purchase.FieldFailureReason, field.TypeString, value)
 	}
@@ -350,6 +421,62 @@ func (_u *PurchaseUpdateOne) SetCardLast4(v string) *PurchaseUpdateOne {
 func (_u *PurchaseUpdateOne) SetNillableCardLast4(v *string) *PurchaseUpdateOne {
 	if v != nil {
 		_u.SetCardLast4(*v)
+	}
+	return _u
+}
+
+// SetCardExpMonth sets the "card_exp_month" field.
+func (_u *PurchaseUpdateOne) SetCardExpMonth(v int) *PurchaseUpdateOne {
+	_u.mutation.ResetCardExpMonth()
+	_u.mutation.SetCardExpMonth(v)
+	return _u
+}
+
+// SetNillableCardExpMonth sets the "card_exp_month" field if the given value is not nil.
+func (_u *PurchaseUpdateOne) SetNillableCardExpMonth(v *int) *PurchaseUpdateOne {
+	if v != nil {
+		_u.SetCardExpMonth(*v)
+	}
+	return _u
+}
+
+// AddCardExpMonth adds value to the "card_exp_month" field.
+func (_u *PurchaseUpdateOne) AddCardExpMonth(v int) *PurchaseUpdateOne {
+	_u.mutation.AddCardExpMonth(v)
+	return _u
+}
+
+// SetCardExpYear sets the "card_exp_year" field.
+func (_u *PurchaseUpdateOne) SetCardExpYear(v int) *PurchaseUpdateOne {
+	_u.mutation.ResetCardExpYear()
+	_u.mutation.SetCardExpYear(v)
+	return _u
+}
+
+// SetNillableCardExpYear sets the "card_exp_year" field if the given value is not nil.
+func (_u *PurchaseUpdateOne) SetNillableCardExpYear(v *int) *PurchaseUpdateOne {
+	if v != nil {
+		_u.SetCardExpYear(*v)
+	}
+	return _u
+}
+
+// AddCardExpYear adds value to the "card_exp_year" field.
+func (_u *PurchaseUpdateOne) AddCardExpYear(v int) *PurchaseUpdateOne {
+	_u.mutation.AddCardExpYear(v)
+	return _u
+}
+
+// SetSaveCard sets the "save_card" field.
+func (_u *PurchaseUpdateOne) SetSaveCard(v bool) *PurchaseUpdateOne {
+	_u.mutation.SetSaveCard(v)
+	return _u
+}
+
+// SetNillableSaveCard sets the "save_card" field if the given value is not nil.
+func (_u *PurchaseUpdateOne) SetNillableSaveCard(v *bool) *PurchaseUpdateOne {
+	if v != nil {
+		_u.SetSaveCard(*v)
 	}
 	return _u
 }
@@ -516,6 +643,21 @@ func (_u *PurchaseUpdateOne) sqlSave(ctx context.Context) (_node *Purchase, err 
 	}
 	if value, ok := _u.mutation.CardLast4(); ok {
 		_spec.SetField(purchase.FieldCardLast4, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.CardExpMonth(); ok {
+		_spec.SetField(purchase.FieldCardExpMonth, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCardExpMonth(); ok {
+		_spec.AddField(purchase.FieldCardExpMonth, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.CardExpYear(); ok {
+		_spec.SetField(purchase.FieldCardExpYear, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCardExpYear(); ok {
+		_spec.AddField(purchase.FieldCardExpYear, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.SaveCard(); ok {
+		_spec.SetField(purchase.FieldSaveCard, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.FailureReason(); ok {
 		_spec.SetField(purchase.FieldFailureReason, field.TypeString, value)

@@ -232,16 +232,28 @@ func init() {
 	purchaseDescCardLast4 := purchaseFields[9].Descriptor()
 	// purchase.DefaultCardLast4 holds the default value on creation for the card_last4 field.
 	purchase.DefaultCardLast4 = purchaseDescCardLast4.Default.(string)
+	// purchaseDescCardExpMonth is the schema descriptor for card_exp_month field.
+	purchaseDescCardExpMonth := purchaseFields[10].Descriptor()
+	// purchase.DefaultCardExpMonth holds the default value on creation for the card_exp_month field.
+	purchase.DefaultCardExpMonth = purchaseDescCardExpMonth.Default.(int)
+	// purchaseDescCardExpYear is the schema descriptor for card_exp_year field.
+	purchaseDescCardExpYear := purchaseFields[11].Descriptor()
+	// purchase.DefaultCardExpYear holds the default value on creation for the card_exp_year field.
+	purchase.DefaultCardExpYear = purchaseDescCardExpYear.Default.(int)
+	// purchaseDescSaveCard is the schema descriptor for save_card field.
+	purchaseDescSaveCard := purchaseFields[12].Descriptor()
+	// purchase.DefaultSaveCard holds the default value on creation for the save_card field.
+	purchase.DefaultSaveCard = purchaseDescSaveCard.Default.(bool)
 	// purchaseDescFailureReason is the schema descriptor for failure_reason field.
-	purchaseDescFailureReason := purchaseFields[10].Descriptor()
+	purchaseDescFailureReason := purchaseFields[13].Descriptor()
 	// purchase.DefaultFailureReason holds the default value on creation for the failure_reason field.
 	purchase.DefaultFailureReason = purchaseDescFailureReason.Default.(string)
 	// purchaseDescCreatedAt is the schema descriptor for created_at field.
-	purchaseDescCreatedAt := purchaseFields[13].Descriptor()
+	purchaseDescCreatedAt := purchaseFields[16].Descriptor()
 	// purchase.DefaultCreatedAt holds the default value on creation for the created_at field.
 	purchase.DefaultCreatedAt = purchaseDescCreatedAt.Default.(func() time.Time)
 	// purchaseDescUpdatedAt is the schema descriptor for updated_at field.
-	purchaseDescUpdatedAt := purchaseFields[14].Descriptor()
+	purchaseDescUpdatedAt := purchaseFields[17].Descriptor()
 	// purchase.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	purchase.DefaultUpdatedAt = purchaseDescUpdatedAt.Default.(func() time.Time)
 	// purchase.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.

@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
-	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/feed"
 	"github.com/airouter/credits/graph/model"
 )
@@ -23,8 +21,6 @@ type Resolver struct {
 	// the router's authorize reads, kept fresh by NOTIFY) instead of a
 	// database read per query.
 	Balances *billing.Gate
-	Ent      *ent.Client
-	Tokens   *auth.Tokens
 	Hub      *feed.Hub
 	Log      *slog.Logger
 	// PublicURL is the base of invoice download links.

@@ -139,3 +139,63 @@ func (a *Amount) UnmarshalText(b []byte) error {
 	*a = v
 	return nil
 }
+
+// ErrOverflow means a sum or product of amounts does not fit in an Amount.
+// Every balance, ledger and usage sum goes through Add, Sub or Mul, so an
+// overflow fails the change instead of wrapping into a huge credit.
+var ErrOverflow = errors.New("money: amount overflows")
+
+// Add returns a + b, or ErrOverflow.
+func Add(a, b Amount) (Amount, error) {
+	s := a + b
+	// Overflow iff both operands have the same sign and the sum's differs.
+	if (a >= 0) == (b >= 0) && (s >= 0) != (a >= 0) {
+		return 0, ErrOverflow
+	}
+	return s, nil
+}
+
+// Sub returns a - b, or ErrOverflow.
+func Sub(a, b Amount) (Amount, error) {
+	d := a - b
+	if (a >= 0) != (b >= 0) && (d >= 0) != (a >= 0) {
+		return 0, ErrOverflow
+	}
+	return d, nil
+}
+
+// Mul returns a × n, or ErrOverflow (e.g. a per-trace price times a count).
+func Mul(a Amount, n int64) (Amount, error) {
+	if a == 0 || n == 0 {
+		return 0, nil
+	}
+	hi, lo := bits.Mul64(absU(int64(a)), absU(n))
+	neg := (a < 0) != (n < 0)
+	switch {
+	case hi != 0, !neg && lo > math.MaxInt64, neg && lo > 1<<63:
+		return 0, ErrOverflow
+	}
+	if neg {
+		return Amount(-lo), nil // -(1<<63) wraps to MinInt64, which is exact
+	}
+	return Amount(lo), nil
+}
+
+// Sum adds amounts, or returns ErrOverflow.
+func Sum(amounts ...Amount) (Amount, error) {
+	var total Amount
+	var err error
+	for _, a := range amounts {
+		if total, err = Add(total, a); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
+func absU(v int64) uint64 {
+	if v < 0 {
+		return -uint64(v) // two's complement; correct for MinInt64 too
+	}
+	return uint64(v)
+}

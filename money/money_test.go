@@ -107,3 +107,42 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckedArithmetic_ReportsOverflowAtTheEdges(t *testing.T) {
+	const max, min = Amount(math.MaxInt64), Amount(math.MinInt64)
+	tests := []struct {
+		name string
+		got  func() (Amount, error)
+		want Amount
+		err  error
+	}{
+		{"add small", func() (Amount, error) { return Add(2, 3) }, 5, nil},
+		{"add to max", func() (Amount, error) { return Add(max-1, 1) }, max, nil},
+		{"add past max", func() (Amount, error) { return Add(max, 1) }, 0, ErrOverflow},
+		{"add past min", func() (Amount, error) { return Add(min, -1) }, 0, ErrOverflow},
+		{"add opposite signs never overflows", func() (Amount, error) { return Add(max, min) }, -1, nil},
+		{"sub to min", func() (Amount, error) { return Sub(min+1, 1) }, min, nil},
+		{"sub past min", func() (Amount, error) { return Sub(min, 1) }, 0, ErrOverflow},
+		{"sub negative past max", func() (Amount, error) { return Sub(max, -1) }, 0, ErrOverflow},
+		{"sub min from zero", func() (Amount, error) { return Sub(0, min) }, 0, ErrOverflow},
+		{"sub min from -1", func() (Amount, error) { return Sub(-1, min) }, max, nil},
+		{"mul", func() (Amount, error) { return Mul(500_000, 1_000) }, 500_000_000, nil},
+		{"mul zero", func() (Amount, error) { return Mul(max, 0) }, 0, nil},
+		{"mul negative", func() (Amount, error) { return Mul(-3, 4) }, -12, nil},
+		{"mul to min", func() (Amount, error) { return Mul(min/2, 2) }, min, nil},
+		{"mul past max", func() (Amount, error) { return Mul(max/2+1, 2) }, 0, ErrOverflow},
+		{"mul 1e12 traces at $0.0005 fits", func() (Amount, error) { return Mul(500_000, 1_000_000_000_000) }, 500_000_000_000_000_000, nil},
+		{"mul 1e14 traces at $0.0005", func() (Amount, error) { return Mul(500_000, 100_000_000_000_000) }, 0, ErrOverflow},
+		{"mul min by -1", func() (Amount, error) { return Mul(min, -1) }, 0, ErrOverflow},
+		{"sum", func() (Amount, error) { return Sum(1, 2, 3) }, 6, nil},
+		{"sum past max", func() (Amount, error) { return Sum(max, 1, -1) }, 0, ErrOverflow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.got()
+			if !errors.Is(err, tt.err) || got != tt.want {
+				t.Fatalf("got %d, %v; want %d, %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}

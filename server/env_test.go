@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/airouter/credits/app"
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/feed"
@@ -21,7 +22,6 @@ import (
 	"github.com/airouter/credits/money"
 	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/pgtest"
-	"github.com/airouter/credits/server"
 )
 
 func TestMain(m *testing.M) {
@@ -61,56 +61,35 @@ func newEnvOn(t testing.TB, db *pgtest.DB) *env {
 // envLog is where every env's components log (tests swap it to read logs).
 var envLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newEnvWith(t testing.TB, db *pgtest.DB, adjust func(*server.Deps)) *env {
+func newEnvWith(t testing.TB, db *pgtest.DB, adjust func(*app.Options)) *env {
 	t.Helper()
-	log := envLog
-	sandbox := payments.NewSandbox(log)
-	svc := billing.New(db.SQL, db.Ent, sandbox, billing.Config{MaxBatch: 100}, log)
-	if err := svc.Start(context.Background()); err != nil {
+	opts := app.Options{
+		DatabaseURL: db.URL, DB: db.SQL, Processor: payments.NewSandbox(envLog), Log: envLog,
+		Billing: billing.Config{MaxBatch: 100}, Limits: graph.DefaultLimits, PublicURL: "https://credits.example",
+		WebhookSecret: webhookSecret, AuthorizeMaxStale: time.Second, BalanceInterval: 100 * time.Millisecond,
+		MutationsPerSecond: -1, // tests mutate fast on purpose; TestMutations_AreRateLimitedPerToken covers the limit
+	}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	a, err := app.Build(opts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := auth.NewTokens(db.Ent)
-	gate := billing.NewGate(svc, time.Second)
-	hub := feed.NewHub()
-	listenCtx, stopListening := context.WithCancel(context.Background())
-	listener := feed.NewListener(db.URL, log)
-	listener.OnBalance = append(listener.OnBalance, gate.Observe, hub.Publish)
-	live := make(chan bool, 16)
-	listener.OnLive = append(listener.OnLive, gate.SetLive, func(up bool) {
-		if up {
-			go hub.Refresh(listenCtx, svc.GetBalance)
-		}
-		select {
-		case live <- up:
-		default:
-		}
-	})
-	listenDone := make(chan struct{})
-	go func() { defer close(listenDone); listener.Run(listenCtx) }() //nolint:errcheck // ends with the test
-	t.Cleanup(func() { stopListening(); <-listenDone })
+	ctx, stop := context.WithCancel(context.Background())
+	live, err := a.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(); a.Wait() })
 	select {
 	case <-live:
 	case <-time.After(5 * time.Second):
 		t.Fatal("balance listener did not connect")
 	}
-	deps := server.Deps{
-		DB: db.SQL, Billing: svc, Gate: gate, Tokens: tokens, Limits: graph.DefaultLimits, Log: log,
-		WebhookSecret: webhookSecret, Sandbox: sandbox,
-		Resolver: &graph.Resolver{Billing: svc, Balances: gate, Ent: db.Ent, Tokens: tokens, Hub: hub, Log: log, PublicURL: "https://credits.example",
-			BalanceInterval: 100 * time.Millisecond},
-		MutationsPerSecond: -1, // tests mutate fast on purpose; TestMutations_AreRateLimitedPerToken covers the limit
-	}
-	if adjust != nil {
-		adjust(&deps)
-	}
-	s := server.New(deps)
-	ts := httptest.NewServer(s.Handler())
+	ts := httptest.NewServer(a.Server.Handler())
 	t.Cleanup(ts.Close)
-	workerCtx, stopWorker := context.WithCancel(context.Background())
-	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); svc.RunTopUps(workerCtx) }()
-	t.Cleanup(func() { stopWorker(); <-workerDone })
-	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, handler: s.Handler(), sandbox: sandbox, hub: hub}
+	e := &env{t: t, db: db, billing: a.Billing, tokens: a.Tokens, srv: ts, handler: a.Server.Handler(), sandbox: a.Sandbox, hub: a.Hub}
 	e.service = e.token(uuid.Nil, auth.RoleService)
 	return e
 }

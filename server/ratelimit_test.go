@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/airouter/credits/app"
 	"github.com/airouter/credits/pgtest"
-	"github.com/airouter/credits/server"
 )
 
 func TestMutations_AreRateLimitedPerToken(t *testing.T) {
-	e := newEnvWith(t, pgtest.New(t), func(d *server.Deps) { d.MutationsPerSecond, d.MutationBurst = 0.5, 3 })
+	e := newEnvWith(t, pgtest.New(t), func(d *app.Options) { d.MutationsPerSecond, d.MutationBurst = 0.5, 3 })
 	_, owner := e.workspace("0")
 	_, other := e.workspace("0")
 	profile := map[string]any{"query": `mutation { updateBillingProfile(input: {name: "A", address: {line1: "x", city: "y", country: "DE"}}) { name } }`}
@@ -49,7 +49,7 @@ func TestGraphQL_RefusesBatchedRequests(t *testing.T) {
 }
 
 func TestIntrospection_CanBeTurnedOffForProduction(t *testing.T) {
-	e := newEnvWith(t, pgtest.New(t), func(d *server.Deps) { d.Limits.Introspection = false })
+	e := newEnvWith(t, pgtest.New(t), func(d *app.Options) { d.Limits.Introspection = false })
 	_, owner := e.workspace("0")
 	if data, codes := e.gql(owner, `{ __schema { types { name } } }`, nil); len(codes) == 0 || data["__schema"] != nil {
 		t.Fatalf("introspection answered with GRAPHQL_INTROSPECTION=false: %v", data)

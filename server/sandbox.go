@@ -24,7 +24,7 @@ func (s *Server) sandboxAuthenticate(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		_, err = s.deps.Billing.GetPurchase(r.Context(), c.WorkspaceID, purchaseID)
 	}
-	if errors.Is(err, billing.ErrNotFound) {
+	if errors.Is(err, billing.ErrNotFound) || errors.Is(err, billing.ErrNotOurs) {
 		writeError(w, http.StatusNotFound, "not_found", "no such payment intent")
 		return
 	}
@@ -42,11 +42,11 @@ func (s *Server) sandboxAuthenticate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 		return
 	}
-	if charge.Status == payments.StatusSucceeded {
-		err = s.deps.Billing.PaymentSucceeded(r.Context(), purchaseID, intentID)
-	} else {
-		err = s.deps.Billing.PaymentFailed(r.Context(), purchaseID, intentID, charge.FailureMessage)
+	outcome := billing.ChargeOutcome{Result: billing.ChargeSucceeded}
+	if charge.Status != payments.StatusSucceeded {
+		outcome = billing.ChargeOutcome{Result: billing.ChargeDeclined, Reason: charge.FailureMessage}
 	}
+	err = s.deps.Billing.ApplyPaymentOutcome(r.Context(), intentID, nil, outcome)
 	if err != nil {
 		s.deps.Log.Error("sandbox authenticate", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")

@@ -67,21 +67,21 @@ func (s *Server) applyEvent(ctx context.Context, event stripe.Event) error {
 		if err := json.Unmarshal(event.Data.Raw, &pi); err != nil {
 			return err
 		}
-		purchase, err := s.deps.Billing.PurchaseIDForIntent(ctx, pi.ID, pi.Metadata)
-		if errors.Is(err, billing.ErrNotFound) {
-			return nil // not one of ours (another integration on the account)
+		outcome := billing.ChargeOutcome{Result: billing.ChargeSucceeded}
+		if event.Type == "payment_intent.payment_failed" {
+			outcome = billing.ChargeOutcome{Result: billing.ChargeDeclined, Reason: "payment failed"}
+			if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
+				outcome.Reason = pi.LastPaymentError.Msg
+			}
 		}
-		if err != nil {
-			return err
+		err := s.deps.Billing.ApplyPaymentOutcome(ctx, pi.ID, pi.Metadata, outcome)
+		if errors.Is(err, billing.ErrNotOurs) {
+			// Another environment or integration on the same Stripe account:
+			// acknowledged, so Stripe stops retrying it.
+			s.deps.Log.Info("stripe webhook: not ours", "event", event.ID, "type", event.Type, "payment_intent", pi.ID)
+			return nil
 		}
-		if event.Type == "payment_intent.succeeded" {
-			return s.deps.Billing.PaymentSucceeded(ctx, purchase, pi.ID)
-		}
-		reason := "payment failed"
-		if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
-			reason = pi.LastPaymentError.Msg
-		}
-		return s.deps.Billing.PaymentFailed(ctx, purchase, pi.ID, reason)
+		return err
 	case "payment_method.detached":
 		var pm stripe.PaymentMethod
 		if err := json.Unmarshal(event.Data.Raw, &pm); err != nil {

@@ -40,7 +40,7 @@ func TestServe_KillNineLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	ctx := context.Background()
-	svc := billing.New(db.SQL, db.Ent, nil, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := billing.New(db.SQL, nil, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ws, err := svc.CreateWorkspace(ctx, "load", "enterprise")
 	if err != nil {
 		t.Fatal(err)

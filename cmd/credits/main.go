@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,19 +19,16 @@ import (
 	"syscall"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 	_ "github.com/lib/pq"
 
+	"github.com/airouter/credits/app"
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
-	"github.com/airouter/credits/ent"
-	"github.com/airouter/credits/feed"
 	"github.com/airouter/credits/graph"
 	"github.com/airouter/credits/migrations"
 	"github.com/airouter/credits/money"
 	"github.com/airouter/credits/payments"
-	"github.com/airouter/credits/server"
 )
 
 const usage = `usage: credits <command> [flags]
@@ -46,7 +42,7 @@ commands:
   token revoke --id TOKEN_ID
   credits grant --workspace ID --amount D --reason R [--reference REF]
   price set --model M --input D --output D [--cached D] [--effective-from RFC3339]
-  reconcile [--since RFC3339] [--until RFC3339] [--fix] [--json]
+  reconcile [--since RFC3339] [--until RFC3339] [--fix] [--json] [--allow-sandbox]
 `
 
 func main() {
@@ -76,19 +72,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "serve":
 		return serve(ctx, cfg, log)
 	case "migrate":
-		return withDB(ctx, cfg, func(a *app) error { return a.migrate(ctx, out) })
+		return withDB(ctx, cfg, func(a *instance) error { return a.migrate(ctx, out) })
 	case "workspace create":
-		return withDB(ctx, cfg, func(a *app) error { return a.createWorkspace(ctx, args, out) })
+		return withDB(ctx, cfg, func(a *instance) error { return a.createWorkspace(ctx, args, out) })
 	case "token create":
-		return withDB(ctx, cfg, func(a *app) error { return a.createToken(ctx, args, out) })
+		return withDB(ctx, cfg, func(a *instance) error { return a.createToken(ctx, args, out) })
 	case "token revoke":
-		return withDB(ctx, cfg, func(a *app) error { return a.revokeToken(ctx, args, out) })
+		return withDB(ctx, cfg, func(a *instance) error { return a.revokeToken(ctx, args, out) })
 	case "credits grant":
-		return withDB(ctx, cfg, func(a *app) error { return a.grant(ctx, args, out) })
+		return withDB(ctx, cfg, func(a *instance) error { return a.grant(ctx, args, out) })
 	case "price set":
-		return withDB(ctx, cfg, func(a *app) error { return a.setPrice(ctx, args, out) })
+		return withDB(ctx, cfg, func(a *instance) error { return a.setPrice(ctx, args, out) })
 	case "reconcile":
-		return withDB(ctx, cfg, func(a *app) error { return a.reconcile(ctx, args, out) })
+		return withDB(ctx, cfg, func(a *instance) error { return a.reconcile(ctx, args, out) })
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage)
 		return nil
@@ -105,15 +101,10 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// app is the opened database and the services over it.
-type app struct {
-	cfg     config
-	log     *slog.Logger
-	db      *sql.DB
-	ent     *ent.Client
-	billing *billing.Service
-	tokens  *auth.Tokens
-	sandbox *payments.Sandbox // set when no Stripe key is configured
+// instance is one built service (app.Build) for a command to use.
+type instance struct {
+	*app.App
+	cfg config
 }
 
 // splitLines splits SELLER_ADDRESS into invoice lines at ";".
@@ -127,53 +118,40 @@ func splitLines(s string) []string {
 	return lines
 }
 
-func withDB(ctx context.Context, cfg config, f func(*app) error) error {
-	// Operator commands log errors only: the sandbox's warning is for servers.
-	a, err := open(ctx, cfg, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	return f(a)
-}
-
-func open(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	db, err := sql.Open("postgres", cfg.DatabaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	// Enough for concurrent request handling on a small machine; Postgres's
-	// default max_connections is 100 and several instances may share it.
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
-	}
-	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", db)))
-	a := &app{cfg: cfg, log: log, db: db, ent: client, tokens: auth.NewTokens(client)}
+// options turns the environment's configuration into app.Options.
+func options(cfg config, log *slog.Logger) app.Options {
 	var processor payments.Provider
 	if cfg.StripeSecretKey != "" {
 		processor = payments.NewStripe(cfg.StripeSecretKey, payments.StripeOptions{APIBase: cfg.StripeAPIBase}, log)
-	} else {
-		a.sandbox = payments.NewSandbox(log)
-		processor = a.sandbox
 	}
+	limits := graph.DefaultLimits
+	limits.Introspection = cfg.Introspection
 	seller := billing.Seller{Name: cfg.SellerName, Address: splitLines(cfg.SellerAddress), TaxID: cfg.SellerTaxID}
-	a.billing = billing.New(db, client, processor, billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller,
-		TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}}, log)
-	return a, nil
+	return app.Options{
+		DatabaseURL: cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
+		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
+		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
+		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller,
+			TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}},
+	}
 }
 
-func (a *app) migrate(ctx context.Context, out io.Writer) error {
-	applied, err := migrations.Apply(ctx, a.db)
+func withDB(ctx context.Context, cfg config, f func(*instance) error) error {
+	// Operator commands log errors only: the sandbox's warning is for servers.
+	a, err := app.Build(options(cfg, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
 	if err != nil {
 		return err
 	}
-	if err := billing.Seed(ctx, a.db); err != nil {
+	defer a.DB.Close()
+	return f(&instance{App: a, cfg: cfg})
+}
+
+func (a *instance) migrate(ctx context.Context, out io.Writer) error {
+	applied, err := migrations.Apply(ctx, a.DB)
+	if err != nil {
+		return err
+	}
+	if err := billing.Seed(ctx, a.DB); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "migrations applied: %d; plans and prices seeded\n", len(applied))
@@ -185,78 +163,41 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer stop()
 	tuneGC()
 	serveDebug(cfg.DebugAddr, log)
-	a, err := open(ctx, cfg, log)
+	a, err := app.Build(options(cfg, log))
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
 	if cfg.AutoMigrate {
-		if err := a.migrate(ctx, io.Discard); err != nil {
+		if err := (&instance{App: a, cfg: cfg}).migrate(ctx, io.Discard); err != nil {
 			return err
 		}
 	}
-	if err := a.billing.Start(ctx); err != nil {
+	workCtx, stopWork := context.WithCancel(context.Background())
+	if _, err := a.Start(workCtx); err != nil {
+		stopWork()
 		return err
 	}
-	gate := billing.NewGate(a.billing, cfg.AuthorizeMaxStale)
-	hub := feed.NewHub()
-	listener := feed.NewListener(cfg.DatabaseURL, log)
-	listener.OnBalance = append(listener.OnBalance, gate.Observe, hub.Publish)
-	listener.OnLive = append(listener.OnLive, gate.SetLive, func(live bool) {
-		if live {
-			go hub.Refresh(ctx, a.billing.GetBalance)
-		}
-	})
-	go func() {
-		if err := listener.Run(ctx); err != nil {
-			log.Error("balance listener stopped", "err", err)
-		}
-	}()
-
-	// Auto top-up worker: safe with any number of instances (SKIP LOCKED).
-	go a.billing.RunTopUps(ctx)
-	go a.billing.RunHoldExpiry(ctx, 5*time.Second)
-
-	// Operators add price versions with `credits price set`; every instance
-	// picks them up within a minute (set future effective dates to be exact).
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := a.billing.Prices().Reload(ctx, a.db); err != nil {
-					log.Error("reload prices", "err", err)
-				}
-			}
-		}
-	}()
-
-	limits := graph.DefaultLimits
-	limits.Introspection = cfg.Introspection
-	srv := server.New(server.Deps{
-		DB: a.db, Billing: a.billing, Gate: gate, Tokens: a.tokens, Limits: limits, Log: log,
-		WebhookSecret: webhookSecret(cfg, a.sandbox != nil), Sandbox: a.sandbox,
-		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
-		Resolver: &graph.Resolver{Billing: a.billing, Balances: gate, Ent: a.ent, Tokens: a.tokens, Hub: hub, Log: log, PublicURL: cfg.PublicURL},
-	})
-	httpSrv := &http.Server{Addr: cfg.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Addr: cfg.Addr, Handler: a.Server.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
 	log.Info("credits serving", "addr", cfg.Addr, "playground", cfg.PublicURL+"/")
 	select {
 	case err := <-errc:
+		stopWork()
+		a.Wait()
 		return err
 	case <-ctx.Done():
 	}
 	// Graceful shutdown: stop accepting, let in-flight requests (and so every
-	// usage batch being committed) finish, then close the database.
+	// usage batch being committed) finish, then stop the background work and
+	// close the database.
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	return httpSrv.Shutdown(shutCtx)
+	err = httpSrv.Shutdown(shutCtx)
+	stopWork()
+	a.Wait()
+	return err
 }
 
 // webhookSecret is STRIPE_WEBHOOK_SECRET; the sandbox, which has no Stripe
@@ -271,7 +212,7 @@ func webhookSecret(cfg config, sandbox bool) string {
 // SandboxWebhookSecret signs webhooks in sandbox mode (tests, `stripe trigger`-style scripts).
 const SandboxWebhookSecret = "whsec_sandbox"
 
-func (a *app) createWorkspace(ctx context.Context, args []string, out io.Writer) error {
+func (a *instance) createWorkspace(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("workspace create", flag.ContinueOnError)
 	name := fs.String("name", "", "workspace name")
 	plan := fs.String("plan", billing.DefaultPlan, "plan id (free, pro, enterprise)")
@@ -279,11 +220,11 @@ func (a *app) createWorkspace(ctx context.Context, args []string, out io.Writer)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	id, err := a.billing.CreateWorkspace(ctx, *name, *plan)
+	id, err := a.Billing.CreateWorkspace(ctx, *name, *plan)
 	if err != nil {
 		return err
 	}
-	raw, _, err := a.tokens.Create(ctx, id, auth.RoleOwner, nil)
+	raw, _, err := a.Tokens.Create(ctx, id, auth.RoleOwner, nil)
 	if err != nil {
 		return err
 	}
@@ -294,7 +235,7 @@ func (a *app) createWorkspace(ctx context.Context, args []string, out io.Writer)
 	return nil
 }
 
-func (a *app) createToken(ctx context.Context, args []string, out io.Writer) error {
+func (a *instance) createToken(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	wsFlag := fs.String("workspace", "", "workspace id (owner and member tokens)")
 	roleFlag := fs.String("role", "", "owner, member or service")
@@ -320,7 +261,7 @@ func (a *app) createToken(ctx context.Context, args []string, out io.Writer) err
 		t := time.Now().Add(*ttl)
 		expires = &t
 	}
-	raw, id, err := a.tokens.Create(ctx, ws, role, expires)
+	raw, id, err := a.Tokens.Create(ctx, ws, role, expires)
 	if err != nil {
 		return err
 	}
@@ -335,7 +276,7 @@ func (a *app) createToken(ctx context.Context, args []string, out io.Writer) err
 	return nil
 }
 
-func (a *app) revokeToken(ctx context.Context, args []string, out io.Writer) error {
+func (a *instance) revokeToken(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
 	idFlag := fs.String("id", "", "token id")
 	if err := fs.Parse(args); err != nil {
@@ -345,14 +286,14 @@ func (a *app) revokeToken(ctx context.Context, args []string, out io.Writer) err
 	if err != nil {
 		return fmt.Errorf("--id: %w", err)
 	}
-	if err := a.tokens.Revoke(ctx, id); err != nil {
+	if err := a.Tokens.Revoke(ctx, id); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "token %s revoked\n", id)
 	return nil
 }
 
-func (a *app) grant(ctx context.Context, args []string, out io.Writer) error {
+func (a *instance) grant(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("credits grant", flag.ContinueOnError)
 	wsFlag := fs.String("workspace", "", "workspace id")
 	amountFlag := fs.String("amount", "", "amount in USD, e.g. 25.00 (negative debits)")
@@ -369,7 +310,7 @@ func (a *app) grant(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--amount %q: %w", *amountFlag, err)
 	}
-	b, err := a.billing.Grant(ctx, ws, amount, *reason, *ref)
+	b, err := a.Billing.Grant(ctx, ws, amount, *reason, *ref)
 	if err != nil {
 		return err
 	}
@@ -377,11 +318,12 @@ func (a *app) grant(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func (a *app) reconcile(ctx context.Context, args []string, out io.Writer) error {
+func (a *instance) reconcile(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	since := fs.String("since", time.Now().Add(-48*time.Hour).UTC().Format(time.RFC3339), "window start (RFC 3339)")
 	until := fs.String("until", time.Now().UTC().Format(time.RFC3339), "window end (RFC 3339)")
 	fix := fs.Bool("fix", false, "repair differences through the ledger")
+	allowSandbox := fs.Bool("allow-sandbox", false, "reconcile against the in-process sandbox (it knows no charges of other processes)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -394,10 +336,13 @@ func (a *app) reconcile(ctx context.Context, args []string, out io.Writer) error
 	if err != nil {
 		return fmt.Errorf("--until: %w", err)
 	}
-	if a.sandbox != nil {
-		fmt.Fprintln(os.Stderr, "credits: no STRIPE_SECRET_KEY: reconciling against an empty sandbox")
+	if a.Sandbox != nil && !*allowSandbox {
+		// The sandbox lives in one process: this one has seen no charge, so
+		// every purchase would look credited without a charge, and --fix
+		// would take them all back.
+		return errors.New("no STRIPE_SECRET_KEY: reconcile compares with Stripe and refuses the sandbox (pass --allow-sandbox to run it anyway)")
 	}
-	report, err := a.billing.Reconcile(ctx, from, to, *fix)
+	report, err := a.Billing.Reconcile(ctx, from, to, *fix)
 	if *asJSON {
 		if jerr := json.NewEncoder(out).Encode(report); jerr != nil {
 			return jerr
@@ -411,7 +356,7 @@ func (a *app) reconcile(ctx context.Context, args []string, out io.Writer) error
 	return err
 }
 
-func (a *app) setPrice(ctx context.Context, args []string, out io.Writer) error {
+func (a *instance) setPrice(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("price set", flag.ContinueOnError)
 	model := fs.String("model", "", "model name")
 	in := fs.String("input", "", "USD per 1M input tokens")
@@ -441,7 +386,7 @@ func (a *app) setPrice(ctx context.Context, args []string, out io.Writer) error 
 			return fmt.Errorf("--effective-from: %w", err)
 		}
 	}
-	if err := a.billing.SetPrice(ctx, p); err != nil {
+	if err := a.Billing.SetPrice(ctx, p); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "price of %s set; running servers pick it up within a minute\n", p.Model)

@@ -125,7 +125,7 @@ func TestServe_PostgresRestartDuringIngestion(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := ent.NewClient(ent.Driver(entsql.OpenDB("postgres", db)))
-	svc := billing.New(db, client, nil, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := billing.New(db, nil, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ws, err := svc.CreateWorkspace(ctx, "restart", "enterprise")
 	if err != nil {
 		t.Fatal(err)

@@ -84,6 +84,8 @@ const (
 	KindTracing    Kind = "tracing"
 	KindAdjustment Kind = "adjustment"
 	KindRefund     Kind = "refund"
+	KindDispute    Kind = "dispute"
+	KindDisputeWon Kind = "dispute_won"
 )
 
 func (k Kind) String() string {
@@ -93,7 +95,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindPurchase, KindAutoTopUp, KindUsage, KindTracing, KindAdjustment, KindRefund:
+	case KindPurchase, KindAutoTopUp, KindUsage, KindTracing, KindAdjustment, KindRefund, KindDispute, KindDisputeWon:
 		return nil
 	default:
 		return fmt.Errorf("ledgerentry: invalid enum value for kind field: %q", k)

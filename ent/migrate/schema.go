@@ -144,7 +144,7 @@ var (
 	// LedgerEntriesColumns holds the columns for the "ledger_entries" table.
 	LedgerEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"purchase", "auto_top_up", "usage", "tracing", "adjustment", "refund"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"purchase", "auto_top_up", "usage", "tracing", "adjustment", "refund", "dispute", "dispute_won"}},
 		{Name: "amount", Type: field.TypeInt64},
 		{Name: "balance_after", Type: field.TypeInt64},
 		{Name: "reference", Type: field.TypeString},
@@ -229,6 +229,14 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{PaymentMethodsColumns[2]},
 			},
+			{
+				Name:    "payment_methods_one_default",
+				Unique:  true,
+				Columns: []*schema.Column{PaymentMethodsColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "is_default",
+				},
+			},
 		},
 	}
 	// PlansColumns holds the columns for the "plans" table.
@@ -268,6 +276,9 @@ var (
 		{Name: "payment_method_id", Type: field.TypeString, Default: ""},
 		{Name: "card_brand", Type: field.TypeString, Default: ""},
 		{Name: "card_last4", Type: field.TypeString, Default: ""},
+		{Name: "card_exp_month", Type: field.TypeInt, Default: 0},
+		{Name: "card_exp_year", Type: field.TypeInt, Default: 0},
+		{Name: "save_card", Type: field.TypeBool, Default: false},
 		{Name: "failure_reason", Type: field.TypeString, Default: ""},
 		{Name: "top_up_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "buyer", Type: field.TypeJSON, Nullable: true},
@@ -289,7 +300,7 @@ var (
 			{
 				Name:    "purchase_workspace_id_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[13], PurchasesColumns[0]},
+				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[16], PurchasesColumns[0]},
 			},
 			{
 				Name:    "purchase_payment_intent_id",

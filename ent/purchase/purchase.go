@@ -33,6 +33,12 @@ const (
 	FieldCardBrand = "card_brand"
 	// FieldCardLast4 holds the string denoting the card_last4 field in the database.
 	FieldCardLast4 = "card_last4"
+	// FieldCardExpMonth holds the string denoting the card_exp_month field in the database.
+	FieldCardExpMonth = "card_exp_month"
+	// FieldCardExpYear holds the string denoting the card_exp_year field in the database.
+	FieldCardExpYear = "card_exp_year"
+	// FieldSaveCard holds the string denoting the save_card field in the database.
+	FieldSaveCard = "save_card"
 	// FieldFailureReason holds the string denoting the failure_reason field in the database.
 	FieldFailureReason = "failure_reason"
 	// FieldTopUpID holds the string denoting the top_up_id field in the database.
@@ -61,6 +67,9 @@ var Columns = []string{
 	FieldPaymentMethodID,
 	FieldCardBrand,
 	FieldCardLast4,
+	FieldCardExpMonth,
+	FieldCardExpYear,
+	FieldSaveCard,
 	FieldFailureReason,
 	FieldTopUpID,
 	FieldBuyer,
@@ -90,6 +99,12 @@ var (
 	DefaultCardBrand string
 	// DefaultCardLast4 holds the default value on creation for the "card_last4" field.
 	DefaultCardLast4 string
+	// DefaultCardExpMonth holds the default value on creation for the "card_exp_month" field.
+	DefaultCardExpMonth int
+	// DefaultCardExpYear holds the default value on creation for the "card_exp_year" field.
+	DefaultCardExpYear int
+	// DefaultSaveCard holds the default value on creation for the "save_card" field.
+	DefaultSaveCard bool
 	// DefaultFailureReason holds the default value on creation for the "failure_reason" field.
 	DefaultFailureReason string
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
@@ -204,6 +219,21 @@ func ByCardBrand(opts ...sql.OrderTermOption) OrderOption {
 // ByCardLast4 orders the results by the card_last4 field.
 func ByCardLast4(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCardLast4, opts...).ToFunc()
+}
+
+// ByCardExpMonth orders the results by the card_exp_month field.
+func ByCardExpMonth(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCardExpMonth, opts...).ToFunc()
+}
+
+// ByCardExpYear orders the results by the card_exp_year field.
+func ByCardExpYear(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCardExpYear, opts...).ToFunc()
+}
+
+// BySaveCard orders the results by the save_card field.
+func BySaveCard(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSaveCard, opts...).ToFunc()
 }
 
 // ByFailureReason orders the results by the failure_reason field.

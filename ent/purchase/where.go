@@ -90,6 +90,21 @@ func CardLast4(v string) predicate.Purchase {
 	return predicate.Purchase(sql.FieldEQ(FieldCardLast4, v))
 }
 
+// CardExpMonth applies equality check predicate on the "card_exp_month" field. It's identical to CardExpMonthEQ.
+func CardExpMonth(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldEQ(FieldCardExpMonth, v))
+}
+
+// CardExpYear applies equality check predicate on the "card_exp_year" field. It's identical to CardExpYearEQ.
+func CardExpYear(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldEQ(FieldCardExpYear, v))
+}
+
+// SaveCard applies equality check predicate on the "save_card" field. It's identical to SaveCardEQ.
+func SaveCard(v bool) predicate.Purchase {
+	return predicate.Purchase(sql.FieldEQ(FieldSaveCard, v))
+}
+
 // FailureReason applies equality check predicate on the "failure_reason" field. It's identical to FailureReasonEQ.
 func FailureReason(v string) predicate.Purchase {
 	return predicate.Purchase(sql.FieldEQ(FieldFailureReason, v))
@@ -568,6 +583,96 @@ func CardLast4EqualFold(v string) predicate.Purchase {
 // CardLast4ContainsFold applies the ContainsFold predicate on the "card_last4" field.
 func CardLast4ContainsFold(v string) predicate.Purchase {
 	return predicate.Purchase(sql.FieldContainsFold(FieldCardLast4, v))
+}
+
+// CardExpMonthEQ applies the EQ predicate on the "card_exp_month" field.
+func CardExpMonthEQ(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldEQ(FieldCardExpMonth, v))
+}
+
+// CardExpMonthNEQ applies the NEQ predicate on the "card_exp_month" field.
+func CardExpMonthNEQ(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldNEQ(FieldCardExpMonth, v))
+}
+
+// CardExpMonthIn applies the In predicate on the "card_exp_month" field.
+func CardExpMonthIn(vs ...int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldIn(FieldCardExpMonth, vs...))
+}
+
+// CardExpMonthNotIn applies the NotIn predicate on the "card_exp_month" field.
+func CardExpMonthNotIn(vs ...int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldNotIn(FieldCardExpMonth, vs...))
+}
+
+// CardExpMonthGT applies the GT predicate on the "card_exp_month" field.
+func CardExpMonthGT(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldGT(FieldCardExpMonth, v))
+}
+
+// CardExpMonthGTE applies the GTE predicate on the "card_exp_month" field.
+func CardExpMonthGTE(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldGTE(FieldCardExpMonth, v))
+}
+
+// CardExpMonthLT applies the LT predicate on the "card_exp_month" field.
+func CardExpMonthLT(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldLT(FieldCardExpMonth, v))
+}
+
+// CardExpMonthLTE applies the LTE predicate on the "card_exp_month" field.
+func CardExpMonthLTE(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldLTE(FieldCardExpMonth, v))
+}
+
+// CardExpYearEQ applies the EQ predicate on the "card_exp_year" field.
+func CardExpYearEQ(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldEQ(FieldCardExpYear, v))
+}
+
+// CardExpYearNEQ applies the NEQ predicate on the "card_exp_year" field.
+func CardExpYearNEQ(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldNEQ(FieldCardExpYear, v))
+}
+
+// CardExpYearIn applies the In predicate on the "card_exp_year" field.
+func CardExpYearIn(vs ...int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldIn(FieldCardExpYear, vs...))
+}
+
+// CardExpYearNotIn applies the NotIn predicate on the "card_exp_year" field.
+func CardExpYearNotIn(vs ...int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldNotIn(FieldCardExpYear, vs...))
+}
+
+// CardExpYearGT applies the GT predicate on the "card_exp_year" field.
+func CardExpYearGT(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldGT(FieldCardExpYear, v))
+}
+
+// CardExpYearGTE applies the GTE predicate on the "card_exp_year" field.
+func CardExpYearGTE(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldGTE(FieldCardExpYear, v))
+}
+
+// CardExpYearLT applies the LT predicate on the "card_exp_year" field.
+func CardExpYearLT(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldLT(FieldCardExpYear, v))
+}
+
+// CardExpYearLTE applies the LTE predicate on the "card_exp_year" field.
+func CardExpYearLTE(v int) predicate.Purchase {
+	return predicate.Purchase(sql.FieldLTE(FieldCardExpYear, v))
+}
+
+// SaveCardEQ applies the EQ predicate on the "save_card" field.
+func SaveCardEQ(v bool) predicate.Purchase {
+	return predicate.Purchase(sql.FieldEQ(FieldSaveCard, v))
+}
+
+// SaveCardNEQ applies the NEQ predicate on the "save_card" field.
+func SaveCardNEQ(v bool) predicate.Purchase {
+	return predicate.Purchase(sql.FieldNEQ(FieldSaveCard, v))
 }
 
 // FailureReasonEQ applies the EQ predicate on the "failure_reason" field.

@@ -24,7 +24,7 @@ func (LedgerEntry) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int64("id").Immutable(),
 		field.UUID("workspace_id", uuid.UUID{}).Immutable(),
-		field.Enum("kind").Values("purchase", "auto_top_up", "usage", "tracing", "adjustment", "refund").Immutable(),
+		field.Enum("kind").Values("purchase", "auto_top_up", "usage", "tracing", "adjustment", "refund", "dispute", "dispute_won").Immutable(),
 		field.Int64("amount").Immutable().Comment("nano-dollars, signed: credits positive, deductions negative"),
 		field.Int64("balance_after").Immutable(),
 		field.String("reference").NotEmpty().Immutable().Comment("what caused it: a purchase id, a usage batch id, a grant id; unique per workspace and kind so a credit is never applied twice"),

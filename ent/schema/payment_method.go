@@ -37,5 +37,7 @@ func (PaymentMethod) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("workspace_id", "processor_id").Unique(),
 		index.Fields("processor_id"),
+		// Exactly one default card per workspace, whatever the code does.
+		index.Fields("workspace_id").Unique().StorageKey("payment_methods_one_default").Annotations(entsql.IndexWhere("is_default")),
 	}
 }

@@ -1,0 +1,182 @@
+// Package app wires one instance of the credits service: the database, the
+// payment provider, billing and its ledger, the authorize gate, the balance
+// feed, tokens and the HTTP server, and the background work they need.
+// cmd/credits builds it from the environment; tests build it from Options,
+// so both run the same wiring.
+//
+// It owns no rule and no route: only which piece is given to which.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // the Postgres driver
+
+	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/feed"
+	"github.com/airouter/credits/graph"
+	"github.com/airouter/credits/payments"
+	"github.com/airouter/credits/server"
+)
+
+// Options are what one instance is built from.
+type Options struct {
+	// DatabaseURL is the Postgres the instance runs on (also used to LISTEN).
+	DatabaseURL string
+	// DB, when set, is used instead of opening DatabaseURL (tests share one).
+	DB *sql.DB
+	// Processor is the card processor; nil means the sandbox.
+	Processor payments.Provider
+	Billing   billing.Config
+	Limits    graph.Limits
+	// PublicURL is the base of invoice links.
+	PublicURL string
+	// WebhookSecret verifies Stripe webhooks.
+	WebhookSecret string
+	// AuthorizeMaxStale bounds the gate's staleness while the listener is down.
+	AuthorizeMaxStale time.Duration
+	// BalanceInterval coalesces balanceUpdated messages (0: graph's default).
+	BalanceInterval time.Duration
+	// MutationsPerSecond and MutationBurst limit GraphQL mutations per token
+	// (0: server defaults; negative rate: no limit).
+	MutationsPerSecond float64
+	MutationBurst      int
+	// HoldExpiryInterval and PriceReloadInterval pace background work
+	// (defaults 5 s and 1 min).
+	HoldExpiryInterval  time.Duration
+	PriceReloadInterval time.Duration
+	Log                 *slog.Logger
+}
+
+// App is one built instance.
+type App struct {
+	opts     Options
+	DB       *sql.DB
+	ownsDB   bool
+	Billing  *billing.Service
+	Gate     *billing.Gate
+	Hub      *feed.Hub
+	Tokens   *auth.Tokens
+	Sandbox  *payments.Sandbox // set when the sandbox provider is in use
+	Server   *server.Server
+	Listener *feed.Listener
+
+	wg sync.WaitGroup // background work started by Start
+}
+
+// Build opens the database (unless given) and wires every piece. It starts
+// nothing: Start runs the background work.
+func Build(opts Options) (*App, error) {
+	if opts.Log == nil {
+		return nil, errors.New("app: a logger is required")
+	}
+	if opts.HoldExpiryInterval == 0 {
+		opts.HoldExpiryInterval = 5 * time.Second
+	}
+	if opts.PriceReloadInterval == 0 {
+		opts.PriceReloadInterval = time.Minute
+	}
+	if opts.AuthorizeMaxStale == 0 {
+		opts.AuthorizeMaxStale = 2 * time.Second
+	}
+	a := &App{opts: opts, DB: opts.DB}
+	if a.DB == nil {
+		db, err := Open(context.Background(), opts.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		a.DB, a.ownsDB = db, true
+	}
+	processor := opts.Processor
+	if processor == nil {
+		a.Sandbox = payments.NewSandbox(opts.Log)
+		processor = a.Sandbox
+	} else if sb, ok := processor.(*payments.Sandbox); ok {
+		a.Sandbox = sb
+	}
+	a.Billing = billing.New(a.DB, processor, opts.Billing, opts.Log)
+	a.Tokens = auth.NewTokens(ent.NewClient(ent.Driver(entsql.OpenDB("postgres", a.DB))))
+	a.Gate = billing.NewGate(a.Billing, opts.AuthorizeMaxStale)
+	a.Hub = feed.NewHub()
+	a.Listener = feed.NewListener(opts.DatabaseURL, opts.Log)
+	a.Listener.OnBalance = append(a.Listener.OnBalance, a.Gate.Observe, a.Hub.Publish)
+	a.Listener.OnLive = append(a.Listener.OnLive, a.Gate.SetLive)
+	a.Server = server.New(server.Deps{
+		DB: a.DB, Billing: a.Billing, Gate: a.Gate, Tokens: a.Tokens, Limits: opts.Limits, Log: opts.Log,
+		WebhookSecret: opts.WebhookSecret, Sandbox: a.Sandbox,
+		MutationsPerSecond: opts.MutationsPerSecond, MutationBurst: opts.MutationBurst,
+		Resolver: &graph.Resolver{Billing: a.Billing, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, PublicURL: opts.PublicURL,
+			BalanceInterval: opts.BalanceInterval},
+	})
+	return a, nil
+}
+
+// Open opens and pings the database with the pool sizes the service uses.
+func Open(ctx context.Context, url string) (*sql.DB, error) {
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	// Enough for concurrent request handling on a small machine; Postgres's
+	// default max_connections is 100 and several instances may share it.
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return db, nil
+}
+
+// Start loads what billing keeps in memory and runs the background work
+// until ctx ends: the balance listener (live is closed once it first
+// connects), the auto top-up worker, hold expiry and the price reload.
+// Stop waits for all of it to end.
+func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
+	if err := a.Billing.Start(ctx); err != nil {
+		return nil, err
+	}
+	connected := make(chan struct{})
+	var once sync.Once
+	a.Listener.OnLive = append(a.Listener.OnLive, func(up bool) {
+		if up {
+			once.Do(func() { close(connected) })
+			go a.Hub.Refresh(ctx, a.Billing.GetBalance)
+		}
+	})
+	run := func(f func()) {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); f() }()
+	}
+	run(func() {
+		if err := a.Listener.Run(ctx); err != nil {
+			a.opts.Log.Error("balance listener stopped", "err", err)
+		}
+	})
+	// Auto top-up worker: safe with any number of instances (SKIP LOCKED).
+	run(func() { a.Billing.RunTopUps(ctx) })
+	run(func() { a.Billing.RunHoldExpiry(ctx, a.opts.HoldExpiryInterval) })
+	run(func() { a.Billing.RunPriceReload(ctx, a.opts.PriceReloadInterval) })
+	return connected, nil
+}
+
+// Wait blocks until the background work started by Start has ended (its
+// context was canceled), then closes the database if Build opened it.
+func (a *App) Wait() {
+	a.wg.Wait()
+	if a.ownsDB {
+		a.DB.Close()
+	}
+}
