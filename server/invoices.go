@@ -19,7 +19,7 @@ import (
 func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request) {
 	c, ok := auth.CallerFrom(r.Context())
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "unauthenticated", auth.ErrUnauthenticated.Error())
+		writeError(w, codeUnauthenticated, auth.ErrUnauthenticated.Error())
 		return
 	}
 	file := r.PathValue("file")
@@ -35,13 +35,13 @@ func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.deps.Log.Error("read invoice", "invoice", id, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		writeError(w, codeUnavailable, "try again")
 		return
 	}
 	doc, err := pdf.Render(printable(inv))
 	if err != nil {
 		s.deps.Log.Error("render invoice", "invoice", id, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "could not render the invoice")
+		writeError(w, codeInternal, "could not render the invoice")
 		return
 	}
 	w.Header().Set("Content-Type", "application/pdf")

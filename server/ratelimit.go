@@ -69,14 +69,14 @@ func (s *Server) limitMutations(next http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body is too large")
+			writeError(w, codeTooLarge, "request body is too large")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if isMutation(body) {
 			if allowed, wait := s.limiter.take(c.TokenID, time.Now()); !allowed {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-				writeError(w, http.StatusTooManyRequests, "rate_limited", "too many mutations; retry later")
+				writeError(w, codeRateLimited, "too many mutations; retry later")
 				return
 			}
 		}

@@ -39,12 +39,12 @@ type authorizeResponse struct {
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	var req authorizeRequest
 	if err := decodeSmall(r.Body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "body must be JSON: {\"workspace_id\": \"…\"}")
+		writeError(w, codeBadUserInput, "body must be JSON: {\"workspace_id\": \"…\"}")
 		return
 	}
 	ws, err := uuid.Parse(req.WorkspaceID)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "workspace_id is not a valid id")
+		writeError(w, codeBadUserInput, "workspace_id is not a valid id")
 		return
 	}
 	if req.MaxInputTokens != nil || req.MaxOutputTokens != nil || req.Model != "" {
@@ -52,13 +52,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := s.deps.Gate.Check(r.Context(), ws)
-	switch {
-	case errors.Is(err, billing.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "unknown workspace_id")
-		return
-	case err != nil:
-		s.deps.Log.Error("authorize", "workspace", ws, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+	if err != nil {
+		s.writeFailure(w, "authorize", err)
 		return
 	}
 	if b.Blocked() {
@@ -115,17 +110,8 @@ func (s *Server) authorizeWithHold(w http.ResponseWriter, r *http.Request, ws uu
 	}
 	h, b, allowed, err := s.deps.Billing.PlaceHold(r.Context(), billing.HoldRequest{WorkspaceID: ws, Model: req.Model,
 		MaxInputTokens: in, MaxOutputTokens: out, RequestID: req.RequestID})
-	var berr *billing.Error
-	switch {
-	case errors.Is(err, billing.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "unknown workspace_id")
-		return
-	case errors.As(err, &berr):
-		writeError(w, http.StatusBadRequest, "bad_request", berr.Message)
-		return
-	case err != nil:
-		s.deps.Log.Error("authorize with hold", "workspace", ws, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+	if err != nil {
+		s.writeFailure(w, "authorize with hold", err)
 		return
 	}
 	if !allowed {
@@ -161,21 +147,15 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig), errors.Is(err, errTooManyEvents):
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		writeError(w, codeTooLarge, err.Error())
 		return
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, codeBadUserInput, err.Error())
 		return
 	}
 	res, err := s.deps.Billing.IngestUsage(r.Context(), events)
 	if err != nil {
-		var berr *billing.Error
-		if errors.As(err, &berr) {
-			writeError(w, http.StatusBadRequest, "bad_request", berr.Message)
-			return
-		}
-		s.deps.Log.Error("ingest usage", "events", len(events), "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "usage not recorded; retry the batch")
+		s.writeFailure(w, "ingest usage", err)
 		return
 	}
 	s.metrics.usage.WithLabelValues("accepted").Add(float64(res.Accepted))

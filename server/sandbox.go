@@ -16,7 +16,7 @@ import (
 func (s *Server) sandboxAuthenticate(w http.ResponseWriter, r *http.Request) {
 	c, ok := auth.CallerFrom(r.Context())
 	if !ok || !c.CanWrite() {
-		writeError(w, http.StatusUnauthorized, "unauthenticated", "an owner token is required")
+		writeError(w, codeUnauthenticated, "an owner token is required")
 		return
 	}
 	intentID := r.PathValue("id")
@@ -25,11 +25,11 @@ func (s *Server) sandboxAuthenticate(w http.ResponseWriter, r *http.Request) {
 		_, err = s.deps.Billing.GetPurchase(r.Context(), c.WorkspaceID, purchaseID)
 	}
 	if errors.Is(err, billing.ErrNotFound) || errors.Is(err, billing.ErrNotOurs) {
-		writeError(w, http.StatusNotFound, "not_found", "no such payment intent")
+		writeError(w, codeNotFound, "no such payment intent")
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		writeError(w, codeUnavailable, "try again")
 		return
 	}
 	var charge payments.Charge
@@ -39,7 +39,7 @@ func (s *Server) sandboxAuthenticate(w http.ResponseWriter, r *http.Request) {
 		charge, err = s.deps.Sandbox.CompleteAuthentication(intentID)
 	}
 	if err != nil {
-		writeError(w, http.StatusConflict, "conflict", err.Error())
+		writeError(w, codeConflict, err.Error())
 		return
 	}
 	outcome := billing.ChargeOutcome{Result: billing.ChargeSucceeded}
@@ -49,7 +49,7 @@ func (s *Server) sandboxAuthenticate(w http.ResponseWriter, r *http.Request) {
 	err = s.deps.Billing.ApplyPaymentOutcome(r.Context(), intentID, nil, outcome)
 	if err != nil {
 		s.deps.Log.Error("sandbox authenticate", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		writeError(w, codeUnavailable, "try again")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": string(charge.Status)})

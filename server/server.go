@@ -116,7 +116,7 @@ func (s *Server) withCaller(next http.Handler) http.Handler {
 				r = r.WithContext(auth.WithCaller(r.Context(), c))
 			case !errors.Is(err, auth.ErrUnauthenticated):
 				s.deps.Log.Error("authenticate", "err", err)
-				writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+				writeError(w, codeUnavailable, "try again")
 				return
 			}
 		}
@@ -129,20 +129,20 @@ func (s *Server) service(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := auth.FromHeader(r.Header.Get("Authorization"))
 		if !ok {
-			writeError(w, http.StatusUnauthorized, "unauthenticated", auth.ErrUnauthenticated.Error())
+			writeError(w, codeUnauthenticated, auth.ErrUnauthenticated.Error())
 			return
 		}
 		c, err := s.deps.Tokens.Authenticate(r.Context(), raw)
 		switch {
 		case errors.Is(err, auth.ErrUnauthenticated):
-			writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+			writeError(w, codeUnauthenticated, err.Error())
 			return
 		case err != nil:
 			s.deps.Log.Error("authenticate", "err", err)
-			writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+			writeError(w, codeUnavailable, "try again")
 			return
 		case c.Role != auth.RoleService:
-			writeError(w, http.StatusForbidden, "forbidden", "a service token is required")
+			writeError(w, codeForbidden, "a service token is required")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), c)))
@@ -152,7 +152,7 @@ func (s *Server) service(next http.Handler) http.Handler {
 func limitBody(n int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > n {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body is too large")
+			writeError(w, codeTooLarge, "request body is too large")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
@@ -176,7 +176,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
 }
 
-// writeError answers {"error": message, "code": code}.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, map[string]string{"code": code, "error": message})
-}

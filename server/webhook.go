@@ -24,25 +24,25 @@ const maxWebhookBody = 512 << 10
 // last_payment_error.message); pin the endpoint to 2023-10-16 to be strict.
 func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	if s.deps.WebhookSecret == "" {
-		writeError(w, http.StatusServiceUnavailable, "not_configured", "STRIPE_WEBHOOK_SECRET is not set")
+		writeError(w, codeNotConfigured, "STRIPE_WEBHOOK_SECRET is not set")
 		return
 	}
 	payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "unreadable body")
+		writeError(w, codeBadUserInput, "unreadable body")
 		return
 	}
 	event, err := webhook.ConstructEventWithOptions(payload, r.Header.Get("Stripe-Signature"), s.deps.WebhookSecret,
 		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		s.metrics.webhooks.WithLabelValues("bad_signature").Inc()
-		writeError(w, http.StatusBadRequest, "bad_signature", "signature verification failed")
+		writeError(w, codeBadUserInput, "signature verification failed")
 		return
 	}
 	if err := s.applyEvent(r.Context(), event); err != nil {
 		s.deps.Log.Error("stripe webhook", "event", event.ID, "type", event.Type, "err", err)
 		// 5xx: Stripe retries with backoff, and the effect is idempotent.
-		writeError(w, http.StatusInternalServerError, "retry", "event not applied")
+		writeError(w, codeInternal, "event not applied")
 		return
 	}
 	first, err := s.deps.Billing.RecordProcessorEvent(r.Context(), event.ID, string(event.Type))
