@@ -27,17 +27,17 @@ const (
 // statusOf is the one table from an error code to its HTTP status, for
 // every handler of this package (GraphQL answers these codes in its body).
 var statusOf = map[string]int{
-	codeBadUserInput:                       http.StatusBadRequest,
-	codeUnauthenticated:                    http.StatusUnauthorized,
-	codeForbidden:                          http.StatusForbidden,
-	codeNotFound:                           http.StatusNotFound,
-	codeTooLarge:                           http.StatusRequestEntityTooLarge,
-	codeRateLimited:                        http.StatusTooManyRequests,
-	codeConflict:                           http.StatusConflict,
-	codeUnavailable:                        http.StatusServiceUnavailable,
-	codeNotConfigured:                      http.StatusServiceUnavailable,
-	codeInternal:                           http.StatusInternalServerError,
-	string(billing.CodePaymentFailed):         http.StatusPaymentRequired,
+	codeBadUserInput:                  http.StatusBadRequest,
+	codeUnauthenticated:               http.StatusUnauthorized,
+	codeForbidden:                     http.StatusForbidden,
+	codeNotFound:                      http.StatusNotFound,
+	codeTooLarge:                      http.StatusRequestEntityTooLarge,
+	codeRateLimited:                   http.StatusTooManyRequests,
+	codeConflict:                      http.StatusConflict,
+	codeUnavailable:                   http.StatusServiceUnavailable,
+	codeNotConfigured:                 http.StatusServiceUnavailable,
+	codeInternal:                      http.StatusInternalServerError,
+	string(billing.CodePaymentFailed): http.StatusPaymentRequired,
 	string(billing.CodePaymentMethodRequired): http.StatusPaymentRequired,
 	string(billing.CodeInsufficientCredits):   http.StatusPaymentRequired,
 }
