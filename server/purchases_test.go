@@ -23,7 +23,7 @@ const addCredits = `mutation($input: AddCreditsInput!) { addCredits(input: $inpu
 
 func billingInput() map[string]any {
 	return map[string]any{"name": "Zofia Müller-Łęcka", "address": map[string]any{"line1": "ul. Piotrkowska 12", "city": "Łódź", "postalCode": "90-001", "country": "PL"},
-		"taxId": map[string]any{"country": "PL", "type": "eu_vat", "value": "1234567890"}}
+		"taxId": map[string]any{"country": "PL", "type": "eu_vat", "value": "5261025421"}} // a real NIP: taxid checks the check digit
 }
 
 func purchase(amount, card, key string) map[string]any {
@@ -81,7 +81,7 @@ func TestAddCredits_SucceedsAndCreditsAtOnceWithAnInvoice(t *testing.T) {
 	}
 	// The card is saved and the profile stored as entered (normalized).
 	data, _ = e.gql(owner, `{ paymentMethods { brand last4 isDefault } billingProfile { name address { city country } taxId { country type value } } }`, nil)
-	if dig(data, "billingProfile", "taxId", "value") != "PL1234567890" || dig(data, "billingProfile", "address", "city") != "Łódź" {
+	if dig(data, "billingProfile", "taxId", "value") != "PL5261025421" || dig(data, "billingProfile", "address", "city") != "Łódź" {
 		t.Fatalf("profile %v", data)
 	}
 	if cards := data["paymentMethods"].([]any); len(cards) != 1 || dig(cards[0].(map[string]any), "isDefault") != true {

@@ -11,6 +11,16 @@ func FuzzValidate(f *testing.F) {
 	for _, tc := range validationCases {
 		f.Add(tc.in.Country, tc.in.Type, tc.in.Value)
 	}
+	for _, tc := range allTypeCases() {
+		for _, n := range tc.valid {
+			f.Add(tc.country, tc.typ, n.in)
+		}
+		for _, in := range append(tc.invalid, tc.badCheck...) {
+			f.Add(tc.country, tc.typ, in)
+		}
+	}
+	f.Add("DE", "eu_vat", "DE136695976\x00")
+	f.Add("GB", "gb_vat", "GB\xff980780684")
 	types := Types()
 	f.Fuzz(func(t *testing.T, country, typ, value string) {
 		in := ID{country, typ, value}
