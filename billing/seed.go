@@ -174,7 +174,7 @@ func (s *Service) CreateWorkspace(ctx context.Context, name, planID string) (uui
 		return uuid.Nil, badInput("plan", "unknown plan %q", planID)
 	}
 	now := s.now()
-	w, err := s.ent.Workspace.Create().SetName(name).SetPlanID(planID).SetBalance(0).SetHeld(0).SetBalanceVersion(0).
+	w, err := s.ent.Workspace.Create().SetName(name).SetPlanID(planID).
 		SetBalanceUpdatedAt(now).SetCreatedAt(now).Save(ctx)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("create workspace: %w", err)

@@ -517,72 +517,6 @@ func (u *WorkspaceUpsert) UpdatePlanID() *WorkspaceUpsert {
 	return u
 }
 
-// SetBalance sets the "balance" field.
-func (u *WorkspaceUpsert) SetBalance(v int64) *WorkspaceUpsert {
-	u.Set(workspace.FieldBalance, v)
-	return u
-}
-
-// UpdateBalance sets the "balance" field to the value that was provided on create.
-func (u *WorkspaceUpsert) UpdateBalance() *WorkspaceUpsert {
-	u.SetExcluded(workspace.FieldBalance)
-	return u
-}
-
-// AddBalance adds v to the "balance" field.
-func (u *WorkspaceUpsert) AddBalance(v int64) *WorkspaceUpsert {
-	u.Add(workspace.FieldBalance, v)
-	return u
-}
-
-// SetHeld sets the "held" field.
-func (u *WorkspaceUpsert) SetHeld(v int64) *WorkspaceUpsert {
-	u.Set(workspace.FieldHeld, v)
-	return u
-}
-
-// UpdateHeld sets the "held" field to the value that was provided on create.
-func (u *WorkspaceUpsert) UpdateHeld() *WorkspaceUpsert {
-	u.SetExcluded(workspace.FieldHeld)
-	return u
-}
-
-// AddHeld adds v to the "held" field.
-func (u *WorkspaceUpsert) AddHeld(v int64) *WorkspaceUpsert {
-	u.Add(workspace.FieldHeld, v)
-	return u
-}
-
-// SetBalanceVersion sets the "balance_version" field.
-func (u *WorkspaceUpsert) SetBalanceVersion(v int64) *WorkspaceUpsert {
-	u.Set(workspace.FieldBalanceVersion, v)
-	return u
-}
-
-// UpdateBalanceVersion sets the "balance_version" field to the value that was provided on create.
-func (u *WorkspaceUpsert) UpdateBalanceVersion() *WorkspaceUpsert {
-	u.SetExcluded(workspace.FieldBalanceVersion)
-	return u
-}
-
-// AddBalanceVersion adds v to the "balance_version" field.
-func (u *WorkspaceUpsert) AddBalanceVersion(v int64) *WorkspaceUpsert {
-	u.Add(workspace.FieldBalanceVersion, v)
-	return u
-}
-
-// SetBalanceUpdatedAt sets the "balance_updated_at" field.
-func (u *WorkspaceUpsert) SetBalanceUpdatedAt(v time.Time) *WorkspaceUpsert {
-	u.Set(workspace.FieldBalanceUpdatedAt, v)
-	return u
-}
-
-// UpdateBalanceUpdatedAt sets the "balance_updated_at" field to the value that was provided on create.
-func (u *WorkspaceUpsert) UpdateBalanceUpdatedAt() *WorkspaceUpsert {
-	u.SetExcluded(workspace.FieldBalanceUpdatedAt)
-	return u
-}
-
 // SetStripeCustomerID sets the "stripe_customer_id" field.
 func (u *WorkspaceUpsert) SetStripeCustomerID(v string) *WorkspaceUpsert {
 	u.Set(workspace.FieldStripeCustomerID, v)
@@ -617,6 +551,18 @@ func (u *WorkspaceUpsertOne) UpdateNewValues() *WorkspaceUpsertOne {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
 		if _, exists := u.create.mutation.ID(); exists {
 			s.SetIgnore(workspace.FieldID)
+		}
+		if _, exists := u.create.mutation.Balance(); exists {
+			s.SetIgnore(workspace.FieldBalance)
+		}
+		if _, exists := u.create.mutation.Held(); exists {
+			s.SetIgnore(workspace.FieldHeld)
+		}
+		if _, exists := u.create.mutation.BalanceVersion(); exists {
+			s.SetIgnore(workspace.FieldBalanceVersion)
+		}
+		if _, exists := u.create.mutation.BalanceUpdatedAt(); exists {
+			s.SetIgnore(workspace.FieldBalanceUpdatedAt)
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(workspace.FieldCreatedAt)
@@ -677,83 +623,6 @@ func (u *WorkspaceUpsertOne) SetPlanID(v string) *WorkspaceUpsertOne {
 func (u *WorkspaceUpsertOne) UpdatePlanID() *WorkspaceUpsertOne {
 	return u.Update(func(s *WorkspaceUpsert) {
 		s.UpdatePlanID()
-	})
-}
-
-// SetBalance sets the "balance" field.
-func (u *WorkspaceUpsertOne) SetBalance(v int64) *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetBalance(v)
-	})
-}
-
-// AddBalance adds v to the "balance" field.
-func (u *WorkspaceUpsertOne) AddBalance(v int64) *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.AddBalance(v)
-	})
-}
-
-// UpdateBalance sets the "balance" field to the value that was provided on create.
-func (u *WorkspaceUpsertOne) UpdateBalance() *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdateBalance()
-	})
-}
-
-// SetHeld sets the "held" field.
-func (u *WorkspaceUpsertOne) SetHeld(v int64) *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetHeld(v)
-	})
-}
-
-// AddHeld adds v to the "held" field.
-func (u *WorkspaceUpsertOne) AddHeld(v int64) *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.AddHeld(v)
-	})
-}
-
-// UpdateHeld sets the "held" field to the value that was provided on create.
-func (u *WorkspaceUpsertOne) UpdateHeld() *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdateHeld()
-	})
-}
-
-// SetBalanceVersion sets the "balance_version" field.
-func (u *WorkspaceUpsertOne) SetBalanceVersion(v int64) *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetBalanceVersion(v)
-	})
-}
-
-// AddBalanceVersion adds v to the "balance_version" field.
-func (u *WorkspaceUpsertOne) AddBalanceVersion(v int64) *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.AddBalanceVersion(v)
-	})
-}
-
-// UpdateBalanceVersion sets the "balance_version" field to the value that was provided on create.
-func (u *WorkspaceUpsertOne) UpdateBalanceVersion() *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdateBalanceVersion()
-	})
-}
-
-// SetBalanceUpdatedAt sets the "balance_updated_at" field.
-func (u *WorkspaceUpsertOne) SetBalanceUpdatedAt(v time.Time) *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetBalanceUpdatedAt(v)
-	})
-}
-
-// UpdateBalanceUpdatedAt sets the "balance_updated_at" field to the value that was provided on create.
-func (u *WorkspaceUpsertOne) UpdateBalanceUpdatedAt() *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdateBalanceUpdatedAt()
 	})
 }
 
@@ -961,6 +830,18 @@ func (u *WorkspaceUpsertBulk) UpdateNewValues() *WorkspaceUpsertBulk {
 			if _, exists := b.mutation.ID(); exists {
 				s.SetIgnore(workspace.FieldID)
 			}
+			if _, exists := b.mutation.Balance(); exists {
+				s.SetIgnore(workspace.FieldBalance)
+			}
+			if _, exists := b.mutation.Held(); exists {
+				s.SetIgnore(workspace.FieldHeld)
+			}
+			if _, exists := b.mutation.BalanceVersion(); exists {
+				s.SetIgnore(workspace.FieldBalanceVersion)
+			}
+			if _, exists := b.mutation.BalanceUpdatedAt(); exists {
+				s.SetIgnore(workspace.FieldBalanceUpdatedAt)
+			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(workspace.FieldCreatedAt)
 			}
@@ -1021,83 +902,6 @@ func (u *WorkspaceUpsertBulk) SetPlanID(v string) *WorkspaceUpsertBulk {
 func (u *WorkspaceUpsertBulk) UpdatePlanID() *WorkspaceUpsertBulk {
 	return u.Update(func(s *WorkspaceUpsert) {
 		s.UpdatePlanID()
-	})
-}
-
-// SetBalance sets the "balance" field.
-func (u *WorkspaceUpsertBulk) SetBalance(v int64) *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetBalance(v)
-	})
-}
-
-// AddBalance adds v to the "balance" field.
-func (u *WorkspaceUpsertBulk) AddBalance(v int64) *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.AddBalance(v)
-	})
-}
-
-// UpdateBalance sets the "balance" field to the value that was provided on create.
-func (u *WorkspaceUpsertBulk) UpdateBalance() *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdateBalance()
-	})
-}
-
-// SetHeld sets the "held" field.
-func (u *WorkspaceUpsertBulk) SetHeld(v int64) *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetHeld(v)
-	})
-}
-
-// AddHeld adds v to the "held" field.
-func (u *WorkspaceUpsertBulk) AddHeld(v int64) *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.AddHeld(v)
-	})
-}
-
-// UpdateHeld sets the "held" field to the value that was provided on create.
-func (u *WorkspaceUpsertBulk) UpdateHeld() *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdateHeld()
-	})
-}
-
-// SetBalanceVersion sets the "balance_version" field.
-func (u *WorkspaceUpsertBulk) SetBalanceVersion(v int64) *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetBalanceVersion(v)
-	})
-}
-
-// AddBalanceVersion adds v to the "balance_version" field.
-func (u *WorkspaceUpsertBulk) AddBalanceVersion(v int64) *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.AddBalanceVersion(v)
-	})
-}
-
-// UpdateBalanceVersion sets the "balance_version" field to the value that was provided on create.
-func (u *WorkspaceUpsertBulk) UpdateBalanceVersion() *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdateBalanceVersion()
-	})
-}
-
-// SetBalanceUpdatedAt sets the "balance_updated_at" field.
-func (u *WorkspaceUpsertBulk) SetBalanceUpdatedAt(v time.Time) *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetBalanceUpdatedAt(v)
-	})
-}
-
-// UpdateBalanceUpdatedAt sets the "balance_updated_at" field to the value that was provided on create.
-func (u *WorkspaceUpsertBulk) UpdateBalanceUpdatedAt() *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdateBalanceUpdatedAt()
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -58,83 +57,6 @@ func (_u *WorkspaceUpdate) SetPlanID(v string) *WorkspaceUpdate {
 func (_u *WorkspaceUpdate) SetNillablePlanID(v *string) *WorkspaceUpdate {
 	if v != nil {
 		_u.SetPlanID(*v)
-	}
-	return _u
-}
-
-// SetBalance sets the "balance" field.
-func (_u *WorkspaceUpdate) SetBalance(v int64) *WorkspaceUpdate {
-	_u.mutation.ResetBalance()
-	_u.mutation.SetBalance(v)
-	return _u
-}
-
-// SetNillableBalance sets the "balance" field if the given value is not nil.
-func (_u *WorkspaceUpdate) SetNillableBalance(v *int64) *WorkspaceUpdate {
-	if v != nil {
-		_u.SetBalance(*v)
-	}
-	return _u
-}
-
-// AddBalance adds value to the "balance" field.
-func (_u *WorkspaceUpdate) AddBalance(v int64) *WorkspaceUpdate {
-	_u.mutation.AddBalance(v)
-	return _u
-}
-
-// SetHeld sets the "held" field.
-func (_u *WorkspaceUpdate) SetHeld(v int64) *WorkspaceUpdate {
-	_u.mutation.ResetHeld()
-	_u.mutation.SetHeld(v)
-	return _u
-}
-
-// SetNillableHeld sets the "held" field if the given value is not nil.
-func (_u *WorkspaceUpdate) SetNillableHeld(v *int64) *WorkspaceUpdate {
-	if v != nil {
-		_u.SetHeld(*v)
-	}
-	return _u
-}
-
-// AddHeld adds value to the "held" field.
-func (_u *WorkspaceUpdate) AddHeld(v int64) *WorkspaceUpdate {
-	_u.mutation.AddHeld(v)
-	return _u
-}
-
-// SetBalanceVersion sets the "balance_version" field.
-func (_u *WorkspaceUpdate) SetBalanceVersion(v int64) *WorkspaceUpdate {
-	_u.mutation.ResetBalanceVersion()
-	_u.mutation.SetBalanceVersion(v)
-	return _u
-}
-
-// SetNillableBalanceVersion sets the "balance_version" field if the given value is not nil.
-func (_u *WorkspaceUpdate) SetNillableBalanceVersion(v *int64) *WorkspaceUpdate {
-	if v != nil {
-		_u.SetBalanceVersion(*v)
-	}
-	return _u
-}
-
-// AddBalanceVersion adds value to the "balance_version" field.
-func (_u *WorkspaceUpdate) AddBalanceVersion(v int64) *WorkspaceUpdate {
-	_u.mutation.AddBalanceVersion(v)
-	return _u
-}
-
-// SetBalanceUpdatedAt sets the "balance_updated_at" field.
-func (_u *WorkspaceUpdate) SetBalanceUpdatedAt(v time.Time) *WorkspaceUpdate {
-	_u.mutation.SetBalanceUpdatedAt(v)
-	return _u
-}
-
-// SetNillableBalanceUpdatedAt sets the "balance_updated_at" field if the given value is not nil.
-func (_u *WorkspaceUpdate) SetNillableBalanceUpdatedAt(v *time.Time) *WorkspaceUpdate {
-	if v != nil {
-		_u.SetBalanceUpdatedAt(*v)
 	}
 	return _u
 }
@@ -373,27 +295,6 @@ func (_u *WorkspaceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(workspace.FieldName, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.Balance(); ok {
-		_spec.SetField(workspace.FieldBalance, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedBalance(); ok {
-		_spec.AddField(workspace.FieldBalance, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.Held(); ok {
-		_spec.SetField(workspace.FieldHeld, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedHeld(); ok {
-		_spec.AddField(workspace.FieldHeld, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.BalanceVersion(); ok {
-		_spec.SetField(workspace.FieldBalanceVersion, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedBalanceVersion(); ok {
-		_spec.AddField(workspace.FieldBalanceVersion, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.BalanceUpdatedAt(); ok {
-		_spec.SetField(workspace.FieldBalanceUpdatedAt, field.TypeTime, value)
 	}
 	if value, ok := _u.mutation.StripeCustomerID(); ok {
 		_spec.SetField(workspace.FieldStripeCustomerID, field.TypeString, value)
@@ -654,83 +555,6 @@ func (_u *WorkspaceUpdateOne) SetPlanID(v string) *WorkspaceUpdateOne {
 func (_u *WorkspaceUpdateOne) SetNillablePlanID(v *string) *WorkspaceUpdateOne {
 	if v != nil {
 		_u.SetPlanID(*v)
-	}
-	return _u
-}
-
-// SetBalance sets the "balance" field.
-func (_u *WorkspaceUpdateOne) SetBalance(v int64) *WorkspaceUpdateOne {
-	_u.mutation.ResetBalance()
-	_u.mutation.SetBalance(v)
-	return _u
-}
-
-// SetNillableBalance sets the "balance" field if the given value is not nil.
-func (_u *WorkspaceUpdateOne) SetNillableBalance(v *int64) *WorkspaceUpdateOne {
-	if v != nil {
-		_u.SetBalance(*v)
-	}
-	return _u
-}
-
-// AddBalance adds value to the "balance" field.
-func (_u *WorkspaceUpdateOne) AddBalance(v int64) *WorkspaceUpdateOne {
-	_u.mutation.AddBalance(v)
-	return _u
-}
-
-// SetHeld sets the "held" field.
-func (_u *WorkspaceUpdateOne) SetHeld(v int64) *WorkspaceUpdateOne {
-	_u.mutation.ResetHeld()
-	_u.mutation.SetHeld(v)
-	return _u
-}
-
-// SetNillableHeld sets the "held" field if the given value is not nil.
-func (_u *WorkspaceUpdateOne) SetNillableHeld(v *int64) *WorkspaceUpdateOne {
-	if v != nil {
-		_u.SetHeld(*v)
-	}
-	return _u
-}
-
-// AddHeld adds value to the "held" field.
-func (_u *WorkspaceUpdateOne) AddHeld(v int64) *WorkspaceUpdateOne {
-	_u.mutation.AddHeld(v)
-	return _u
-}
-
-// SetBalanceVersion sets the "balance_version" field.
-func (_u *WorkspaceUpdateOne) SetBalanceVersion(v int64) *WorkspaceUpdateOne {
-	_u.mutation.ResetBalanceVersion()
-	_u.mutation.SetBalanceVersion(v)
-	return _u
-}
-
-// SetNillableBalanceVersion sets the "balance_version" field if the given value is not nil.
-func (_u *WorkspaceUpdateOne) SetNillableBalanceVersion(v *int64) *WorkspaceUpdateOne {
-	if v != nil {
-		_u.SetBalanceVersion(*v)
-	}
-	return _u
-}
-
-// AddBalanceVersion adds value to the "balance_version" field.
-func (_u *WorkspaceUpdateOne) AddBalanceVersion(v int64) *WorkspaceUpdateOne {
-	_u.mutation.AddBalanceVersion(v)
-	return _u
-}
-
-// SetBalanceUpdatedAt sets the "balance_updated_at" field.
-func (_u *WorkspaceUpdateOne) SetBalanceUpdatedAt(v time.Time) *WorkspaceUpdateOne {
-	_u.mutation.SetBalanceUpdatedAt(v)
-	return _u
-}
-
-// SetNillableBalanceUpdatedAt sets the "balance_updated_at" field if the given value is not nil.
-func (_u *WorkspaceUpdateOne) SetNillableBalanceUpdatedAt(v *time.Time) *WorkspaceUpdateOne {
-	if v != nil {
-		_u.SetBalanceUpdatedAt(*v)
 	}
 	return _u
 }
@@ -999,27 +823,6 @@ func (_u *WorkspaceUpdateOne) sqlSave(ctx context.Context) (_node *Workspace, er
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(workspace.FieldName, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.Balance(); ok {
-		_spec.SetField(workspace.FieldBalance, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedBalance(); ok {
-		_spec.AddField(workspace.FieldBalance, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.Held(); ok {
-		_spec.SetField(workspace.FieldHeld, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedHeld(); ok {
-		_spec.AddField(workspace.FieldHeld, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.BalanceVersion(); ok {
-		_spec.SetField(workspace.FieldBalanceVersion, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedBalanceVersion(); ok {
-		_spec.AddField(workspace.FieldBalanceVersion, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.BalanceUpdatedAt(); ok {
-		_spec.SetField(workspace.FieldBalanceUpdatedAt, field.TypeTime, value)
 	}
 	if value, ok := _u.mutation.StripeCustomerID(); ok {
 		_spec.SetField(workspace.FieldStripeCustomerID, field.TypeString, value)

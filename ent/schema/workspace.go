@@ -23,10 +23,12 @@ func (Workspace) Fields() []ent.Field {
 		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
 		field.String("name").NotEmpty(),
 		field.String("plan_id"),
-		field.Int64("balance").Default(0).Comment("nano-dollars; always equals the sum of this workspace's ledger entries"),
-		field.Int64("held").Default(0).Comment("nano-dollars reserved by active holds; available = balance - held"),
-		field.Int64("balance_version").Default(0).Comment("bumped on every balance change; orders cached copies"),
-		field.Time("balance_updated_at").Default(time.Now),
+		// Immutable to ent: the ledger (ledger.Apply) is the one writer of
+		// these four, in raw SQL under the workspace's row lock.
+		field.Int64("balance").Default(0).Immutable().Comment("nano-dollars; always equals the sum of this workspace's ledger entries"),
+		field.Int64("held").Default(0).Immutable().Comment("nano-dollars reserved by active holds; available = balance - held"),
+		field.Int64("balance_version").Default(0).Immutable().Comment("bumped on every balance change; orders cached copies"),
+		field.Time("balance_updated_at").Default(time.Now).Immutable(),
 		field.String("stripe_customer_id").Optional().Nillable(),
 		field.Time("created_at").Default(time.Now).Immutable(),
 	}
