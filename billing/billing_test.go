@@ -474,6 +474,8 @@ type testClock struct {
 
 func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Microsecond)} }
 
+func newTestClockAt(t time.Time) *testClock { return &testClock{now: t.UTC().Truncate(time.Microsecond)} }
+
 func (c *testClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -493,3 +495,5 @@ func (c *testClock) Set(t time.Time) {
 }
 
 var testProfile = billing.BillingProfile{Name: "Test GmbH", Address: billing.Address{Line1: "Hauptstr. 1", City: "Berlin", PostalCode: "10115", Country: "DE"}}
+
+func (f *fixture) log() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -29,9 +29,13 @@ type Usage struct {
 	InputTokens, OutputTokens, CachedInputTokens int64
 }
 
-// MaxTokensPerEvent bounds each token count of one event; larger counts are
-// rejected as bad input rather than risking overflow.
-const MaxTokensPerEvent = 1_000_000_000_000
+// MaxTokensPerEvent bounds each token count (input, output, cached input)
+// of one event: 100 M, about 50 times the largest context window sold
+// today. A larger count is a bug or an attack, rejected with the event.
+const MaxTokensPerEvent = 100_000_000
+
+// MaxTracesPerEvent bounds the traces one event reports.
+const MaxTracesPerEvent = 1_000_000
 
 // Cost prices usage with p. The rounding rule, the only one for usage: the
 // exact cost sum(tokens × price per million) / 1,000,000 is computed in

@@ -37,7 +37,7 @@ func TestPriceCost_TokenMathAndRoundingUpOncePerEvent(t *testing.T) {
 			Usage{InputTokens: 400_000, OutputTokens: 400_000, CachedInputTokens: 400_000}, "0.000000002"},
 		{"exact multiples do not round", Price{InputPerMillion: 3}, Usage{InputTokens: 2_000_000}, "0.000000006"},
 		{"cached input without its own price is priced as input", noCache, Usage{CachedInputTokens: 500_000}, "1.00"},
-		{"a trillion tokens at $75/M does not overflow", opus, Usage{OutputTokens: MaxTokensPerEvent}, "75000000.00"},
+		{"the most tokens an event may carry, at $75/M", opus, Usage{OutputTokens: MaxTokensPerEvent}, "7500.00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,6 +41,10 @@ type Config struct {
 	// MaxEventAge rejects usage events older than this (prices and trace
 	// months are settled by then); zero means 400 days.
 	MaxEventAge time.Duration
+	// MaxEventCost rejects a usage event whose token cost is above it
+	// (default $1,000: far above any real call; a runaway count or price
+	// is refused with the event instead of draining a balance).
+	MaxEventCost money.Amount
 	// Seller is printed on every invoice.
 	Seller Seller
 	// TopUps bounds auto top-up retries.
@@ -60,6 +64,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 1000
+	}
+	if c.MaxEventCost == 0 {
+		c.MaxEventCost = money.Dollars(1_000)
 	}
 	if c.MaxEventAge == 0 {
 		c.MaxEventAge = 400 * 24 * time.Hour

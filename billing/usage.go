@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/lib/pq"
@@ -114,26 +117,41 @@ func (s *Service) IngestUsage(ctx context.Context, events []UsageEvent) (IngestR
 	return res, nil
 }
 
-// priceEvent validates one event and prices its tokens.
+// priceEvent validates one event and prices its tokens. Everything that
+// could make Postgres refuse the event (NUL bytes, invalid UTF-8) or make
+// its cost absurd is refused here, with the event alone, before it joins a
+// group transaction with other reports.
 func (s *Service) priceEvent(ev UsageEvent, now time.Time) (pricedEvent, error) {
+	ev.RequestID, ev.HoldID = normalizeRequestID(ev.RequestID), strings.TrimSpace(ev.HoldID)
+	// What Postgres stores (microseconds) is what every rule uses: the
+	// price in force, the trace month and the rollup day.
+	ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Microsecond)
 	pe := pricedEvent{UsageEvent: ev}
-	switch {
-	case ev.DecodeError != "":
+	if ev.DecodeError != "" {
 		return pe, errors.New(ev.DecodeError)
+	}
+	for _, f := range []struct{ name, value string }{{"id", ev.ID}, {"workspace_id", ev.WorkspaceID}, {"model", ev.Model},
+		{"request_id", ev.RequestID}, {"hold_id", ev.HoldID}} {
+		if err := checkEventText(f.name, f.value); err != nil {
+			return pe, err
+		}
+	}
+	tokens := ev.InputTokens != 0 || ev.OutputTokens != 0 || ev.CachedInputTokens != 0
+	switch {
 	case ev.ID == "":
 		return pe, fmt.Errorf("id is required")
-	case len(ev.ID) > maxEventIDLen:
-		return pe, fmt.Errorf("id is longer than %d characters", maxEventIDLen)
-	case ev.Model == "":
-		return pe, fmt.Errorf("model is required")
+	case ev.Model == "" && tokens:
+		return pe, fmt.Errorf("model is required when tokens are reported")
+	case ev.Model == "" && ev.Traces == 0:
+		return pe, fmt.Errorf("the event reports neither tokens (with a model) nor traces")
 	case ev.InputTokens < 0 || ev.OutputTokens < 0 || ev.CachedInputTokens < 0:
 		return pe, fmt.Errorf("token counts must not be negative")
 	case ev.InputTokens > MaxTokensPerEvent || ev.OutputTokens > MaxTokensPerEvent || ev.CachedInputTokens > MaxTokensPerEvent:
 		return pe, fmt.Errorf("token counts must be at most %d", int64(MaxTokensPerEvent))
 	case ev.Traces < 0:
 		return pe, fmt.Errorf("traces must not be negative")
-	case ev.Traces > MaxTokensPerEvent:
-		return pe, fmt.Errorf("traces must be at most %d", int64(MaxTokensPerEvent))
+	case ev.Traces > MaxTracesPerEvent:
+		return pe, fmt.Errorf("traces must be at most %d", int64(MaxTracesPerEvent))
 	case ev.OccurredAt.IsZero():
 		return pe, fmt.Errorf("occurred_at is required")
 	case ev.OccurredAt.After(now.Add(5 * time.Minute)):
@@ -146,14 +164,37 @@ func (s *Service) priceEvent(ev UsageEvent, now time.Time) (pricedEvent, error) 
 		return pe, fmt.Errorf("workspace_id is not a valid id")
 	}
 	pe.workspace = ws
+	if ev.Model == "" { // traces only: priced in the transaction, by the plan
+		return pe, nil
+	}
 	price, ok := s.prices.PriceAt(ev.Model, ev.OccurredAt)
 	if !ok {
-		return pe, fmt.Errorf("unknown model %q (no price in force at %s)", ev.Model, ev.OccurredAt.UTC().Format(time.RFC3339))
+		return pe, fmt.Errorf("unknown model %q (no price in force at %s)", ev.Model, ev.OccurredAt.Format(time.RFC3339Nano))
 	}
 	if pe.cost, err = price.Cost(Usage{ev.InputTokens, ev.OutputTokens, ev.CachedInputTokens}); err != nil {
 		return pe, fmt.Errorf("cost out of range")
 	}
+	if pe.cost > s.cfg.MaxEventCost {
+		return pe, fmt.Errorf("cost %s USD is above the per-event cap of %s USD", pe.cost, s.cfg.MaxEventCost)
+	}
 	return pe, nil
+}
+
+// checkEventText refuses what Postgres cannot store as text (invalid
+// UTF-8, NUL) and other control characters, and bounds the length.
+func checkEventText(field, v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s is not valid UTF-8", field)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%s must not contain control characters (U+%04X)", field, r)
+		}
+	}
+	if len(v) > maxEventIDLen {
+		return fmt.Errorf("%s is longer than %d bytes", field, maxEventIDLen)
+	}
+	return nil
 }
 
 // lockedWorkspace is a workspace locked by a usage transaction, with its

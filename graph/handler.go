@@ -105,6 +105,10 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// gqlgen's own validation and parse errors already carry a code.
 		case errors.As(err, new(*scalar.InputError)):
 			gerr.Extensions["code"] = "BAD_USER_INPUT"
+		case gerr.Err == nil && len(gerr.Path) == 0:
+			// gqlgen's own request errors (a body that does not decode, a
+			// batched array): the request is wrong, nothing failed inside.
+			gerr.Extensions["code"] = "BAD_USER_INPUT"
 		default:
 			log.Error("graphql internal error", "path", gerr.Path.String(), "err", err)
 			gerr.Message = "internal error"

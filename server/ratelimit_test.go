@@ -58,3 +58,16 @@ func TestIntrospection_CanBeTurnedOffForProduction(t *testing.T) {
 		t.Fatalf("queries must still work: %v %v", data, codes)
 	}
 }
+
+// Issue 14.9: a batched JSON array body was answered INTERNAL.
+func TestGraphQL_ABatchedBodyIsBadUserInputNotInternal(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.workspace("0")
+	for _, body := range []string{`[{"query":"{ balance { amount } }"},{"query":"{ balance { amount } }"}]`, `{"query": 5}`, `{"query":"{ balance { amount } }"`, "\x00"} {
+		code, out := e.post("/graphql", owner, []byte(body))
+		_, codes := gqlResult(out)
+		if code != http.StatusBadRequest || len(codes) != 1 || codes[0] != "BAD_USER_INPUT" {
+			t.Fatalf("%q: %d %v", body, code, out)
+		}
+	}
+}
