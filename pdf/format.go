@@ -110,27 +110,3 @@ func cardText(brand, last4 string) string {
 	}
 	return name + " •••• " + last4
 }
-
-// clean makes text safe for the PDF writer: control characters (newlines,
-// tabs) become spaces, runs of spaces collapse, and characters outside the
-// Basic Multilingual Plane (emoji), which gofpdf's UTF-8 fonts cannot
-// address, become U+FFFD.
-func clean(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range strings.TrimSpace(s) {
-		switch {
-		case unicode.IsControl(r) || unicode.IsSpace(r):
-			if !space {
-				b.WriteByte(' ')
-			}
-			space = true
-			continue
-		case r > 0xFFFF || r == unicode.ReplacementChar:
-			r = unicode.ReplacementChar
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return strings.TrimSpace(b.String())
-}

@@ -1,11 +1,7 @@
 package pdf
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"math"
-	"math/bits"
 	"time"
 
 	"github.com/airouter/credits/money"
@@ -20,19 +16,36 @@ type Invoice struct {
 	Seller         Party
 	Buyer          Party
 	Lines          []Line
-	Total          money.Amount
-	Currency       string // "USD"
-	CardBrand      string // "visa"
-	CardLast4      string // "4242"
-	Kind           string // "Purchase" or "Auto top-up"
+	// Subtotal is the sum of the lines before tax. It may be left zero
+	// when there are no Taxes: it is then the Total.
+	Subtotal money.Amount
+	// Taxes are the taxes charged on the subtotal, printed one row each
+	// between Subtotal and Total. None prints one "Tax 0.00" row.
+	Taxes     []TaxLine
+	Total     money.Amount // Subtotal + Σ Taxes, the amount paid
+	Note      string       // optional, printed under the totals: "Reverse charge: VAT to be accounted for by the recipient"
+	Currency  string       // "USD"
+	CardBrand string       // "visa"
+	CardLast4 string       // "4242"
+	Kind      string       // "Purchase" or "Auto top-up"
 }
 
-// Party is the seller or the buyer as printed on the invoice.
+// Party is the seller or the buyer as printed on an invoice or credit note.
 type Party struct {
 	Name    string
 	Address []string // already formatted lines, e.g. "ul. Piotrkowska 12", "90-001 Łódź", "Poland"
-	TaxID   string   // e.g. "PL 1234567890 (eu_vat)", empty when none
-	Email   string   // optional
+	// TaxID is the party's tax number, printed as given after its label:
+	// "PL1234567890". Empty when it has none.
+	TaxID string
+	// TaxIDLabel names the kind of number in front of it, as taxid labels
+	// it for people: "EU VAT" prints "EU VAT PL1234567890", "VAT ID:"
+	// prints "VAT ID: DE123456789". Empty prints "Tax ID:". Never the
+	// Stripe code ("eu_vat"): that is for machines.
+	TaxIDLabel string
+	// TaxIDCountry is the country that issued the number, printed after
+	// it in parentheses: "VAT ID: DE123456789 (Germany)". Optional.
+	TaxIDCountry string
+	Email        string // optional
 }
 
 // Line is one line item.
@@ -43,8 +56,21 @@ type Line struct {
 	Amount      money.Amount
 }
 
-// ErrInvalid means the invoice snapshot cannot be printed as it is: a
-// required field is missing or its amounts do not add up.
+// TaxLine is one tax on the subtotal, as billing computed it: pdf checks
+// that the amounts add up but computes no tax and applies no rounding.
+type TaxLine struct {
+	Label string // "VAT", "GST", "Sales tax"
+	// Rate is the percentage as an exact decimal, printed as given after
+	// the label: "23" prints "VAT 23%", "8.875" prints "Sales tax
+	// 8.875%". Digits with at most four decimals, 0 to 100, no sign and
+	// no leading zero ("0.5", not ".5" or "00.5"). Empty prints the label
+	// alone (a tax with no single rate).
+	Rate   string
+	Amount money.Amount // "0.00" for a tax not collected (reverse charge, zero rate)
+}
+
+// ErrInvalid means a snapshot cannot be printed as it is: a required field
+// is missing or its amounts do not add up.
 var ErrInvalid = errors.New("invalid invoice")
 
 // Render returns the PDF bytes; the same Invoice always gives identical
@@ -52,88 +78,66 @@ var ErrInvalid = errors.New("invalid invoice")
 // another time zone give the same bytes too).
 //
 // It refuses, with an error wrapping ErrInvalid, an invoice without a
-// number, issue or payment date, currency or lines, or one whose line
-// amounts are not quantity × unit price or do not add up to Total.
-// Errors from gofpdf are returned wrapped.
+// number, issue or payment date, currency or lines; one whose line
+// amounts are not quantity × unit price, or do not add up to Subtotal;
+// one whose Subtotal and Taxes do not add up to Total, or with a tax
+// without a label or with a malformed rate; and amounts whose sums
+// overflow. Errors from gofpdf are returned wrapped.
 func Render(inv Invoice) ([]byte, error) {
-	if err := inv.validate(); err != nil {
-		return nil, fmt.Errorf("pdf: invoice %q: %w", inv.Number, err)
-	}
-	// Lay out once to count the pages, then again to print "Page n of N".
-	first, err := layout(inv, 0)
-	if err != nil {
-		return nil, fmt.Errorf("pdf: render invoice %s: %w", inv.Number, err)
-	}
-	doc, err := layout(inv, first.PageCount())
-	if err != nil {
-		return nil, fmt.Errorf("pdf: render invoice %s: %w", inv.Number, err)
-	}
-	var buf bytes.Buffer
-	if err := doc.Output(&buf); err != nil {
-		return nil, fmt.Errorf("pdf: render invoice %s: %w", inv.Number, err)
-	}
-	return buf.Bytes(), nil
+	return renderSnapshot("invoice", inv.Number, inv)
 }
 
 func (inv Invoice) validate() error {
-	switch {
-	case clean(inv.Number) == "":
-		return fmt.Errorf("%w: no number", ErrInvalid)
-	case inv.IssuedAt.IsZero():
-		// gofpdf would stamp a zero creation date with the clock.
-		return fmt.Errorf("%w: no issue date", ErrInvalid)
-	case inv.PaidAt.IsZero():
-		return fmt.Errorf("%w: no payment date", ErrInvalid)
-	case clean(inv.Currency) == "":
-		return fmt.Errorf("%w: no currency", ErrInvalid)
-	case len(inv.Lines) == 0:
-		return fmt.Errorf("%w: no line items", ErrInvalid)
+	if err := required(
+		field{"number", clean(inv.Number) == ""},
+		field{"issue date", inv.IssuedAt.IsZero()}, // gofpdf would stamp a zero creation date with the clock
+		field{"payment date", inv.PaidAt.IsZero()},
+		field{"currency", clean(inv.Currency) == ""},
+	); err != nil {
+		return err
 	}
-	var sum money.Amount
-	for i, l := range inv.Lines {
-		want, ok := mul(l.UnitPrice, l.Quantity)
-		if !ok || want != l.Amount {
-			return fmt.Errorf("%w: line %d: %s × %d is not %s", ErrInvalid, i+1, l.UnitPrice, l.Quantity, l.Amount)
-		}
-		if sum, ok = add(sum, l.Amount); !ok {
-			return fmt.Errorf("%w: line amounts overflow", ErrInvalid)
-		}
-	}
-	if sum != inv.Total {
-		return fmt.Errorf("%w: lines add up to %s, total is %s", ErrInvalid, sum, inv.Total)
-	}
-	return nil
+	return inv.amounts().check()
 }
 
-// mul returns a × n, or false if it does not fit.
-func mul(a money.Amount, n int64) (money.Amount, bool) {
-	if a == 0 || n == 0 {
-		return 0, true
-	}
-	neg := (a < 0) != (n < 0)
-	ua, un := abs(int64(a)), abs(n)
-	hi, lo := bits.Mul64(ua, un)
-	if hi != 0 || lo > math.MaxInt64+1 || (lo == math.MaxInt64+1 && !neg) {
-		return 0, false
-	}
-	if neg {
-		return money.Amount(-lo), true
-	}
-	return money.Amount(lo), true
+func (inv Invoice) amounts() amounts {
+	return newAmounts(inv.Lines, inv.Subtotal, inv.Taxes, inv.Total)
 }
 
-func abs(v int64) uint64 {
-	if v < 0 {
-		return -uint64(v)
+// document is the invoice in the layout's terms.
+func (inv Invoice) document() document {
+	paid := inv.PaidAt.UTC().Format(dateLayout)
+	facts := [][2]string{
+		{"Invoice number", inv.Number},
+		{"Issue date", inv.IssuedAt.UTC().Format(dateLayout)},
+		{"Payment date", paid},
 	}
-	return uint64(v)
+	if k := clean(inv.Kind); k != "" {
+		facts = append(facts, [2]string{"Type", k})
+	}
+	card := cardText(inv.CardBrand, inv.CardLast4)
+	a := inv.amounts()
+	totals := append(a.rows("Total"),
+		total{label: "Amount paid", amount: inv.Total},
+		total{label: "Balance due", amount: 0, strong: true, ruled: true},
+	)
+	return document{
+		title: "INVOICE", kind: "Invoice", number: inv.Number, issuedAt: inv.IssuedAt,
+		facts:  facts,
+		seller: inv.Seller, buyer: inv.Buyer,
+		panel: panel{
+			heading: "PAYMENT", title: card,
+			lines: []string{"Paid on " + paid}, muted: transaction(inv.TransactionRef),
+		},
+		lines: inv.Lines, currency: inv.Currency, totals: totals,
+		stamp: &stamp{word: "PAID", lines: []string{card, paid}},
+		note:  inv.Note, ref: inv.TransactionRef,
+	}
 }
 
-// add returns a + b, or false if it overflows.
-func add(a, b money.Amount) (money.Amount, bool) {
-	s := a + b
-	if (b > 0 && s < a) || (b < 0 && s > a) {
-		return 0, false
+// transaction is the "Transaction …" line, or none without a reference.
+func transaction(ref string) []string {
+	if ref = clean(ref); ref == "" {
+		return nil
 	}
-	return s, true
+	return []string{"Transaction " + ref}
 }
