@@ -474,7 +474,9 @@ type testClock struct {
 
 func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Microsecond)} }
 
-func newTestClockAt(t time.Time) *testClock { return &testClock{now: t.UTC().Truncate(time.Microsecond)} }
+func newTestClockAt(t time.Time) *testClock {
+	return &testClock{now: t.UTC().Truncate(time.Microsecond)}
+}
 
 func (c *testClock) Now() time.Time {
 	c.mu.Lock()
