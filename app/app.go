@@ -110,6 +110,7 @@ func Build(opts Options) (*App, error) {
 	a.Listener = feed.NewListener(opts.DatabaseURL, opts.Log)
 	a.Listener.OnBalance = append(a.Listener.OnBalance, a.Gate.Observe, a.Hub.Publish)
 	a.Listener.OnLive = append(a.Listener.OnLive, a.Gate.SetLive)
+	a.Listener.OnPrices = append(a.Listener.OnPrices, a.reloadPrices)
 	a.Server = server.New(server.Deps{
 		DB: a.DB, Billing: a.Billing, Gate: a.Gate, Tokens: a.Tokens, Limits: opts.Limits, Log: opts.Log,
 		WebhookSecret: opts.WebhookSecret, Sandbox: a.Sandbox,
@@ -154,6 +155,7 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 		if up {
 			once.Do(func() { close(connected) })
 			go a.Hub.Refresh(ctx, a.Billing.GetBalance)
+			go a.reloadPrices() // price notifications sent while it was down are lost
 		}
 	})
 	run := func(f func()) {
@@ -170,6 +172,15 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	run(func() { a.Billing.RunHoldExpiry(ctx, a.opts.HoldExpiryInterval) })
 	run(func() { a.Billing.RunPriceReload(ctx, a.opts.PriceReloadInterval) })
 	return connected, nil
+}
+
+// reloadPrices reloads the price catalog (an operator added a version).
+func (a *App) reloadPrices() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Billing.Prices().Reload(ctx, a.Billing.Ent()); err != nil {
+		a.opts.Log.Error("reload prices", "err", err)
+	}
 }
 
 // Wait blocks until the background work started by Start has ended (its

@@ -343,7 +343,8 @@ func TestIngestUsage_PricesAnEventWithThePriceInForceWhenItHappened(t *testing.T
 	ctx := context.Background()
 	ws := f.workspace(t, "free", "10")
 	change := time.Now().Add(-time.Hour).Truncate(time.Second)
-	if err := f.svc.SetPrice(ctx, billing.Price{Model: "gpt-4o", InputPerMillion: usd(t, "100"), OutputPerMillion: usd(t, "100"), EffectiveFrom: change}); err != nil {
+	if err := f.svc.SetPrice(ctx, billing.PriceEdit{Price: billing.Price{Model: "gpt-4o", InputPerMillion: usd(t, "100"), OutputPerMillion: usd(t, "100"),
+		EffectiveFrom: change}, CachedSet: true, Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	before := billing.UsageEvent{ID: "old", WorkspaceID: ws.String(), Model: "gpt-4o", InputTokens: 1_000_000, OccurredAt: change.Add(-time.Second)}

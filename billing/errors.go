@@ -18,6 +18,9 @@ const (
 	CodePaymentFailed         Code = "PAYMENT_FAILED"
 	CodePaymentMethodRequired Code = "PAYMENT_METHOD_REQUIRED"
 	CodeInsufficientCredits   Code = "INSUFFICIENT_CREDITS"
+	// CodeRequestIDFinished: an authorize reused the request id of a hold
+	// already settled or expired (a new call needs a new request id).
+	CodeRequestIDFinished Code = "REQUEST_ID_FINISHED"
 )
 
 // Error is an error billing means the caller to see: a code and a sentence.

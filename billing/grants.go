@@ -27,35 +27,84 @@ const (
 	KindRefund     = ledger.KindRefund
 )
 
-// Grant is an operator adjustment: it credits (or, negative, debits) amount
-// with a reason. reference makes it idempotent; empty means a fresh one.
-func (s *Service) Grant(ctx context.Context, workspaceID uuid.UUID, amount money.Amount, reason, reference string) (Balance, error) {
-	if amount == 0 {
-		return Balance{}, badInput("amount", "amount must not be zero")
+// Adjustment is an operator's change to a balance: a grant (positive) or
+// a debit (negative), with a reason for the ledger.
+type Adjustment struct {
+	WorkspaceID uuid.UUID
+	Amount      money.Amount
+	Reason      string
+	// Reference makes it idempotent (empty: a new one). Reusing a
+	// reference with the same amount returns the earlier adjustment;
+	// with another amount it is refused.
+	Reference string
+	// ConfirmLarge is required above Config.LargeAdjustment (either sign),
+	// against a typo moving thousands of dollars.
+	ConfirmLarge bool
+}
+
+// AdjustmentResult is what Adjust did.
+type AdjustmentResult struct {
+	Balance Balance
+	// AlreadyApplied: the reference was used before with this amount;
+	// nothing changed.
+	AlreadyApplied bool
+}
+
+// Adjust applies an operator adjustment through the ledger.
+func (s *Service) Adjust(ctx context.Context, a Adjustment) (AdjustmentResult, error) {
+	if a.Amount == 0 {
+		return AdjustmentResult{}, badInput("amount", "amount must not be zero")
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return Balance{}, badInput("reason", "a reason is required")
+	if large := a.Amount > s.cfg.LargeAdjustment || a.Amount < -s.cfg.LargeAdjustment; large && !a.ConfirmLarge {
+		return AdjustmentResult{}, badInput("amount", "%s USD is beyond ±%s USD: confirm a large adjustment explicitly", a.Amount, s.cfg.LargeAdjustment)
 	}
-	if reference == "" {
-		reference = "grant-" + uuid.NewString()
+	a.Reason = strings.TrimSpace(a.Reason)
+	if a.Reason == "" {
+		return AdjustmentResult{}, badInput("reason", "a reason is required")
 	}
-	var out Balance
+	if err := checkText("reason", a.Reason, 500); err != nil {
+		return AdjustmentResult{}, err
+	}
+	if err := checkText("reference", a.Reference, 200); err != nil {
+		return AdjustmentResult{}, err
+	}
+	if a.Reference == "" {
+		a.Reference = "grant-" + uuid.NewString()
+	}
+	var out AdjustmentResult
 	err := s.inTx(ctx, func(tx *ledger.Tx) error {
-		moves, _, err := ledger.Apply(ctx, tx, s.now(), []ledger.Change{{WorkspaceID: workspaceID, Kind: KindAdjustment, Amount: amount,
-			Reference: reference, Description: reason}})
+		moves, dups, err := ledger.Apply(ctx, tx, s.now(), []ledger.Change{{WorkspaceID: a.WorkspaceID, Kind: KindAdjustment, Amount: a.Amount,
+			Reference: a.Reference, Description: a.Reason}})
 		if err != nil {
 			return s.ledgerError(err)
 		}
 		if len(moves) == 1 {
-			out = moves[0].After
+			out.Balance = moves[0].After
 			return nil
 		}
-		acct, err := ledger.Lock(ctx, tx, []uuid.UUID{workspaceID})
-		out = acct[workspaceID].Balance
+		// The reference was used before: the same adjustment again is a
+		// replay; another amount is a mistake to report, not to swallow.
+		earlier, err := tx.LedgerEntry.Query().Where(ledgerentry.WorkspaceID(a.WorkspaceID), ledgerentry.KindEQ(ledgerentry.KindAdjustment),
+			ledgerentry.Reference(dups[0].Reference)).Only(ctx)
+		if err != nil {
+			return fmt.Errorf("read earlier adjustment: %w", err)
+		}
+		if money.Amount(earlier.Amount) != a.Amount {
+			return badInput("reference", "reference %q was already used on %s for an adjustment of %s USD", a.Reference,
+				earlier.CreatedAt.UTC().Format(time.RFC3339), money.Amount(earlier.Amount))
+		}
+		acct, err := ledger.Lock(ctx, tx, []uuid.UUID{a.WorkspaceID})
+		out = AdjustmentResult{Balance: acct[a.WorkspaceID].Balance, AlreadyApplied: true}
 		return err
 	})
 	return out, err
+}
+
+// Grant credits (or, negative, debits) amount with a reason: Adjust,
+// confirmed whatever the size (tests and internal callers).
+func (s *Service) Grant(ctx context.Context, workspaceID uuid.UUID, amount money.Amount, reason, reference string) (Balance, error) {
+	res, err := s.Adjust(ctx, Adjustment{WorkspaceID: workspaceID, Amount: amount, Reason: reason, Reference: reference, ConfirmLarge: true})
+	return res.Balance, err
 }
 
 // ledgerError turns the ledger's errors into billing's: an unknown

@@ -42,7 +42,9 @@ const DefaultHoldTTL = 10 * time.Minute
 // canReserve allows it. The check and the reservation happen under the
 // workspace's row lock, so however many calls race, the holds granted never
 // exceed the balance. allowed is false (and nothing is reserved) when they
-// would. Placing a request id again returns its first hold.
+// would. Placing a request id again returns its hold while it is active;
+// once it is settled or expired, REQUEST_ID_FINISHED (never a false
+// "insufficient credits").
 func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Balance, allowed bool, err error) {
 	req.RequestID = normalizeRequestID(req.RequestID)
 	switch {
@@ -73,8 +75,11 @@ func (s *Service) PlaceHold(ctx context.Context, req HoldRequest) (h Hold, b Bal
 		b = acct.Balance
 		existing, err := tx.Hold.Query().Where(hold.WorkspaceID(req.WorkspaceID), hold.RequestID(req.RequestID)).Only(ctx)
 		switch {
+		case err == nil && existing.Status != hold.StatusActive:
+			return &Error{Code: CodeRequestIDFinished, Field: "request_id", Message: fmt.Sprintf(
+				"request_id %q names a hold that is %s already: a new call needs a new request_id", req.RequestID, existing.Status)}
 		case err == nil:
-			h, allowed = Hold{ID: existing.ID, Amount: money.Amount(existing.Amount), ExpiresAt: existing.ExpiresAt.UTC()}, existing.Status == hold.StatusActive
+			h, allowed = Hold{ID: existing.ID, Amount: money.Amount(existing.Amount), ExpiresAt: existing.ExpiresAt.UTC()}, true
 			return nil
 		case !ent.IsNotFound(err):
 			return fmt.Errorf("find hold: %w", err)

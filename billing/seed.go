@@ -13,6 +13,7 @@ import (
 	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/modelprice"
 	"github.com/airouter/credits/ent/plan"
+	"github.com/airouter/credits/ledger"
 
 	"github.com/google/uuid"
 
@@ -105,12 +106,28 @@ func Seed(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// SetPrice adds a price version for a model (an operator's edit). Versions
-// are immutable: events already charged under one must keep matching it,
-// so a version with the same model and EffectiveFrom is refused (a
-// correction is a new version). The catalog of this process reloads at
-// once; other instances reload on their next refresh.
-func (s *Service) SetPrice(ctx context.Context, p Price) error {
+// PriceEdit is an operator's new price version (`credits price set`).
+type PriceEdit struct {
+	Price
+	// CachedSet says the operator gave the cached-input price
+	// (Price.CachedPerMillion, nil meaning "priced as input"). Leaving it
+	// out is refused when the version in force has a cached price, so a
+	// price cut never silently raises the cached price to the input price.
+	CachedSet bool
+	// Force allows an EffectiveFrom sooner than PricePropagation from now
+	// (backdating: events already charged keep their old price).
+	Force bool
+}
+
+// SetPrice adds a price version for a model. Versions are immutable:
+// events already charged under one must keep matching it, so a version
+// with the same model and EffectiveFrom is refused (a correction is a new
+// version). It takes effect no sooner than PricePropagation from now
+// (the default when EffectiveFrom is zero) unless forced, and the version
+// is announced on PricesChannel in the same transaction, so every running
+// instance reloads its catalog before the version is in force.
+func (s *Service) SetPrice(ctx context.Context, e PriceEdit) error {
+	p := e.Price
 	p.Model = strings.TrimSpace(p.Model)
 	if p.Model == "" {
 		return badInput("model", "model is required")
@@ -121,16 +138,37 @@ func (s *Service) SetPrice(ctx context.Context, p Price) error {
 	if p.InputPerMillion < 0 || p.OutputPerMillion < 0 || (p.CachedPerMillion != nil && *p.CachedPerMillion < 0) {
 		return badInput("price", "prices must not be negative")
 	}
+	now := s.now()
+	earliest := now.Add(PricePropagation)
 	if p.EffectiveFrom.IsZero() {
-		p.EffectiveFrom = s.now()
+		p.EffectiveFrom = earliest
 	}
-	inserted, err := insertPrice(ctx, s.ent, p, s.now())
-	if err != nil {
+	p.EffectiveFrom = p.EffectiveFrom.UTC().Truncate(time.Microsecond)
+	if p.EffectiveFrom.Before(earliest) && !e.Force {
+		return badInput("effective_from", "effective_from %s is sooner than %s from now: running servers may price events with the old version until then; use a later time, or force it",
+			p.EffectiveFrom.Format(time.RFC3339Nano), PricePropagation)
+	}
+	if err := s.prices.Reload(ctx, s.ent); err != nil { // the CLI has no catalog loaded
 		return err
 	}
-	if !inserted {
-		return badInput("effective_from", "%s already has a price version effective from %s; versions are immutable: add a new one",
-			p.Model, p.EffectiveFrom.UTC().Format(time.RFC3339Nano))
+	if current, ok := s.prices.PriceAt(p.Model, p.EffectiveFrom); ok && !e.CachedSet && current.CachedPerMillion != nil {
+		return badInput("cached", "%s's version in force has a cached-input price of %s; give the new cached price, or none to price cached input as input",
+			p.Model, *current.CachedPerMillion)
+	}
+	err := s.inTx(ctx, func(tx *ledger.Tx) error {
+		inserted, err := insertPrice(ctx, tx.Client(), p, now)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			return badInput("effective_from", "%s already has a price version effective from %s; versions are immutable: add a new one",
+				p.Model, p.EffectiveFrom.Format(time.RFC3339Nano))
+		}
+		_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, PricesChannel, p.Model)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	return s.prices.Reload(ctx, s.ent)
 }

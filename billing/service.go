@@ -21,6 +21,18 @@ import (
 // announced on, after commit, for every instance's caches and subscribers.
 const BalanceChannel = ledger.Channel
 
+// PricesChannel is the NOTIFY channel SetPrice announces a new price
+// version on: every instance reloads its catalog when it arrives.
+const PricesChannel = "credits_prices"
+
+// PricePropagation bounds how long after SetPrice commits every running
+// instance prices with the new version: the NOTIFY arrives within
+// milliseconds; an instance whose listener is down reloads when it
+// reconnects and every minute in any case. SetPrice refuses a version
+// effective sooner than this (unless forced), so no event is priced with
+// a version other than the one in force at its time.
+const PricePropagation = 5 * time.Second
+
 // Balance is a workspace's balance at one version.
 type Balance = ledger.Balance
 
@@ -45,6 +57,9 @@ type Config struct {
 	// (default $1,000: far above any real call; a runaway count or price
 	// is refused with the event instead of draining a balance).
 	MaxEventCost money.Amount
+	// LargeAdjustment is the operator adjustment (grant or debit) above
+	// which an explicit confirmation is required (default $1,000).
+	LargeAdjustment money.Amount
 	// Seller is printed on every invoice.
 	Seller Seller
 	// TopUps bounds auto top-up retries.
@@ -64,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 1000
+	}
+	if c.LargeAdjustment == 0 {
+		c.LargeAdjustment = money.Dollars(1_000)
 	}
 	if c.MaxEventCost == 0 {
 		c.MaxEventCost = money.Dollars(1_000)
@@ -121,6 +139,9 @@ func (s *Service) Config() Config { return s.cfg }
 
 // Prices is the in-memory price catalog.
 func (s *Service) Prices() *Catalog { return s.prices }
+
+// Ent is the ent client (reads outside transactions).
+func (s *Service) Ent() *ent.Client { return s.ent }
 
 // Ledger is the one writer of balances (for observers and hooks).
 func (s *Service) Ledger() *ledger.Ledger { return s.ledger }

@@ -29,6 +29,9 @@ type Listener struct {
 	// OnLive is called with true once connected (and after each reconnect)
 	// and false when the connection is lost.
 	OnLive []func(bool)
+	// OnPrices is called when an operator added a price version
+	// (billing.PricesChannel), so the catalog reloads at once.
+	OnPrices []func()
 }
 
 // NewListener returns a listener for the database at dsn.
@@ -54,8 +57,10 @@ func (l *Listener) Run(ctx context.Context) error {
 		}
 	})
 	defer pl.Close()
-	if err := pl.Listen(billing.BalanceChannel); err != nil {
-		return err
+	for _, channel := range []string{billing.BalanceChannel, billing.PricesChannel} {
+		if err := pl.Listen(channel); err != nil {
+			return err
+		}
 	}
 	ping := time.NewTicker(30 * time.Second)
 	defer ping.Stop()
@@ -65,6 +70,12 @@ func (l *Listener) Run(ctx context.Context) error {
 			return nil
 		case n := <-pl.Notify:
 			if n == nil { // reconnected: handled by the event callback
+				continue
+			}
+			if n.Channel == billing.PricesChannel {
+				for _, f := range l.OnPrices {
+					f()
+				}
 				continue
 			}
 			b, err := billing.ParseNotification(n.Extra)

@@ -40,6 +40,7 @@ var statusOf = map[string]int{
 	string(billing.CodePaymentFailed): http.StatusPaymentRequired,
 	string(billing.CodePaymentMethodRequired): http.StatusPaymentRequired,
 	string(billing.CodeInsufficientCredits):   http.StatusPaymentRequired,
+	string(billing.CodeRequestIDFinished):     http.StatusConflict,
 }
 
 // writeError answers {"code": code, "error": message} with code's status.

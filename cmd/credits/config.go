@@ -19,6 +19,7 @@ type config struct {
 	StripeAPIBase       string
 	MinPurchase         money.Amount
 	MaxPurchase         money.Amount
+	LargeAdjustment     money.Amount
 	SellerName          string
 	SellerAddress       string
 	SellerTaxID         string
@@ -55,6 +56,9 @@ func loadConfig() (config, error) {
 	}
 	if c.MaxPurchase, err = money.ParseScale(env("MAX_PURCHASE", "10000.00"), 2); err != nil {
 		return c, fmt.Errorf("MAX_PURCHASE: %w", err)
+	}
+	if c.LargeAdjustment, err = money.ParseScale(env("LARGE_ADJUSTMENT", "1000.00"), 2); err != nil || c.LargeAdjustment <= 0 {
+		return c, fmt.Errorf("LARGE_ADJUSTMENT: must be a positive amount such as 1000.00 (%v)", err)
 	}
 	if c.MaxPurchase < c.MinPurchase {
 		return c, fmt.Errorf("MAX_PURCHASE %s is below MIN_PURCHASE %s", c.MaxPurchase, c.MinPurchase)

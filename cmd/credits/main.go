@@ -40,8 +40,9 @@ commands:
   token create --workspace ID --role owner|member [--json]
   token create --role service [--json]
   token revoke --id TOKEN_ID
-  credits grant --workspace ID --amount D --reason R [--reference REF]
-  price set --model M --input D --output D [--cached D] [--effective-from RFC3339]
+  credits grant --workspace ID --amount D --reason R [--reference REF] [--confirm-large]
+  credits debit --workspace ID --amount D --reason R [--reference REF] [--confirm-large]
+  price set --model M --input D --output D [--cached D|none] [--effective-from RFC3339] [--force]
   reconcile [--since RFC3339] [--until RFC3339] [--fix] [--json] [--allow-sandbox]
 `
 
@@ -80,7 +81,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "token revoke":
 		return withDB(ctx, cfg, func(a *instance) error { return a.revokeToken(ctx, args, out) })
 	case "credits grant":
-		return withDB(ctx, cfg, func(a *instance) error { return a.grant(ctx, args, out) })
+		return withDB(ctx, cfg, func(a *instance) error { return a.adjust(ctx, args, out, false) })
+	case "credits debit":
+		return withDB(ctx, cfg, func(a *instance) error { return a.adjust(ctx, args, out, true) })
 	case "price set":
 		return withDB(ctx, cfg, func(a *instance) error { return a.setPrice(ctx, args, out) })
 	case "reconcile":
@@ -131,7 +134,7 @@ func options(cfg config, log *slog.Logger) app.Options {
 		DatabaseURL: cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
-		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller,
+		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller, LargeAdjustment: cfg.LargeAdjustment,
 			TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}},
 	}
 }
@@ -293,12 +296,17 @@ func (a *instance) revokeToken(ctx context.Context, args []string, out io.Writer
 	return nil
 }
 
-func (a *instance) grant(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("credits grant", flag.ContinueOnError)
+// adjust is `credits credits grant` (debit false) and `credits credits
+// debit`: --amount is positive either way; the command says which way the
+// money goes.
+func (a *instance) adjust(ctx context.Context, args []string, out io.Writer, debit bool) error {
+	verb := map[bool]string{false: "grant", true: "debit"}[debit]
+	fs := flag.NewFlagSet("credits "+verb, flag.ContinueOnError)
 	wsFlag := fs.String("workspace", "", "workspace id")
-	amountFlag := fs.String("amount", "", "amount in USD, e.g. 25.00 (negative debits)")
+	amountFlag := fs.String("amount", "", "amount in USD, e.g. 25.00 (positive)")
 	reason := fs.String("reason", "", "why, for the ledger")
 	ref := fs.String("reference", "", "idempotency reference (default: a new one)")
+	confirm := fs.Bool("confirm-large", false, "confirm an amount above the large-adjustment bound")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -306,15 +314,26 @@ func (a *instance) grant(ctx context.Context, args []string, out io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("--workspace: %w", err)
 	}
-	amount, err := money.Parse(*amountFlag)
+	amount, err := money.ParseScale(*amountFlag, 2)
 	if err != nil {
-		return fmt.Errorf("--amount %q: %w", *amountFlag, err)
+		return fmt.Errorf("--amount %q: %w (whole cents, e.g. 25.00)", *amountFlag, err)
 	}
-	b, err := a.Billing.Grant(ctx, ws, amount, *reason, *ref)
+	if amount <= 0 {
+		return fmt.Errorf("--amount must be positive; to take credit away use `credits credits debit`")
+	}
+	if debit {
+		amount = -amount
+	}
+	res, err := a.Billing.Adjust(ctx, billing.Adjustment{WorkspaceID: ws, Amount: amount, Reason: *reason, Reference: *ref, ConfirmLarge: *confirm})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "granted %s USD to %s; balance %s USD (blocked: %v)\n", amount, ws, b.Amount, b.Blocked())
+	b := res.Balance
+	if res.AlreadyApplied {
+		fmt.Fprintf(out, "reference %q was already applied with this amount; nothing changed; balance %s USD (blocked: %v)\n", *ref, b.Amount, b.Blocked())
+		return nil
+	}
+	fmt.Fprintf(out, "%sed %s USD to %s; balance %s USD (blocked: %v)\n", map[bool]string{false: "grant", true: "debit"}[debit], amount, ws, b.Amount, b.Blocked())
 	return nil
 }
 
@@ -361,12 +380,15 @@ func (a *instance) setPrice(ctx context.Context, args []string, out io.Writer) e
 	model := fs.String("model", "", "model name")
 	in := fs.String("input", "", "USD per 1M input tokens")
 	outp := fs.String("output", "", "USD per 1M output tokens")
-	cached := fs.String("cached", "", "USD per 1M cached input tokens (default: as input)")
-	from := fs.String("effective-from", "", "RFC 3339 time the price takes effect (default: now)")
+	cached := fs.String("cached", "", `USD per 1M cached input tokens, or "none" to price cached input as input (required when the version in force has one)`)
+	from := fs.String("effective-from", "", "RFC 3339 time the price takes effect (default: now + the propagation bound, "+billing.PricePropagation.String()+")")
+	force := fs.Bool("force", false, "allow an effective time sooner than the propagation bound (backdating)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	p := billing.Price{Model: *model}
+	e := billing.PriceEdit{Force: *force, CachedSet: *cached != ""}
+	p := &e.Price
+	p.Model = *model
 	var err error
 	if p.InputPerMillion, err = money.Parse(*in); err != nil {
 		return fmt.Errorf("--input: %w", err)
@@ -374,7 +396,7 @@ func (a *instance) setPrice(ctx context.Context, args []string, out io.Writer) e
 	if p.OutputPerMillion, err = money.Parse(*outp); err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}
-	if *cached != "" {
+	if *cached != "" && *cached != "none" {
 		c, err := money.Parse(*cached)
 		if err != nil {
 			return fmt.Errorf("--cached: %w", err)
@@ -386,9 +408,9 @@ func (a *instance) setPrice(ctx context.Context, args []string, out io.Writer) e
 			return fmt.Errorf("--effective-from: %w", err)
 		}
 	}
-	if err := a.Billing.SetPrice(ctx, p); err != nil {
+	if err := a.Billing.SetPrice(ctx, e); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "price of %s set; running servers pick it up within a minute\n", p.Model)
+	fmt.Fprintf(out, "price of %s set; running servers reload it at once (NOTIFY), at the latest within a minute\n", p.Model)
 	return nil
 }
