@@ -72,9 +72,10 @@ func TestAuthorizeWithEstimates_ConcurrentCallsNeverOverspend(t *testing.T) {
 	if dig(data, "balance", "held") != "0.00" || dig(data, "balance", "amount") != "0.251" || e.balance(ws) != "0.251" {
 		t.Fatalf("after settlement: %v", data)
 	}
-	// A repeated request id returns the first (settled) hold: not allowed again.
+	// A settled request id is not authorized again, and says why (409
+	// request_id_finished), not "insufficient credits".
 	if code, _ := e.post("/v1/authorize", e.service, map[string]any{"workspace_id": ws.String(), "model": "gpt-4o",
-		"max_input_tokens": 10000, "max_output_tokens": 1000, "request_id": allowed[0]["request_id"]}); code != http.StatusPaymentRequired {
+		"max_input_tokens": 10000, "max_output_tokens": 1000, "request_id": allowed[0]["request_id"]}); code != http.StatusConflict {
 		t.Fatalf("reused request id: %d", code)
 	}
 	for name, body := range map[string]map[string]any{
