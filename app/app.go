@@ -24,6 +24,7 @@ import (
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/feed"
 	"github.com/airouter/credits/graph"
+	"github.com/airouter/credits/links"
 	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/server"
 )
@@ -40,6 +41,12 @@ type Options struct {
 	Limits    graph.Limits
 	// PublicURL is the base of invoice links.
 	PublicURL string
+	// DownloadSigningKey signs the download links that work without a
+	// header (the same on every instance; nil: a random one, links then
+	// break on restart — development only).
+	DownloadSigningKey []byte
+	// StripePublishableKey is handed to the SPA for Stripe.js.
+	StripePublishableKey string
 	// WebhookSecret verifies Stripe webhooks.
 	WebhookSecret string
 	// AuthorizeMaxStale bounds the gate's staleness while the listener is down.
@@ -111,11 +118,20 @@ func Build(opts Options) (*App, error) {
 	a.Listener.OnBalance = append(a.Listener.OnBalance, a.Gate.Observe, a.Hub.Publish)
 	a.Listener.OnLive = append(a.Listener.OnLive, a.Gate.SetLive)
 	a.Listener.OnPrices = append(a.Listener.OnPrices, a.reloadPrices)
+	key := opts.DownloadSigningKey
+	if key == nil {
+		opts.Log.Warn("DOWNLOAD_SIGNING_KEY is not set: signed download links use a random key and stop working when this process restarts")
+		key = links.RandomKey()
+	}
+	signer, err := links.New(opts.PublicURL, key, a.Billing.Now)
+	if err != nil {
+		return nil, err
+	}
 	a.Server = server.New(server.Deps{
 		DB: a.DB, Billing: a.Billing, Gate: a.Gate, Tokens: a.Tokens, Limits: opts.Limits, Log: opts.Log,
-		WebhookSecret: opts.WebhookSecret, Sandbox: a.Sandbox,
+		WebhookSecret: opts.WebhookSecret, Sandbox: a.Sandbox, Links: signer,
 		MutationsPerSecond: opts.MutationsPerSecond, MutationBurst: opts.MutationBurst,
-		Resolver: &graph.Resolver{Billing: a.Billing, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, PublicURL: opts.PublicURL,
+		Resolver: &graph.Resolver{Billing: a.Billing, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, Links: signer, StripePublishableKey: opts.StripePublishableKey,
 			BalanceInterval: opts.BalanceInterval},
 	})
 	return a, nil

@@ -102,7 +102,7 @@ func (h *harness) cliWorkspace(ctx context.Context, name string) (id, owner stri
 	if err := json.Unmarshal(out, &ws); err != nil || ws.WorkspaceID == "" || ws.Token == "" {
 		return "", "", fmt.Errorf("workspace create: unexpected output %q", out)
 	}
-	if _, err := h.cli(ctx, "credits", "grant", "--workspace", ws.WorkspaceID, "--amount", fmt.Sprint(initialUSD), "--reason", "bench"); err != nil {
+	if _, err := h.cli(ctx, "credits", "grant", "--workspace", ws.WorkspaceID, "--amount", fmt.Sprint(initialUSD), "--reason", "bench", "--confirm-large"); err != nil {
 		return "", "", err
 	}
 	return ws.WorkspaceID, ws.Token, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/graph/model"
+	"github.com/airouter/credits/links"
 	"github.com/airouter/credits/money"
 )
 
@@ -166,7 +167,7 @@ func (r *Resolver) invoice(inv billing.Invoice, err error) (*model.Invoice, erro
 		return nil, err
 	}
 	return &model.Invoice{ID: globalID(invPrefix, inv.ID), Number: inv.Number, IssuedAt: inv.IssuedAt, Amount: inv.Amount,
-		Currency: inv.Currency, DownloadURL: r.PublicURL + "/invoices/" + inv.ID.String() + ".pdf",
+		Currency: inv.Currency, DownloadURL: r.Links.URL(links.Invoice, inv.ID), SignedDownloadURL: r.Links.Signed(links.Invoice, inv.WorkspaceID, inv.ID),
 		WorkspaceID: inv.WorkspaceID, PurchaseID: inv.PurchaseID}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/feed"
 	"github.com/airouter/credits/graph/model"
+	"github.com/airouter/credits/links"
 )
 
 // Resolver holds what resolvers call into.
@@ -23,8 +24,10 @@ type Resolver struct {
 	Balances *billing.Gate
 	Hub      *feed.Hub
 	Log      *slog.Logger
-	// PublicURL is the base of invoice download links.
-	PublicURL string
+	// Links makes the download links (plain and signed).
+	Links *links.Signer
+	// StripePublishableKey is given to the SPA for Stripe.js (empty: sandbox).
+	StripePublishableKey string
 	// BalanceInterval is the least time between two balanceUpdated
 	// messages to one subscriber (DefaultBalanceInterval when zero).
 	BalanceInterval time.Duration

@@ -30,6 +30,7 @@ func idorOps(b bObjects) map[string]struct {
 	return map[string]op{
 		"balance":                 {`{ balance { amount } }`, nil},
 		"modelPrices":             {`{ modelPrices { model } }`, nil},
+		"purchaseSettings":        {`{ purchaseSettings { minimum } }`, nil},
 		"node":                    {`query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": b.txn}},
 		"transactions":            {`{ transactions { totalCount edges { node { id } } } }`, nil},
 		"paymentMethods":          {`{ paymentMethods { id } }`, nil},

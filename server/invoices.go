@@ -10,25 +10,29 @@ import (
 
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/links"
 	"github.com/airouter/credits/pdf"
 )
 
 // invoicePDF serves GET /invoices/{id}.pdf to the owner and members of the
 // invoice's workspace. Every other caller with a token gets 404, whether
 // the invoice exists or not, so ids cannot be probed.
+//
+// A signed link (links.Signer.Signed) needs no token: its signature binds
+// it to one invoice of one workspace until it expires; a tampered or
+// expired one is a 404 like any other.
 func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request) {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		writeError(w, codeUnauthenticated, auth.ErrUnauthenticated.Error())
-		return
-	}
 	file := r.PathValue("file")
 	id, err := uuid.Parse(strings.TrimSuffix(file, ".pdf"))
-	if err != nil || !strings.HasSuffix(file, ".pdf") || !c.CanRead() {
+	if err != nil || !strings.HasSuffix(file, ".pdf") {
 		http.NotFound(w, r)
 		return
 	}
-	inv, err := s.deps.Billing.GetInvoice(r.Context(), c.WorkspaceID, id)
+	workspaceID, ok := s.downloader(w, r, links.Invoice, id)
+	if !ok {
+		return
+	}
+	inv, err := s.deps.Billing.GetInvoice(r.Context(), workspaceID, id)
 	if errors.Is(err, billing.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -48,6 +52,30 @@ func (s *Server) invoicePDF(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.pdf"`, inv.Number))
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	w.Write(doc) //nolint:errcheck // the client went away
+}
+
+// downloader decides whose document a download may read: the signed
+// link's workspace, or the caller's. ok is false when it has answered
+// (401 without a token, 404 for a bad link or a caller who cannot read).
+func (s *Server) downloader(w http.ResponseWriter, r *http.Request, kind links.Kind, id uuid.UUID) (uuid.UUID, bool) {
+	if links.IsSigned(r.URL.Query()) {
+		ws, err := s.deps.Links.Verify(kind, id, r.URL.Query())
+		if err != nil {
+			http.NotFound(w, r)
+			return uuid.Nil, false
+		}
+		return ws, true
+	}
+	c, ok := auth.CallerFrom(r.Context())
+	if !ok {
+		writeError(w, codeUnauthenticated, auth.ErrUnauthenticated.Error())
+		return uuid.Nil, false
+	}
+	if !c.CanRead() {
+		http.NotFound(w, r)
+		return uuid.Nil, false
+	}
+	return c.WorkspaceID, true
 }
 
 // printable is the issued invoice as the PDF renderer takes it.

@@ -19,6 +19,7 @@ import (
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/graph"
+	"github.com/airouter/credits/links"
 	"github.com/airouter/credits/payments"
 )
 
@@ -30,6 +31,8 @@ type Deps struct {
 	Tokens   *auth.Tokens
 	Resolver *graph.Resolver
 	Limits   graph.Limits
+	// Links checks signed download links.
+	Links *links.Signer
 	// WebhookSecret verifies Stripe webhooks (STRIPE_WEBHOOK_SECRET).
 	WebhookSecret string
 	// Sandbox, when the sandbox provider is in use, enables the route that

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/airouter/credits/links"
 	"github.com/airouter/credits/money"
 )
 
@@ -17,6 +19,8 @@ type config struct {
 	StripeSecretKey     string
 	StripeWebhookSecret string
 	StripeAPIBase       string
+	StripePublishable   string
+	DownloadSigningKey  string
 	MinPurchase         money.Amount
 	MaxPurchase         money.Amount
 	LargeAdjustment     money.Amount
@@ -43,6 +47,8 @@ func loadConfig() (config, error) {
 		StripeSecretKey:     os.Getenv("STRIPE_SECRET_KEY"),
 		StripeWebhookSecret: os.Getenv("STRIPE_WEBHOOK_SECRET"),
 		StripeAPIBase:       os.Getenv("STRIPE_API_BASE"),
+		StripePublishable:   os.Getenv("STRIPE_PUBLISHABLE_KEY"),
+		DownloadSigningKey:  os.Getenv("DOWNLOAD_SIGNING_KEY"),
 		SellerName:          env("SELLER_NAME", "AI Router Inc."),
 		SellerAddress:       env("SELLER_ADDRESS", "548 Market St; San Francisco, CA 94104; United States"),
 		SellerTaxID:         os.Getenv("SELLER_TAX_ID"),
@@ -59,6 +65,14 @@ func loadConfig() (config, error) {
 	}
 	if c.LargeAdjustment, err = money.ParseScale(env("LARGE_ADJUSTMENT", "1000.00"), 2); err != nil || c.LargeAdjustment <= 0 {
 		return c, fmt.Errorf("LARGE_ADJUSTMENT: must be a positive amount such as 1000.00 (%v)", err)
+	}
+	switch {
+	case c.DownloadSigningKey != "" && len(c.DownloadSigningKey) < links.MinKeyLen:
+		return c, fmt.Errorf("DOWNLOAD_SIGNING_KEY must be at least %d characters (e.g. openssl rand -hex 32)", links.MinKeyLen)
+	case c.DownloadSigningKey == "" && c.StripeSecretKey != "":
+		// Real money means production: several instances must share the
+		// key, and links must survive restarts.
+		return c, errors.New("DOWNLOAD_SIGNING_KEY is required with STRIPE_SECRET_KEY (e.g. openssl rand -hex 32; the same on every instance)")
 	}
 	if c.MaxPurchase < c.MinPurchase {
 		return c, fmt.Errorf("MAX_PURCHASE %s is below MIN_PURCHASE %s", c.MaxPurchase, c.MinPurchase)

@@ -130,10 +130,15 @@ func options(cfg config, log *slog.Logger) app.Options {
 	limits := graph.DefaultLimits
 	limits.Introspection = cfg.Introspection
 	seller := billing.Seller{Name: cfg.SellerName, Address: splitLines(cfg.SellerAddress), TaxID: cfg.SellerTaxID}
+	var key []byte
+	if cfg.DownloadSigningKey != "" {
+		key = []byte(cfg.DownloadSigningKey)
+	}
 	return app.Options{
-		DatabaseURL: cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
+		DownloadSigningKey: key,
+		DatabaseURL:        cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
-		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
+		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst, StripePublishableKey: cfg.StripePublishable,
 		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller, LargeAdjustment: cfg.LargeAdjustment,
 			TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}},
 	}

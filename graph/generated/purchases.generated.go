@@ -607,6 +607,29 @@ func (ec *executionContext) fieldContext_Invoice_downloadUrl(_ context.Context, 
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
 }
 
+func (ec *executionContext) _Invoice_signedDownloadUrl(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_signedDownloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignedDownloadURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_signedDownloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
 func (ec *executionContext) _Invoice_transaction(ctx context.Context, field graphql.CollectedField, obj *model.Invoice) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2046,6 +2069,11 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "downloadUrl":
 			out.Values[i] = ec._Invoice_downloadUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signedDownloadUrl":
+			out.Values[i] = ec._Invoice_signedDownloadUrl(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

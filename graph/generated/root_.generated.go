@@ -75,13 +75,14 @@ type ComplexityRoot struct {
 	}
 
 	Invoice struct {
-		Amount      func(childComplexity int) int
-		Currency    func(childComplexity int) int
-		DownloadURL func(childComplexity int) int
-		ID          func(childComplexity int) int
-		IssuedAt    func(childComplexity int) int
-		Number      func(childComplexity int) int
-		Transaction func(childComplexity int) int
+		Amount            func(childComplexity int) int
+		Currency          func(childComplexity int) int
+		DownloadURL       func(childComplexity int) int
+		ID                func(childComplexity int) int
+		IssuedAt          func(childComplexity int) int
+		Number            func(childComplexity int) int
+		SignedDownloadURL func(childComplexity int) int
+		Transaction       func(childComplexity int) int
 	}
 
 	ModelPrice struct {
@@ -118,16 +119,24 @@ type ComplexityRoot struct {
 		Last4     func(childComplexity int) int
 	}
 
+	PurchaseSettings struct {
+		Currency             func(childComplexity int) int
+		Maximum              func(childComplexity int) int
+		Minimum              func(childComplexity int) int
+		StripePublishableKey func(childComplexity int) int
+	}
+
 	Query struct {
-		AutoTopUp      func(childComplexity int) int
-		Balance        func(childComplexity int) int
-		BillingProfile func(childComplexity int) int
-		Invoice        func(childComplexity int, id string) int
-		ModelPrices    func(childComplexity int) int
-		Node           func(childComplexity int, id string) int
-		PaymentMethods func(childComplexity int) int
-		Transactions   func(childComplexity int, filter *model.TransactionFilter, first *int, after *string) int
-		Usage          func(childComplexity int, from time.Time, to time.Time, groupBy []model.UsageGroupBy) int
+		AutoTopUp        func(childComplexity int) int
+		Balance          func(childComplexity int) int
+		BillingProfile   func(childComplexity int) int
+		Invoice          func(childComplexity int, id string) int
+		ModelPrices      func(childComplexity int) int
+		Node             func(childComplexity int, id string) int
+		PaymentMethods   func(childComplexity int) int
+		PurchaseSettings func(childComplexity int) int
+		Transactions     func(childComplexity int, filter *model.TransactionFilter, first *int, after *string) int
+		Usage            func(childComplexity int, from time.Time, to time.Time, groupBy []model.UsageGroupBy) int
 	}
 
 	SetupIntent struct {
@@ -385,6 +394,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.Number(childComplexity), true
+	case "Invoice.signedDownloadUrl":
+		if e.ComplexityRoot.Invoice.SignedDownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.SignedDownloadURL(childComplexity), true
 	case "Invoice.transaction":
 		if e.ComplexityRoot.Invoice.Transaction == nil {
 			break
@@ -558,6 +573,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentMethod.Last4(childComplexity), true
 
+	case "PurchaseSettings.currency":
+		if e.ComplexityRoot.PurchaseSettings.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseSettings.Currency(childComplexity), true
+	case "PurchaseSettings.maximum":
+		if e.ComplexityRoot.PurchaseSettings.Maximum == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseSettings.Maximum(childComplexity), true
+	case "PurchaseSettings.minimum":
+		if e.ComplexityRoot.PurchaseSettings.Minimum == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseSettings.Minimum(childComplexity), true
+	case "PurchaseSettings.stripePublishableKey":
+		if e.ComplexityRoot.PurchaseSettings.StripePublishableKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseSettings.StripePublishableKey(childComplexity), true
+
 	case "Query.autoTopUp":
 		if e.ComplexityRoot.Query.AutoTopUp == nil {
 			break
@@ -611,6 +651,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PaymentMethods(childComplexity), true
+	case "Query.purchaseSettings":
+		if e.ComplexityRoot.Query.PurchaseSettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PurchaseSettings(childComplexity), true
 	case "Query.transactions":
 		if e.ComplexityRoot.Query.Transactions == nil {
 			break
@@ -1071,6 +1117,8 @@ type Invoice implements Node {
   currency: String!
   "Authorized PDF download (send the bearer token)."
   downloadUrl: String!
+  "Works as a plain link, without a header, for 15 minutes; 404 once expired or tampered with."
+  signedDownloadUrl: String!
   transaction: Transaction!
 }
 
@@ -1173,6 +1221,21 @@ type Subscription {
   The first message is the current balance.
   """
   balanceUpdated: Balance!
+}
+`, BuiltIn: false},
+	{Name: "../settings.graphqls", Input: `"What the Add Credits dialog validates against, the same rules the server applies."
+type PurchaseSettings {
+  currency: String!
+  "The smallest purchase (MIN_PURCHASE)."
+  minimum: Decimal!
+  "The largest purchase (MAX_PURCHASE)."
+  maximum: Decimal!
+  "Stripe.js's publishable key; null with the sandbox payment provider."
+  stripePublishableKey: String
+}
+
+extend type Query {
+  purchaseSettings: PurchaseSettings!
 }
 `, BuiltIn: false},
 	{Name: "../usage.graphqls", Input: `"A 64-bit integer (token counts can exceed 2^31)."
@@ -1308,6 +1371,8 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_currency(ctx, field)
 	case "downloadUrl":
 		return ec.fieldContext_Invoice_downloadUrl(ctx, field)
+	case "signedDownloadUrl":
+		return ec.fieldContext_Invoice_signedDownloadUrl(ctx, field)
 	case "transaction":
 		return ec.fieldContext_Invoice_transaction(ctx, field)
 	}
@@ -1360,6 +1425,20 @@ func (ec *executionContext) childFields_PaymentMethod(ctx context.Context, field
 		return ec.fieldContext_PaymentMethod_isDefault(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentMethod", field.Name)
+}
+
+func (ec *executionContext) childFields_PurchaseSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_PurchaseSettings_currency(ctx, field)
+	case "minimum":
+		return ec.fieldContext_PurchaseSettings_minimum(ctx, field)
+	case "maximum":
+		return ec.fieldContext_PurchaseSettings_maximum(ctx, field)
+	case "stripePublishableKey":
+		return ec.fieldContext_PurchaseSettings_stripePublishableKey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PurchaseSettings", field.Name)
 }
 
 func (ec *executionContext) childFields_SetupIntent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -30,6 +30,7 @@ type QueryResolver interface {
 	PaymentMethods(ctx context.Context) ([]*model.PaymentMethod, error)
 	Invoice(ctx context.Context, id string) (*model.Invoice, error)
 	BillingProfile(ctx context.Context) (*model.BillingProfile, error)
+	PurchaseSettings(ctx context.Context) (*model.PurchaseSettings, error)
 	Usage(ctx context.Context, from time.Time, to time.Time, groupBy []model.UsageGroupBy) ([]*model.UsageRow, error)
 }
 type SubscriptionResolver interface {
@@ -783,6 +784,38 @@ func (ec *executionContext) fieldContext_Query_billingProfile(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_purchaseSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_purchaseSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PurchaseSettings(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PurchaseSettings) graphql.Marshaler {
+			return ec.marshalNPurchaseSettings2ᚖgithubᚗcomᚋairouterᚋcreditsᚋgraphᚋmodelᚐPurchaseSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_purchaseSettings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurchaseSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_usage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1206,6 +1239,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_billingProfile(ctx, field)
+				})
+		case "purchaseSettings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_purchaseSettings(ctx, field)
 				})
 		case "usage":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

@@ -37,6 +37,8 @@ type Invoice struct {
 	Amount      money.Amount `json:"amount"`
 	Currency    string       `json:"currency"`
 	DownloadURL string       `json:"downloadUrl"`
+	// SignedDownloadURL works without a header for links.TTL.
+	SignedDownloadURL string `json:"signedDownloadUrl"`
 
 	WorkspaceID uuid.UUID `json:"-"`
 	PurchaseID  uuid.UUID `json:"-"`

@@ -128,6 +128,17 @@ type PaymentMethod struct {
 func (PaymentMethod) IsNode()            {}
 func (this PaymentMethod) GetID() string { return this.ID }
 
+// What the Add Credits dialog validates against, the same rules the server applies.
+type PurchaseSettings struct {
+	Currency string `json:"currency"`
+	// The smallest purchase (MIN_PURCHASE).
+	Minimum money.Amount `json:"minimum"`
+	// The largest purchase (MAX_PURCHASE).
+	Maximum money.Amount `json:"maximum"`
+	// Stripe.js's publishable key; null with the sandbox payment provider.
+	StripePublishableKey *string `json:"stripePublishableKey,omitempty"`
+}
+
 type Query struct {
 }
 
