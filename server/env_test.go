@@ -38,6 +38,7 @@ type env struct {
 	tokens  *auth.Tokens
 	srv     *httptest.Server
 	handler http.Handler // srv's handler, for in-process benchmarks
+	server  *server.Server
 	service string       // a service token
 	sandbox *payments.Sandbox
 	hub     *feed.Hub
@@ -110,7 +111,7 @@ func newEnvWith(t testing.TB, db *pgtest.DB, adjust func(*server.Deps)) *env {
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); svc.RunTopUps(workerCtx) }()
 	t.Cleanup(func() { stopWorker(); <-workerDone })
-	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, handler: s.Handler(), sandbox: sandbox, hub: hub}
+	e := &env{t: t, db: db, billing: svc, tokens: tokens, srv: ts, handler: s.Handler(), server: s, sandbox: sandbox, hub: hub}
 	e.service = e.token(uuid.Nil, auth.RoleService)
 	return e
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/pgtest"
+	"github.com/airouter/credits/server"
 )
 
 // wsSub is a graphql-transport-ws client subscribed to balanceUpdated.
@@ -189,7 +191,7 @@ func TestBalanceUpdated_BurstsCoalesceAndEndOnTheFinalBalance(t *testing.T) {
 }
 
 func TestBalanceUpdated_ClientsComeAndGoWithoutLeaks(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, pgtest.New(t), func(d *server.Deps) { d.Limits.SocketsPerToken = 200 })
 	ctx := context.Background()
 	_, owner := e.workspace("5")
 	warm, err := e.subscribe(ctx, owner)
