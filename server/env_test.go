@@ -39,7 +39,7 @@ type env struct {
 	srv     *httptest.Server
 	handler http.Handler // srv's handler, for in-process benchmarks
 	server  *server.Server
-	service string       // a service token
+	service string // a service token
 	sandbox *payments.Sandbox
 	hub     *feed.Hub
 }
