@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -234,18 +233,20 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 	}()
 
-	limits := graph.DefaultLimits
-	limits.Introspection = cfg.Introspection
 	srv := server.New(server.Deps{
-		DB: a.db, Billing: a.billing, Gate: gate, Tokens: a.tokens, Limits: limits, Log: log,
+		DB: a.db, Billing: a.billing, Gate: gate, Tokens: a.tokens, Limits: cfg.graphLimits(), Log: log,
 		WebhookSecret: webhookSecret(cfg, a.sandbox != nil), Sandbox: a.sandbox,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins, BodyTimeout: cfg.BodyTimeout,
 		Resolver: &graph.Resolver{Billing: a.billing, Balances: gate, Ent: a.ent, Tokens: a.tokens, Hub: hub, Log: log, PublicURL: cfg.PublicURL},
 	})
-	httpSrv := &http.Server{Addr: cfg.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	edge, err := srv.Listen(cfg.edge())
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.ListenAndServe() }()
-	log.Info("credits serving", "addr", cfg.Addr, "playground", cfg.PublicURL+"/")
+	go func() { errc <- edge.Serve() }()
+	log.Info("credits serving", "addr", cfg.Addr, "router_addr", cfg.RouterAddr, "playground", cfg.PublicURL+"/")
 	select {
 	case err := <-errc:
 		return err
@@ -256,7 +257,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	return httpSrv.Shutdown(shutCtx)
+	return edge.Shutdown(shutCtx)
 }
 
 // webhookSecret is STRIPE_WEBHOOK_SECRET; the sandbox, which has no Stripe
