@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/cors"
@@ -26,7 +27,10 @@ type EdgeConfig struct {
 	RouterAddr string
 	// MaxConnections caps open connections per listener (MAX_CONNECTIONS,
 	// ROUTER_MAX_CONNECTIONS); past it the listener stops accepting until
-	// one closes. Keep it under the process's file descriptor limit.
+	// one closes, so the process never runs out of file descriptors (the
+	// database pool and the router's listener need theirs). Zero: half the
+	// process's open-file limit, at most 4096, and an eighth (at most 1024)
+	// for the router's listener.
 	MaxConnections       int
 	RouterMaxConnections int
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout bound a slow or idle
@@ -39,11 +43,24 @@ type EdgeConfig struct {
 }
 
 // DefaultEdge is the configuration with nothing set.
-var DefaultEdge = EdgeConfig{Addr: ":8080", MaxConnections: 4096, RouterMaxConnections: 1024,
+var DefaultEdge = EdgeConfig{Addr: ":8080",
 	ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+
+// openFileLimit is the process's soft RLIMIT_NOFILE (Go raises it to the
+// hard limit at start-up).
+func openFileLimit() int {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil || r.Cur > 1<<20 {
+		return 1 << 20
+	}
+	return int(r.Cur)
+}
 
 func (c EdgeConfig) withDefaults() EdgeConfig {
 	d := DefaultEdge
+	nofile := openFileLimit()
+	d.MaxConnections = max(64, min(4096, nofile/2))
+	d.RouterMaxConnections = max(16, min(1024, nofile/8))
 	if c.Addr == "" {
 		c.Addr = d.Addr
 	}

@@ -75,12 +75,16 @@ func loadConfig() (config, error) {
 		def string
 		to  *int
 	}{
-		{"MAX_CONNECTIONS", "4096", &c.MaxConnections},
-		{"ROUTER_MAX_CONNECTIONS", "1024", &c.RouterMaxConnections},
+		{"MAX_CONNECTIONS", "auto", &c.MaxConnections},
+		{"ROUTER_MAX_CONNECTIONS", "auto", &c.RouterMaxConnections},
 		{"GRAPHQL_SUBSCRIPTIONS_PER_SOCKET", "20", &c.SubscriptionsPerSocket},
 		{"GRAPHQL_SOCKETS_PER_TOKEN", "20", &c.SocketsPerToken},
 	} {
-		if *n.to, err = strconv.Atoi(env(n.key, n.def)); err != nil || *n.to < 1 {
+		v := env(n.key, n.def)
+		if v == "auto" { // 0: server.EdgeConfig derives it from the open-file limit
+			continue
+		}
+		if *n.to, err = strconv.Atoi(v); err != nil || *n.to < 1 {
 			return c, fmt.Errorf("%s: want a positive whole number, got %q", n.key, os.Getenv(n.key))
 		}
 	}

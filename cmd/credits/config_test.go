@@ -46,7 +46,7 @@ func TestLoadConfig_ReadsTheEdgeSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.PublicURL != "http://127.0.0.1:18101" || strings.Join(c.CORSAllowedOrigins, " ") != "http://localhost:5173 https://app.example.com" ||
-		c.graphLimits().SocketsPerToken != 3 || c.graphLimits().SubscriptionsPerSocket != 20 || c.edge().RouterAddr != "127.0.0.1:18102" || c.edge().MaxConnections != 4096 {
+		c.graphLimits().SocketsPerToken != 3 || c.graphLimits().SubscriptionsPerSocket != 20 || c.edge().RouterAddr != "127.0.0.1:18102" || c.edge().MaxConnections != 0 {
 		t.Fatalf("%+v", c)
 	}
 	for key, bad := range map[string]string{
