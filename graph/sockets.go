@@ -24,6 +24,7 @@ import (
 const (
 	CloseUnauthorized = 4401 // no token, or one that is not ours
 	CloseForbidden    = 4403 // a role that may not read, a token revoked or expired, too many sockets
+	CloseBadRequest   = 4400 // kept subscribing past the cap after being told
 )
 
 // CodeTooManySubscriptions is the error code of a subscription over the
@@ -33,9 +34,10 @@ const CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
 // socket is one WebSocket connection's state: its token (re-checked), its
 // connection (to close with a protocol code) and its subscriptions.
 type socket struct {
-	raw    string
-	caller auth.Caller
-	subs   atomic.Int32
+	raw     string
+	caller  auth.Caller
+	subs    atomic.Int32
+	refused atomic.Int32 // subscriptions refused over the cap
 
 	mu     sync.Mutex
 	conn   transport.WebsocketConn
@@ -260,6 +262,12 @@ func (ss *sockets) InterceptOperation(ctx context.Context, next graphql.Operatio
 	}
 	if n := s.subs.Add(1); int(n) > ss.perSocket {
 		s.subs.Add(-1)
+		// A client that keeps subscribing after as many refusals as the cap
+		// is flooding: each refusal still costs a goroutine and a write, so
+		// the connection ends (4400 is fatal for graphql-ws: no retry).
+		if int(s.refused.Add(1)) > ss.perSocket {
+			s.close(CloseBadRequest, "Bad request: too many subscriptions on this connection")
+		}
 		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 			Message:    "too many subscriptions on this connection",
 			Extensions: map[string]any{"code": CodeTooManySubscriptions, "limit": ss.perSocket},

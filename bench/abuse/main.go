@@ -1,6 +1,7 @@
 // Command abuse measures issue 16's attacks against a real server on
 // loopback, and what they do to /v1/authorize for a good workspace:
 //
+//	baseline  authorize alone, 10 s
 //	repeat    anonymous { balance{amount} × 4,000 } requests: server CPU
 //	          seconds per request (from /proc/PID/stat)
 //	subs      10,000 balanceUpdated subscription attempts (member token,
@@ -66,7 +67,7 @@ func main() {
 	var scenarios string
 	flag.StringVar(&o.bin, "bin", "", "server binary (default: build ./cmd/credits from this tree)")
 	flag.StringVar(&o.admin, "admin", "", "Postgres admin URL on loopback (default: scripts/postgres.sh)")
-	flag.StringVar(&scenarios, "scenarios", "repeat,subs,slow,combined", "comma list: repeat,subs,slow,combined")
+	flag.StringVar(&scenarios, "scenarios", "baseline,repeat,subs,slow,combined", "comma list: baseline,repeat,subs,slow,combined")
 	flag.IntVar(&o.repeatN, "repeat", 4000, "field repeats in the repeat query")
 	flag.IntVar(&o.repeatReqs, "repeat-requests", 4, "repeat queries sent (one at a time) for the CPU figure")
 	flag.IntVar(&o.subAttempts, "subs", 10000, "subscription attempts")
@@ -76,7 +77,15 @@ func main() {
 	flag.IntVar(&o.nofile, "nofile", 4096, "the server's open-file limit (hard and soft)")
 	flag.IntVar(&o.authorizeRPS, "authorize-rps", 200, "offered /v1/authorize load during each scenario")
 	flag.StringVar(&o.label, "label", "", "a label printed with the results (e.g. before, after)")
+	child := flag.String("authorize-child", "", "internal: run only the authorize load against this base URL")
+	workspace := flag.String("workspace", "", "internal: -authorize-child's workspace")
+	token := flag.String("token", "", "internal: -authorize-child's service token")
+	keepAlive := flag.Bool("keepalive", true, "internal: -authorize-child keeps connections alive")
 	flag.Parse()
+	if *child != "" {
+		authorizeChild(*child, *workspace, *token, o.authorizeRPS, *keepAlive)
+		return
+	}
 	o.scenarios = strings.Split(scenarios, ",")
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "abuse:", err)
@@ -111,7 +120,12 @@ func run(o options) error {
 	defer s.stop()
 	for _, sc := range o.scenarios {
 		var res map[string]any
+		hist0 := s.authorizeHistogram()
 		switch strings.TrimSpace(sc) {
+		case "baseline":
+			load := s.startAuthorize(o.authorizeRPS, true, s.router)
+			time.Sleep(10 * time.Second)
+			res = load.stop()
 		case "repeat":
 			res = s.repeat(ctx, o)
 		case "subs":
@@ -124,6 +138,9 @@ func run(o options) error {
 			return fmt.Errorf("unknown scenario %q", sc)
 		}
 		res["scenario"], res["label"] = sc, o.label
+		if hist0 != nil {
+			res["server_side_authorize"] = histogramDiff(hist0, s.authorizeHistogram())
+		}
 		b, _ := json.Marshal(res)
 		fmt.Println(string(b))
 		if !s.alive() {
@@ -338,7 +355,7 @@ func (s *srv) repeat(ctx context.Context, o options) map[string]any {
 // subs makes the subscription attempts over o.subSockets member sockets
 // while authorize runs, then reports RSS and authorize latency.
 func (s *srv) subs(ctx context.Context, o options, measure bool) map[string]any {
-	var load *authorizeLoad
+	var load measurement
 	if measure {
 		load = s.startAuthorize(o.authorizeRPS, true, s.router)
 	}
@@ -434,7 +451,6 @@ func (s *srv) slow(ctx context.Context, o options) map[string]any {
 
 func (s *srv) combined(ctx context.Context, o options) map[string]any {
 	load := s.startAuthorize(o.authorizeRPS, true, s.router)
-	stopTrickle, _ := s.trickle(o)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	var repeats atomic.Int64
@@ -460,13 +476,22 @@ func (s *srv) combined(ctx context.Context, o options) map[string]any {
 			}
 		}()
 	}
-	cpu0 := s.cpuSeconds()
+	cpu0, self0, busy0, all0 := s.cpuSeconds(), selfCPU(), 0.0, 0.0
+	busy0, all0 = machineCPU()
+	start := time.Now()
+	// The subscriptions first: once the trickling clients fill the public
+	// listener, new sockets wait for a place like everyone else.
 	subs := s.subs(ctx, o, false)
-	time.Sleep(5 * time.Second)
+	stopTrickle, _ := s.trickle(o)
+	time.Sleep(o.slowFor)
 	res := map[string]any{"repeat_requests_answered": repeats.Load(), "subscribed": subs["subscribed"], "rss_mib": subs["rss_mib"],
 		"trickling_clients": 2 * o.slowClients, "authorize_url": s.router}
 	maps(res, load.stop())
+	busy1, all1 := machineCPU()
 	res["server_cpu_s"] = round(s.cpuSeconds() - cpu0)
+	res["attack_client_cpu_s"] = round(selfCPU() - self0)
+	res["wall_s"] = round(time.Since(start).Seconds())
+	res["machine_busy_pct"] = round(100 * (busy1 - busy0) / max(1, all1-all0))
 	close(stop)
 	stopTrickle()
 	wg.Wait()
@@ -520,11 +545,62 @@ type authorizeLoad struct {
 	total int
 }
 
-func (s *srv) startAuthorize(rps int, keepAlive bool, base string) *authorizeLoad {
+// authorizeChild is the -authorize-child mode: offer the load until stdin
+// closes, then print the figures. A process of its own keeps the attack's
+// client work (encoding, thousands of goroutines) out of the measurement.
+func authorizeChild(base, workspace, token string, rps int, keepAlive bool) {
+	s := &srv{workspace: workspace, service: token}
+	l := s.localAuthorize(rps, keepAlive, base)
+	io.Copy(io.Discard, os.Stdin)               //nolint:errcheck // EOF is the signal
+	json.NewEncoder(os.Stdout).Encode(l.stop()) //nolint:errcheck
+}
+
+// measurement is a running authorize load.
+type measurement interface{ stop() map[string]any }
+
+type childLoad struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *strings.Builder
+}
+
+func (c *childLoad) stop() map[string]any {
+	c.stdin.Close()
+	if err := c.cmd.Wait(); err != nil {
+		return map[string]any{"authorize_error": err.Error()}
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(c.out.String()), &m); err != nil {
+		return map[string]any{"authorize_error": c.out.String()}
+	}
+	return m
+}
+
+// startAuthorize starts the load in a child process (this binary).
+func (s *srv) startAuthorize(rps int, keepAlive bool, base string) measurement {
+	self, err := os.Executable()
+	if err != nil {
+		return s.localAuthorize(rps, keepAlive, base)
+	}
+	cmd := exec.Command(self, "-authorize-child", base, "-workspace", s.workspace, "-token", s.service,
+		"-authorize-rps", strconv.Itoa(rps), "-keepalive="+strconv.FormatBool(keepAlive))
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	stdin, err := cmd.StdinPipe()
+	if err != nil || cmd.Start() != nil {
+		return s.localAuthorize(rps, keepAlive, base)
+	}
+	time.Sleep(200 * time.Millisecond) // its start-up is not part of the window
+	return &childLoad{cmd: cmd, stdin: stdin, out: out}
+}
+
+func (s *srv) localAuthorize(rps int, keepAlive bool, base string) *authorizeLoad {
 	l := &authorizeLoad{stopc: make(chan struct{})}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableKeepAlives: !keepAlive}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: tr}
-	var seq atomic.Int64
+	// The router's hot path: no estimate, so no hold (a database write).
+	body := `{"workspace_id":"` + s.workspace + `"}`
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -539,7 +615,6 @@ func (s *srv) startAuthorize(rps int, keepAlive bool, base string) *authorizeLoa
 			l.wg.Add(1)
 			go func() {
 				defer l.wg.Done()
-				body := fmt.Sprintf(`{"workspace_id":%q,"model":"gpt-4o","request_id":"abuse-%d"}`, s.workspace, seq.Add(1))
 				req, _ := http.NewRequest(http.MethodPost, base+"/v1/authorize", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+s.service)
 				req.Header.Set("Content-Type", "application/json")
@@ -577,6 +652,65 @@ func (l *authorizeLoad) stop() map[string]any {
 	}
 	return map[string]any{"authorize_requests": l.total, "authorize_success_pct": round(100 * float64(l.ok) / float64(max(1, l.total))),
 		"authorize_p50_ms": q(0.50), "authorize_p99_ms": q(0.99), "authorize_max_ms": q(1)}
+}
+
+// authorizeHistogram reads the server's own /v1/authorize latency buckets
+// (cumulative counts by upper bound), which leave out the client and the
+// network: where they disagree with the client's figures, the time went
+// before the handler (accept, scheduling) or in the client.
+func (s *srv) authorizeHistogram() map[string]float64 {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(s.router + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "credits_http_request_duration_seconds_bucket{") || !strings.Contains(line, `route="POST /v1/authorize"`) || !strings.Contains(line, `status="200"`) {
+			continue
+		}
+		i := strings.Index(line, `le="`)
+		j := strings.Index(line[i+4:], `"`)
+		v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		out[line[i+4:i+4+j]] = v
+	}
+	return out
+}
+
+// histogramDiff is the share of the scenario's authorize answers (server
+// side) within each bound.
+func histogramDiff(a, b map[string]float64) map[string]any {
+	total := b["+Inf"] - a["+Inf"]
+	out := map[string]any{"answers": total}
+	for _, le := range []string{"0.005", "0.025", "0.1", "0.5"} {
+		if total > 0 {
+			out["within_"+le+"s_pct"] = round(100 * (b[le] - a[le]) / total)
+		}
+	}
+	return out
+}
+
+// selfCPU is this process's CPU time (the attack's client side).
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru) //nolint:errcheck
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// machineCPU is the machine's busy and total jiffies from /proc/stat.
+func machineCPU() (busy, total float64) {
+	b, _ := os.ReadFile("/proc/stat")
+	line := strings.SplitN(string(b), "\n", 2)[0]
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total
 }
 
 func maps(dst, src map[string]any) {
