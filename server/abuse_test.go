@@ -385,6 +385,17 @@ func TestIssue16_5_SubscriptionsAndSocketsAreCapped(t *testing.T) {
 	if _, code := other.until("connection_ack", "", 5*time.Second); code != -1 {
 		t.Fatalf("another token's socket closed with %d", code)
 	}
+	// A client that keeps subscribing after as many refusals as the cap is
+	// flooding: the connection ends with 4400 (graphql-ws does not retry).
+	for i := 0; i < 100; i++ {
+		msg := map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{"query": "subscription { balanceUpdated { amount } }"}}
+		if wsjson.Write(ctx, other.conn, msg) != nil {
+			break // closed already
+		}
+	}
+	if _, code := other.until("never", "", 10*time.Second); code != 4400 {
+		t.Fatalf("a socket flooding subscriptions: close %d, want 4400", code)
+	}
 }
 
 func mustWorkspace(t *testing.T, e *env, token string) uuid.UUID {
