@@ -176,17 +176,6 @@ func (ss *sockets) remove(s *socket) {
 	}
 }
 
-// Count is the number of open authenticated sockets.
-func (ss *sockets) count() int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	n := 0
-	for _, set := range ss.byToken {
-		n += len(set)
-	}
-	return n
-}
-
 // watch re-checks every open socket's token each interval; it runs while
 // any socket is open, so an idle server keeps no goroutine for it.
 func (ss *sockets) watch() {
