@@ -60,6 +60,7 @@ type options struct {
 	nofile       int
 	authorizeRPS int
 	label        string
+	noRouter     bool
 }
 
 func main() {
@@ -77,6 +78,7 @@ func main() {
 	flag.IntVar(&o.nofile, "nofile", 4096, "the server's open-file limit (hard and soft)")
 	flag.IntVar(&o.authorizeRPS, "authorize-rps", 200, "offered /v1/authorize load during each scenario")
 	flag.StringVar(&o.label, "label", "", "a label printed with the results (e.g. before, after)")
+	flag.BoolVar(&o.noRouter, "no-router", false, "do not give the server a ROUTER_ADDR: authorize shares the public listener")
 	child := flag.String("authorize-child", "", "internal: run only the authorize load against this base URL")
 	workspace := flag.String("workspace", "", "internal: -authorize-child's workspace")
 	token := flag.String("token", "", "internal: -authorize-child's service token")
@@ -214,8 +216,10 @@ func start(ctx context.Context, o options) (*srv, error) {
 	// prlimit's --nofile sets both limits, so Go's start-up raise cannot
 	// lift it: the server has as few descriptors as the limit says.
 	s.cmd = exec.Command("prlimit", fmt.Sprintf("--nofile=%d:%d", o.nofile, o.nofile), s.bin, "serve")
-	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+s.dbURL, "ADDR="+addr, "ROUTER_ADDR="+router, "LOG_LEVEL=warn",
-		"GRAPHQL_MUTATIONS_PER_SECOND=-1")
+	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+s.dbURL, "ADDR="+addr, "LOG_LEVEL=warn", "GRAPHQL_MUTATIONS_PER_SECOND=-1")
+	if !o.noRouter {
+		s.cmd.Env = append(s.cmd.Env, "ROUTER_ADDR="+router)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := s.cmd.Start(); err != nil {
