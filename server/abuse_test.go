@@ -302,6 +302,29 @@ func TestIssue16_2_RevokedAndExpiredTokensCloseOpenSockets(t *testing.T) {
 	}
 }
 
+// 16.2: a token revoked on another instance closes the socket within the
+// token cache's staleness bound (auth.DefaultCacheTTL) plus one re-check.
+func TestIssue16_2_ARevokeOnAnotherInstanceClosesTheSocket(t *testing.T) {
+	a := newEnv(t)
+	b := newEnvOn(t, a.db)
+	ctx := context.Background()
+	ws, _ := a.workspace("1")
+	raw, id, err := a.tokens.Create(ctx, ws, auth.RoleMember, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.wsDial(t, raw)
+	if _, code := c.until("connection_ack", "", 5*time.Second); code != -1 {
+		t.Fatalf("closed with %d", code)
+	}
+	if err := b.tokens.Revoke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := c.until("never", "", auth.DefaultCacheTTL+10*time.Second); code != 4403 {
+		t.Fatalf("a socket on instance a after a revoke on b: close %d, want 4403", code)
+	}
+}
+
 // 16.4: the mutation limit is per token whatever the transport: mutations
 // on a socket spend the same budget as over HTTP.
 func TestIssue16_4_MutationsOverAWebSocketAreRateLimited(t *testing.T) {
