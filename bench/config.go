@@ -18,9 +18,10 @@ const (
 	scAuth       = "auth"      // POST /v1/authorize, open loop
 	scGraphQL    = "graphql"   // GraphQL balance query, open loop
 	scPgbench    = "pgbench"   // the two pgbench baselines
+	scLimit      = "limit"     // the service's ideal usage transaction in pgbench
 )
 
-var allScenarios = []string{scIngest1, scIngest100, scIngestMany, scFloor, scAuth, scGraphQL, scPgbench}
+var allScenarios = []string{scIngest1, scIngest100, scIngestMany, scFloor, scAuth, scGraphQL, scPgbench, scLimit}
 
 // maxBatch is the server's limit of events per /v1/usage request.
 const maxBatch = 1000

@@ -39,6 +39,7 @@ type Results struct {
 	Balance        *OpenLoopResult  `json:"graphql_balance,omitempty"`
 	Pgbench        *PgbenchResult   `json:"pgbench,omitempty"`
 	PgbenchSkipped string           `json:"pgbench_skipped,omitempty"`
+	Limit          *LimitResult     `json:"limit,omitempty"`
 	PeakRSSKiB     int64            `json:"server_peak_rss_kib,omitempty"`
 	ServerLogLines int              `json:"server_log_lines"`     // warnings and errors the server logged
 	ServerLog      []string         `json:"server_log,omitempty"` // the first few of them
@@ -47,6 +48,8 @@ type Results struct {
 	HotRatio     float64 `json:"ingest_1_workspace_over_hot_row_tps,omitempty"`
 	FloorRatio   float64 `json:"authorize_p99_over_floor_p99,omitempty"`
 	ManyRatio    float64 `json:"ingest_many_workspaces_over_tpcb_like_tps,omitempty"`
+	LimitRatio1  float64 `json:"ingest_1_workspace_over_limit,omitempty"`
+	LimitRatioN  float64 `json:"ingest_many_workspaces_over_limit,omitempty"`
 	TotalSeconds float64 `json:"total_seconds"`
 }
 
@@ -63,6 +66,14 @@ func (r *Results) ingest(scenario string) *IngestResult {
 func (r *Results) computeRatios() {
 	if r.Floor != nil && r.Authorize != nil && r.Floor.P99 > 0 {
 		r.FloorRatio = r.Authorize.P99 / r.Floor.P99
+	}
+	if l := r.Limit; l != nil {
+		if in := r.ingest(scIngest1); in != nil && l.EventsPS1 > 0 {
+			r.LimitRatio1 = in.DeductionsPS / l.EventsPS1
+		}
+		if in := r.ingest(scIngestMany); in != nil && l.EventsPSMany > 0 {
+			r.LimitRatioN = in.DeductionsPS / l.EventsPSMany
+		}
 	}
 	if r.Pgbench == nil {
 		return
@@ -134,6 +145,18 @@ func (r Results) Markdown() string {
 		note("pgbench hot row (1 UPDATE + 1 INSERT per transaction, one row): tps", count(p.HotRowTPS))
 	} else if r.PgbenchSkipped != "" {
 		note("pgbench", "skipped: "+r.PgbenchSkipped)
+	}
+	if l := r.Limit; l != nil {
+		note(fmt.Sprintf("limit: the ideal usage transaction in pgbench (%d events + 1 ledger row + 1 balance UPDATE, 1 client), 1 workspace: events/s", limitEventsPerTx),
+			count(l.EventsPS1))
+		note(fmt.Sprintf("limit, a random one of %s workspaces per transaction: events/s", count(float64(l.Workspaces))), count(l.EventsPSMany))
+	}
+	if r.LimitRatio1 > 0 {
+		note("**ratio** ingest 1 workspace ÷ limit 1 workspace (goal ≥ 0.5)", fmt.Sprintf("**%.2f**", r.LimitRatio1))
+	}
+	if r.LimitRatioN > 0 {
+		note(fmt.Sprintf("**ratio** ingest %s workspaces ÷ limit %s workspaces (goal ≥ 0.3)", count(float64(r.ingest(scIngestMany).Workspaces)), count(float64(r.Limit.Workspaces))),
+			fmt.Sprintf("**%.2f**", r.LimitRatioN))
 	}
 	if r.FloorRatio > 0 {
 		note("**ratio** authorize p99 ÷ floor p99", fmt.Sprintf("**%.2f×**", r.FloorRatio))

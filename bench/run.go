@@ -47,6 +47,18 @@ func run(ctx context.Context, cfg Config) (Results, error) {
 			res.Pgbench = &pg
 		}
 	}
+	if cfg.has(scLimit) {
+		h.progress("limit: the ideal usage transaction in pgbench, 1 and %d workspaces, %s each", cfg.ManyWorkspaces, cfg.Duration)
+		lim, err := h.limit(ctx)
+		switch {
+		case errors.Is(err, errNoPgbench) && cfg.Short:
+			res.PgbenchSkipped = err.Error()
+		case err != nil:
+			return res, fmt.Errorf("limit: %w", err)
+		default:
+			res.Limit = &lim
+		}
+	}
 	res.computeRatios()
 	res.TotalSeconds = time.Since(began).Seconds()
 	return res, ctx.Err()
