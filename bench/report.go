@@ -23,6 +23,7 @@ type Settings struct {
 	PgbenchScale   int      `json:"pgbench_scale"`
 	Scenarios      []string `json:"scenarios,omitempty"`  // empty: all
 	ServerEnv      []string `json:"server_env,omitempty"` // -server-env settings
+	Prefill        int64    `json:"prefill,omitempty"`
 	Short          bool     `json:"short"`
 	CPUs           int      `json:"cpus"`
 	GoVersion      string   `json:"go_version"`
@@ -40,6 +41,8 @@ type Results struct {
 	Pgbench        *PgbenchResult   `json:"pgbench,omitempty"`
 	PgbenchSkipped string           `json:"pgbench_skipped,omitempty"`
 	Limit          *LimitResult     `json:"limit,omitempty"`
+	Storage        *StorageResult   `json:"usage_events_storage,omitempty"` // at the end of the run
+	Prefill        *PrefillResult   `json:"prefill,omitempty"`
 	PeakRSSKiB     int64            `json:"server_peak_rss_kib,omitempty"`
 	ServerLogLines int              `json:"server_log_lines"`     // warnings and errors the server logged
 	ServerLog      []string         `json:"server_log,omitempty"` // the first few of them
@@ -157,6 +160,24 @@ func (r Results) Markdown() string {
 	if r.LimitRatioN > 0 {
 		note(fmt.Sprintf("**ratio** ingest %s workspaces ÷ limit %s workspaces (goal ≥ 0.3)", count(float64(r.ingest(scIngestMany).Workspaces)), count(float64(r.Limit.Workspaces))),
 			fmt.Sprintf("**%.2f**", r.LimitRatioN))
+	}
+	if p := r.Prefill; p != nil {
+		note(fmt.Sprintf("prefill: %s synthetic events loaded (over every workspace, the past year, random ids), seconds", count(float64(p.Events))),
+			count(p.Seconds))
+		note("usage_events after the prefill: bytes per event (heap + indexes); GB, of which indexes",
+			fmt.Sprintf("%.0f; %.2f, %.2f", p.Storage.BytesPerEvent, float64(p.Storage.Bytes)/1e9, float64(p.Storage.IndexBytes)/1e9))
+		for _, in := range p.Ingest {
+			row(fmt.Sprintf("ingest, %s workspace(s), at %s existing events: deductions/s (%s req/s)", count(float64(in.Workspaces)),
+				count(float64(p.Events)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
+			if empty := r.ingest(in.Scenario); empty != nil && empty.DeductionsPS > 0 {
+				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table, %s workspace(s) (goal ≥ 0.8)",
+					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", in.DeductionsPS/empty.DeductionsPS))
+			}
+		}
+	}
+	if s := r.Storage; s != nil && s.Events > 0 {
+		note(fmt.Sprintf("usage_events at the end: %s events, bytes per event (heap + indexes)", count(float64(s.Events))),
+			fmt.Sprintf("%.0f", s.BytesPerEvent))
 	}
 	if r.FloorRatio > 0 {
 		note("**ratio** authorize p99 ÷ floor p99", fmt.Sprintf("**%.2f×**", r.FloorRatio))

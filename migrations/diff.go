@@ -41,7 +41,7 @@ func main() {
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
 		schema.WithFormatter(atlas.DefaultFormatter),
-		schema.WithDiffHook(skipHandWritten),
+		schema.WithDiffHook(skipHandWritten, keepPrimaryKeys),
 	}
 	if err := migrate.NamedDiff(context.Background(), dev, os.Args[1], opts...); err != nil {
 		log.Fatalf("generate migration: %v", err)
@@ -68,4 +68,35 @@ func withoutHandWritten(s *atlasschema.Schema) *atlasschema.Schema {
 		}
 	}
 	return &out
+}
+
+// keepPrimaryKeys leaves primary keys out of the diff: the workspace-scoped
+// tables' keys are (workspace_id, id), set by hand-written SQL
+// (migrations/sql/20261128180000_citus_keys.sql) for Citus, and ent, which
+// cannot declare a composite id, would put them back to (id).
+func keepPrimaryKeys(next schema.Differ) schema.Differ {
+	return schema.DiffFunc(func(current, desired *atlasschema.Schema) ([]atlasschema.Change, error) {
+		changes, err := next.Diff(current, desired)
+		if err != nil {
+			return nil, err
+		}
+		kept := changes[:0]
+		for _, c := range changes {
+			if m, ok := c.(*atlasschema.ModifyTable); ok {
+				inner := m.Changes[:0]
+				for _, ic := range m.Changes {
+					switch ic.(type) {
+					case *atlasschema.AddPrimaryKey, *atlasschema.DropPrimaryKey, *atlasschema.ModifyPrimaryKey:
+						continue
+					}
+					inner = append(inner, ic)
+				}
+				if m.Changes = inner; len(inner) == 0 {
+					continue
+				}
+			}
+			kept = append(kept, c)
+		}
+		return kept, nil
+	})
 }

@@ -292,8 +292,13 @@ var (
 				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[13], PurchasesColumns[0]},
 			},
 			{
-				Name:    "purchase_payment_intent_id",
+				Name:    "purchase_workspace_id_payment_intent_id",
 				Unique:  true,
+				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[6]},
+			},
+			{
+				Name:    "purchase_payment_intent_id",
+				Unique:  false,
 				Columns: []*schema.Column{PurchasesColumns[6]},
 			},
 		},
