@@ -25,6 +25,7 @@ import (
 	"github.com/airouter/credits/feed"
 	"github.com/airouter/credits/graph"
 	"github.com/airouter/credits/links"
+	"github.com/airouter/credits/partitions"
 	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/server"
 )
@@ -65,7 +66,11 @@ type Options struct {
 	// (defaults 5 s and 1 min).
 	HoldExpiryInterval  time.Duration
 	PriceReloadInterval time.Duration
-	Log                 *slog.Logger
+	// UsageRetention is how long raw usage events are kept (whole weekly
+	// partitions are dropped after it; default 400 days, never less than
+	// billing's maximum event age). Rollups, ledger and invoices are kept.
+	UsageRetention time.Duration
+	Log            *slog.Logger
 }
 
 // App is one built instance.
@@ -96,6 +101,9 @@ func Build(opts Options) (*App, error) {
 	if opts.PriceReloadInterval == 0 {
 		opts.PriceReloadInterval = time.Minute
 	}
+	if opts.UsageRetention == 0 {
+		opts.UsageRetention = 400 * 24 * time.Hour
+	}
 	if opts.AuthorizeMaxStale == 0 {
 		opts.AuthorizeMaxStale = 2 * time.Second
 	}
@@ -115,6 +123,11 @@ func Build(opts Options) (*App, error) {
 		a.Sandbox = sb
 	}
 	a.Billing = billing.New(a.DB, processor, opts.Billing, opts.Log)
+	if maxAge := a.Billing.Config().MaxEventAge; opts.UsageRetention < maxAge {
+		// An event older than the retention could be reported again and,
+		// its partition dropped, charged a second time.
+		return nil, fmt.Errorf("app: usage retention %s is shorter than the maximum event age %s", opts.UsageRetention, maxAge)
+	}
 	a.Tokens = auth.NewTokens(ent.NewClient(ent.Driver(entsql.OpenDB("postgres", a.DB))))
 	a.Gate = billing.NewGate(a.Billing, opts.AuthorizeMaxStale)
 	a.Hub = feed.NewHub()
@@ -192,7 +205,26 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	run(func() { a.Billing.RunTopUps(ctx) })
 	run(func() { a.Billing.RunHoldExpiry(ctx, a.opts.HoldExpiryInterval) })
 	run(func() { a.Billing.RunPriceReload(ctx, a.opts.PriceReloadInterval) })
+	run(func() { a.maintainPartitions(ctx) })
 	return connected, nil
+}
+
+// maintainPartitions keeps usage_events' weekly partitions (created ahead,
+// dropped after the retention) at start-up and every hour; with several
+// instances one does it at a time (an advisory lock).
+func (a *App) maintainPartitions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := partitions.Maintain(ctx, a.DB, a.Billing.Now(), a.opts.UsageRetention); err != nil && ctx.Err() == nil {
+			a.opts.Log.Error("maintain usage partitions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // reloadPrices reloads the price catalog (an operator added a version).

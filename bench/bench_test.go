@@ -21,6 +21,7 @@ func TestHarnessSmoke(t *testing.T) {
 		cfg.AdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	cfg.Progress = testWriter{t}
+	cfg.Prefill = 20_000 // a second round of ingestion after loading them
 	// Stop early enough before the test deadline for run to clean up.
 	ctx := t.Context()
 	if dl, ok := t.Deadline(); ok {
@@ -59,6 +60,23 @@ func TestHarnessSmoke(t *testing.T) {
 		t.Error("pgbench neither ran nor was skipped")
 	case p != nil && (p.TPCBLikeTPS <= 0 || p.HotRowTPS <= 0 || res.HotRatio <= 0 || res.ManyRatio <= 0):
 		t.Errorf("pgbench %+v, ratios %v %v", *p, res.HotRatio, res.ManyRatio)
+	case p != nil && (res.Limit == nil || res.Limit.EventsPS1 <= 0 || res.Limit.EventsPSMany <= 0 || res.LimitRatio1 <= 0 || res.LimitRatioN <= 0):
+		t.Errorf("limit %+v, ratios %v %v", res.Limit, res.LimitRatio1, res.LimitRatioN)
+	}
+	switch p := res.Prefill; {
+	case p == nil:
+		t.Error("no prefill result")
+	case p.Events != cfg.Prefill || p.Storage.Events < cfg.Prefill || p.Storage.BytesPerEvent <= 0 || len(p.Ingest) != 3:
+		t.Errorf("prefill %+v", *p)
+	default:
+		for _, in := range p.Ingest {
+			if in.EventsAccepted == 0 || in.Errors != 0 || in.EventsRejected != 0 {
+				t.Errorf("%s after the prefill: %+v", in.Scenario, in)
+			}
+		}
+	}
+	if s := res.Storage; s == nil || s.Events <= cfg.Prefill || s.BytesPerEvent <= 0 {
+		t.Errorf("usage_events storage %+v", s)
 	}
 	if res.PeakRSSKiB <= 0 {
 		t.Error("no peak RSS")
@@ -67,7 +85,7 @@ func TestHarnessSmoke(t *testing.T) {
 	if inv := res.Invariant; inv == nil || !inv.OK || inv.Checked != 1+100+cfg.ManyWorkspaces {
 		t.Errorf("ledger invariant: %+v", inv)
 	}
-	if md := res.Markdown(); !strings.Contains(md, "PASS") {
+	if md := res.Markdown(); !strings.Contains(md, "PASS") || !strings.Contains(md, "existing events ÷ on an empty table") {
 		t.Errorf("table without the invariant verdict:\n%s", md)
 	}
 }

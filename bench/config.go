@@ -18,9 +18,10 @@ const (
 	scAuth       = "auth"      // POST /v1/authorize, open loop
 	scGraphQL    = "graphql"   // GraphQL balance query, open loop
 	scPgbench    = "pgbench"   // the two pgbench baselines
+	scLimit      = "limit"     // the service's ideal usage transaction in pgbench
 )
 
-var allScenarios = []string{scIngest1, scIngest100, scIngestMany, scFloor, scAuth, scGraphQL, scPgbench}
+var allScenarios = []string{scIngest1, scIngest100, scIngestMany, scFloor, scAuth, scGraphQL, scPgbench, scLimit}
 
 // maxBatch is the server's limit of events per /v1/usage request.
 const maxBatch = 1000
@@ -35,7 +36,10 @@ type Config struct {
 	BalanceRPS     int           // offered load of the GraphQL balance query
 	ManyWorkspaces int           // workspaces of the widest ingestion scenario
 	PgbenchScale   int           // pgbench -i -s
-	Scenarios      []string      // subset to run; empty: all
+	// Prefill, when positive, loads that many synthetic events after the
+	// ingestion scenarios and runs them again (growth).
+	Prefill   int64
+	Scenarios []string // subset to run; empty: all
 	// AdminURL is a superuser connection to the Postgres to use; empty asks
 	// PG_ADMIN_URL, then scripts/postgres.sh (which finds or starts one).
 	AdminURL string
@@ -102,6 +106,8 @@ func (c Config) validate() error {
 		return errors.New("offered loads must be at least 1 rps")
 	case c.ManyWorkspaces < 1:
 		return errors.New("-workspaces must be at least 1")
+	case c.Prefill < 0:
+		return errors.New("-prefill must not be negative")
 	case c.PgbenchScale < 1:
 		return errors.New("pgbench scale must be at least 1")
 	}

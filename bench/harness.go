@@ -21,6 +21,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+
+	"github.com/airouter/credits/partitions"
 )
 
 // harness is the server under test, its database and everything else the
@@ -217,6 +219,12 @@ func (h *harness) setUpServer(ctx context.Context) error {
 	}
 	if h.db, err = sql.Open("postgres", h.dbURL); err != nil {
 		return err
+	}
+	// The server will keep usage_events' weekly partitions itself (at
+	// start-up and hourly); doing it here too makes sure the bench always
+	// writes into partitions, as production does, whoever starts first.
+	if err := partitions.Maintain(ctx, h.db, time.Now(), 400*24*time.Hour); err != nil {
+		return fmt.Errorf("usage_events partitions: %w", err)
 	}
 	h.progress("creating workspaces and tokens")
 	if err := h.createWorkspaces(ctx); err != nil {

@@ -77,13 +77,15 @@ type usageAnswer struct {
 }
 
 // usageBody is a batch of n fresh events spread round-robin over
-// workspaces from the sequence number seq on; ids are unique per run.
+// workspaces from the sequence number seq on. Ids are unique per run and
+// scattered like a router's random ids: the sequence number times an odd
+// constant (a bijection on 64 bits), in hex.
 func usageBody(prefix string, seq int64, n int, workspaces []string) []byte {
 	now := time.Now().UTC().Format(time.RFC3339)
 	events := make([]usageEvent, n)
 	for i := range events {
 		k := seq + int64(i)
-		events[i] = usageEvent{ID: fmt.Sprintf("%s-%d", prefix, k), WorkspaceID: workspaces[k%int64(len(workspaces))],
+		events[i] = usageEvent{ID: fmt.Sprintf("%s-%016x", prefix, uint64(k)*0x9E3779B97F4A7C15), WorkspaceID: workspaces[k%int64(len(workspaces))],
 			Model: "gpt-4o-mini", InputTokens: 1000 + k%500, OutputTokens: 200 + k%100, OccurredAt: now}
 	}
 	b, err := json.Marshal(map[string][]usageEvent{"events": events})

@@ -7,7 +7,7 @@
 // prints one table with the ratios and writes it to bench/results/.
 //
 //	go run ./bench [-duration 15s] [-clients 16] [-batch 100] [-authorize-rps 10000]
-//	               [-scenarios ingest1,ingest100,ingest10k,auth,graphql,pgbench] [-short]
+//	               [-scenarios ingest1,ingest100,ingest10k,floor,auth,graphql,pgbench,limit] [-prefill N] [-short]
 package main
 
 import (
@@ -32,7 +32,8 @@ func main() {
 	authorizeRPS := flag.Int("authorize-rps", def.AuthorizeRPS, "offered /v1/authorize load, requests per second")
 	balanceRPS := flag.Int("balance-rps", def.BalanceRPS, "offered GraphQL balance load, requests per second")
 	workspaces := flag.Int("workspaces", def.ManyWorkspaces, "workspaces of the widest ingestion scenario (ingest10k)")
-	scenarios := flag.String("scenarios", "all", "comma list of scenarios to run: ingest1,ingest100,ingest10k,auth,graphql,pgbench")
+	prefill := flag.Int64("prefill", 0, "load this many synthetic events after the ingestion scenarios, then run them again (growth)")
+	scenarios := flag.String("scenarios", "all", "comma list of scenarios to run: "+strings.Join(allScenarios, ","))
 	short := flag.Bool("short", false, "smoke mode: 1 s measurements, 2 clients, 10 workspaces instead of 10,000, pgbench skipped if absent; writes no results unless -out is given")
 	var serverEnv []string
 	flag.Func("server-env", "KEY=VALUE added to the server's environment only (repeatable), e.g. -server-env GOGC=200", func(v string) error {
@@ -73,6 +74,7 @@ func main() {
 		fail(err)
 	}
 	cfg.ServerEnv = serverEnv
+	cfg.Prefill = *prefill
 	cfg.Progress = os.Stderr
 	dir := *out
 	if dir == "" && !*short { // a smoke run must not replace the recorded figures

@@ -23,6 +23,7 @@ type Settings struct {
 	PgbenchScale   int      `json:"pgbench_scale"`
 	Scenarios      []string `json:"scenarios,omitempty"`  // empty: all
 	ServerEnv      []string `json:"server_env,omitempty"` // -server-env settings
+	Prefill        int64    `json:"prefill,omitempty"`
 	Short          bool     `json:"short"`
 	CPUs           int      `json:"cpus"`
 	GoVersion      string   `json:"go_version"`
@@ -39,6 +40,9 @@ type Results struct {
 	Balance        *OpenLoopResult  `json:"graphql_balance,omitempty"`
 	Pgbench        *PgbenchResult   `json:"pgbench,omitempty"`
 	PgbenchSkipped string           `json:"pgbench_skipped,omitempty"`
+	Limit          *LimitResult     `json:"limit,omitempty"`
+	Storage        *StorageResult   `json:"usage_events_storage,omitempty"` // at the end of the run
+	Prefill        *PrefillResult   `json:"prefill,omitempty"`
 	PeakRSSKiB     int64            `json:"server_peak_rss_kib,omitempty"`
 	ServerLogLines int              `json:"server_log_lines"`     // warnings and errors the server logged
 	ServerLog      []string         `json:"server_log,omitempty"` // the first few of them
@@ -47,6 +51,8 @@ type Results struct {
 	HotRatio     float64 `json:"ingest_1_workspace_over_hot_row_tps,omitempty"`
 	FloorRatio   float64 `json:"authorize_p99_over_floor_p99,omitempty"`
 	ManyRatio    float64 `json:"ingest_many_workspaces_over_tpcb_like_tps,omitempty"`
+	LimitRatio1  float64 `json:"ingest_1_workspace_over_limit,omitempty"`
+	LimitRatioN  float64 `json:"ingest_many_workspaces_over_limit,omitempty"`
 	TotalSeconds float64 `json:"total_seconds"`
 }
 
@@ -63,6 +69,14 @@ func (r *Results) ingest(scenario string) *IngestResult {
 func (r *Results) computeRatios() {
 	if r.Floor != nil && r.Authorize != nil && r.Floor.P99 > 0 {
 		r.FloorRatio = r.Authorize.P99 / r.Floor.P99
+	}
+	if l := r.Limit; l != nil {
+		if in := r.ingest(scIngest1); in != nil && l.EventsPS1 > 0 {
+			r.LimitRatio1 = in.DeductionsPS / l.EventsPS1
+		}
+		if in := r.ingest(scIngestMany); in != nil && l.EventsPSMany > 0 {
+			r.LimitRatioN = in.DeductionsPS / l.EventsPSMany
+		}
 	}
 	if r.Pgbench == nil {
 		return
@@ -134,6 +148,36 @@ func (r Results) Markdown() string {
 		note("pgbench hot row (1 UPDATE + 1 INSERT per transaction, one row): tps", count(p.HotRowTPS))
 	} else if r.PgbenchSkipped != "" {
 		note("pgbench", "skipped: "+r.PgbenchSkipped)
+	}
+	if l := r.Limit; l != nil {
+		note(fmt.Sprintf("limit: the ideal usage transaction in pgbench (%d events + 1 ledger row + 1 balance UPDATE, 1 client), 1 workspace: events/s", limitEventsPerTx),
+			count(l.EventsPS1))
+		note(fmt.Sprintf("limit, a random one of %s workspaces per transaction: events/s", count(float64(l.Workspaces))), count(l.EventsPSMany))
+	}
+	if r.LimitRatio1 > 0 {
+		note("**ratio** ingest 1 workspace ÷ limit 1 workspace (goal ≥ 0.5)", fmt.Sprintf("**%.2f**", r.LimitRatio1))
+	}
+	if r.LimitRatioN > 0 {
+		note(fmt.Sprintf("**ratio** ingest %s workspaces ÷ limit %s workspaces (goal ≥ 0.3)", count(float64(r.ingest(scIngestMany).Workspaces)), count(float64(r.Limit.Workspaces))),
+			fmt.Sprintf("**%.2f**", r.LimitRatioN))
+	}
+	if p := r.Prefill; p != nil {
+		note(fmt.Sprintf("prefill: %s synthetic events loaded (over every workspace, the past year, random ids), seconds", count(float64(p.Events))),
+			count(p.Seconds))
+		note("usage_events after the prefill: bytes per event (heap + indexes); GB, of which indexes",
+			fmt.Sprintf("%.0f; %.2f, %.2f", p.Storage.BytesPerEvent, float64(p.Storage.Bytes)/1e9, float64(p.Storage.IndexBytes)/1e9))
+		for _, in := range p.Ingest {
+			row(fmt.Sprintf("ingest, %s workspace(s), at %s existing events: deductions/s (%s req/s)", count(float64(in.Workspaces)),
+				count(float64(p.Events)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
+			if empty := r.ingest(in.Scenario); empty != nil && empty.DeductionsPS > 0 {
+				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table, %s workspace(s) (goal ≥ 0.8)",
+					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", in.DeductionsPS/empty.DeductionsPS))
+			}
+		}
+	}
+	if s := r.Storage; s != nil && s.Events > 0 {
+		note(fmt.Sprintf("usage_events at the end: %s events, bytes per event (heap + indexes)", count(float64(s.Events))),
+			fmt.Sprintf("%.0f", s.BytesPerEvent))
 	}
 	if r.FloorRatio > 0 {
 		note("**ratio** authorize p99 ÷ floor p99", fmt.Sprintf("**%.2f×**", r.FloorRatio))

@@ -47,6 +47,18 @@ func run(ctx context.Context, cfg Config) (Results, error) {
 			res.Pgbench = &pg
 		}
 	}
+	if cfg.has(scLimit) {
+		h.progress("limit: the ideal usage transaction in pgbench, 1 and %d workspaces, %s each", cfg.ManyWorkspaces, cfg.Duration)
+		lim, err := h.limit(ctx)
+		switch {
+		case errors.Is(err, errNoPgbench) && cfg.Short:
+			res.PgbenchSkipped = err.Error()
+		case err != nil:
+			return res, fmt.Errorf("limit: %w", err)
+		default:
+			res.Limit = &lim
+		}
+	}
 	res.computeRatios()
 	res.TotalSeconds = time.Since(began).Seconds()
 	return res, ctx.Err()
@@ -59,18 +71,44 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 	if err := h.setUpServer(ctx); err != nil {
 		return err
 	}
-	for _, sc := range []struct {
-		name       string
-		workspaces []string
-	}{{scIngest1, h.hot}, {scIngest100, h.hundred}, {scIngestMany, h.many}} {
-		if !h.cfg.has(sc.name) {
-			continue
+	ingestAll := func(into *[]IngestResult, idPrefix string) error {
+		for _, sc := range []struct {
+			name       string
+			workspaces []string
+		}{{scIngest1, h.hot}, {scIngest100, h.hundred}, {scIngestMany, h.many}} {
+			if !h.cfg.has(sc.name) {
+				continue
+			}
+			h.progress("%s: usage ingestion over %d workspace(s), %d clients, %s", sc.name, len(sc.workspaces), h.cfg.Clients, h.cfg.Duration)
+			in := h.ingest(ctx, idPrefix+sc.name, sc.workspaces)
+			in.Scenario = sc.name
+			*into = append(*into, in)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		h.progress("%s: usage ingestion over %d workspace(s), %d clients, %s", sc.name, len(sc.workspaces), h.cfg.Clients, h.cfg.Duration)
-		res.Ingest = append(res.Ingest, h.ingest(ctx, sc.name, sc.workspaces))
-		if err := ctx.Err(); err != nil {
+		return nil
+	}
+	if err := ingestAll(&res.Ingest, ""); err != nil {
+		return err
+	}
+	if n := h.cfg.Prefill; n > 0 {
+		all := append(append(append([]string{}, h.hot...), h.hundred...), h.many...)
+		h.progress("prefill: loading %d events over %d workspaces and the past year", n, len(all))
+		began := time.Now()
+		if err := h.prefill(ctx, n, all); err != nil {
 			return err
 		}
+		p := &PrefillResult{Events: n, Seconds: time.Since(began).Seconds()}
+		var err error
+		if p.Storage, err = h.storage(ctx); err != nil {
+			return err
+		}
+		h.progress("prefill: %d events in %.0f s, %.0f bytes per event", n, p.Seconds, p.Storage.BytesPerEvent)
+		if err := ingestAll(&p.Ingest, "after-prefill-"); err != nil {
+			return err
+		}
+		res.Prefill = p
 	}
 	if h.cfg.has(scFloor) {
 		h.progress("floor: the authorize load against a do-nothing net/http server, %d rps offered, %s", h.cfg.AuthorizeRPS, h.cfg.Duration)
@@ -111,6 +149,11 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 	}
 	res.ServerLogLines = len(lines)
 	res.ServerLog = lines[:min(len(lines), 5)]
+	if s, err := h.storage(ctx); err == nil {
+		res.Storage = &s
+	} else {
+		return err
+	}
 	h.progress("checking the ledger of every workspace")
 	inv, err := h.checkInvariant(ctx)
 	if err != nil {
@@ -143,5 +186,5 @@ func (h *harness) progress(format string, args ...any) {
 func settingsOf(cfg Config) Settings {
 	return Settings{Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Clients: cfg.Clients, Batch: cfg.Batch, AuthorizeRPS: cfg.AuthorizeRPS,
 		BalanceRPS: cfg.BalanceRPS, ManyWorkspaces: cfg.ManyWorkspaces, PgbenchScale: cfg.PgbenchScale, Scenarios: cfg.Scenarios, ServerEnv: cfg.ServerEnv,
-		Short: cfg.Short, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+		Prefill: cfg.Prefill, Short: cfg.Short, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 }

@@ -267,7 +267,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 		return nil, err
 	}
 	batch := uuid.NewString()
-	if err := insertEvents(ctx, tx, fresh, batch, now); err != nil {
+	if err := insertEvents(ctx, tx, fresh, batch); err != nil {
 		return nil, err
 	}
 	if err := releaseHolds(ctx, tx, fresh, locked); err != nil {
@@ -334,24 +334,54 @@ func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
 	return ids
 }
 
-// findRecordedSQL returns which of the (workspace, event id) pairs $1, $2
-// are recorded already, probing the unique index once per pair. A plain
-// join would be planned once per connection (it is prepared) and kept: if
-// that was while usage_events was small, the cached plan is a hash join
-// over a sequential scan, and each usage transaction then reads the whole
-// growing table until autovacuum's next ANALYZE replans it (seen: 2.9 ms of
-// a 3.2 ms transaction at 30,000 events). LATERAL with LIMIT 1 leaves the
-// planner nothing to choose but the per-pair probe.
-const findRecordedSQL = `SELECT k.workspace_id, k.event_id FROM unnest($1::uuid[], $2::text[]) AS k(workspace_id, event_id)
-	CROSS JOIN LATERAL (SELECT FROM usage_events e WHERE e.workspace_id = k.workspace_id AND e.event_id = k.event_id LIMIT 1) AS found`
+// dedupeWindow: an event id its workspace recorded with an occurred_at at
+// most this far from a new event's is a duplicate, whatever the times say.
+// Identical re-deliveries (same occurred_at) are refused for as long as the
+// event is kept, by usage_events' primary key (workspace_id, event_id,
+// occurred_at); the window covers a router that re-stamps a retried event.
+// It is a lookup under the workspace's row lock (every writer of a
+// workspace's events holds it), bounded so that it probes the primary key
+// of at most three weekly partitions (docs/scaling.md).
+const dedupeWindow = 7 * 24 * time.Hour
+
+// findRecordedSQL returns which of the events ($1 workspaces, $2 event ids,
+// $3 occurred_at) are recorded already: same workspace and event id, with
+// an occurred_at within $6 (dedupeWindow) of the event's, probing the
+// primary key of usage_events once per event and partition. A plain join
+// would be planned once per connection (it is prepared) and kept: if that
+// was while usage_events was small, the cached plan is a hash join over a
+// sequential scan, and each usage transaction then reads the whole growing
+// table until autovacuum's next ANALYZE replans it (seen: 2.9 ms of a
+// 3.2 ms transaction at 30,000 events). LATERAL with LIMIT 1 leaves the
+// planner nothing to choose but the per-event probe. $4 and $5 bound the
+// whole batch's window, so that the plan holds only the weekly partitions
+// the batch can touch instead of every week of the retention.
+const findRecordedSQL = `SELECT k.workspace_id, k.event_id FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS k(workspace_id, event_id, occurred_at)
+	CROSS JOIN LATERAL (SELECT FROM usage_events e WHERE e.workspace_id = k.workspace_id AND e.event_id = k.event_id
+		AND e.occurred_at >= k.occurred_at - $6::interval AND e.occurred_at <= k.occurred_at + $6::interval
+		AND e.occurred_at >= $4 AND e.occurred_at <= $5 LIMIT 1) AS found`
 
 // findRecorded returns which of events[i] for i in idx are recorded already.
 func findRecorded(ctx context.Context, tx *ledger.Tx, events []pricedEvent, idx []int) (map[eventKey]bool, error) {
-	ws, ids := make([]string, len(idx)), make([]string, len(idx))
-	for j, i := range idx {
-		ws[j], ids[j] = events[i].workspace.String(), events[i].ID
+	if len(idx) == 0 {
+		return map[eventKey]bool{}, nil
 	}
-	rows, err := tx.QueryContext(ctx, findRecordedSQL, pq.Array(ws), pq.Array(ids))
+	ws, ids, at := make([]string, len(idx)), make([]string, len(idx)), make([]string, len(idx))
+	first, last := events[idx[0]].OccurredAt, events[idx[0]].OccurredAt
+	for j, i := range idx {
+		ev := events[i]
+		ws[j], ids[j], at[j] = ev.workspace.String(), ev.ID, ev.OccurredAt.UTC().Format(time.RFC3339Nano)
+		if ev.OccurredAt.Before(first) {
+			first = ev.OccurredAt
+		}
+		if ev.OccurredAt.After(last) {
+			last = ev.OccurredAt
+		}
+	}
+	// A second more either side: Postgres rounds the times to microseconds.
+	window := dedupeWindow + time.Second
+	rows, err := tx.QueryContext(ctx, findRecordedSQL, pq.Array(ws), pq.Array(ids), pq.Array(at),
+		first.Add(-window).UTC(), last.Add(window).UTC(), fmt.Sprintf("%d seconds", int64(dedupeWindow/time.Second)))
 	if err != nil {
 		return nil, fmt.Errorf("find recorded events: %w", err)
 	}
@@ -441,7 +471,9 @@ func overage(n, included int64) int64 {
 	return n - included
 }
 
-func insertEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batch string, now time.Time) error {
+// insertEvents writes the events, charged under the ledger reference
+// batch. Which ledger entry charged them, and so when, is the batch.
+func insertEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batch string) error {
 	n := len(events)
 	ws, ids, models := make([]string, n), make([]string, n), make([]string, n)
 	in, out, cached, traces, cost, traceCost := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -452,13 +484,13 @@ func insertEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batc
 		cost[i], traceCost[i] = int64(ev.cost), int64(ev.traceCost)
 		at[i] = ev.OccurredAt.UTC().Format(time.RFC3339Nano)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (workspace_id, event_id, model, input_tokens, output_tokens,
-		cached_input_tokens, traces, occurred_at, cost, trace_cost, batch, created_at)
-		SELECT w, e, m, i, o, c, t, a, co, tc, $11, $12
+	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
+		cached_input_tokens, traces, cost, trace_cost, batch, event_id, model)
+		SELECT w, a, i, o, c, t, co, tc, $11, e, m
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
 			$8::timestamptz[], $9::bigint[], $10::bigint[]) AS x(w, e, m, i, o, c, t, a, co, tc)`,
 		pq.Array(ws), pq.Array(ids), pq.Array(models), pq.Array(in), pq.Array(out), pq.Array(cached),
-		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch, now)
+		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch)
 	if err != nil {
 		return fmt.Errorf("insert usage events: %w", err)
 	}

@@ -2329,7 +2329,7 @@ func (c *UsageEventClient) UpdateOne(_m *UsageEvent) *UsageEventUpdateOne {
 }
 
 // UpdateOneID returns an update builder for the given id.
-func (c *UsageEventClient) UpdateOneID(id int64) *UsageEventUpdateOne {
+func (c *UsageEventClient) UpdateOneID(id string) *UsageEventUpdateOne {
 	mutation := newUsageEventMutation(c.config, OpUpdateOne, withUsageEventID(id))
 	return &UsageEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
 }
@@ -2346,7 +2346,7 @@ func (c *UsageEventClient) DeleteOne(_m *UsageEvent) *UsageEventDeleteOne {
 }
 
 // DeleteOneID returns a builder for deleting the given entity by its id.
-func (c *UsageEventClient) DeleteOneID(id int64) *UsageEventDeleteOne {
+func (c *UsageEventClient) DeleteOneID(id string) *UsageEventDeleteOne {
 	builder := c.Delete().Where(usageevent.ID(id))
 	builder.mutation.id = &id
 	builder.mutation.op = OpDeleteOne
@@ -2363,12 +2363,12 @@ func (c *UsageEventClient) Query() *UsageEventQuery {
 }
 
 // Get returns a UsageEvent entity by its id.
-func (c *UsageEventClient) Get(ctx context.Context, id int64) (*UsageEvent, error) {
+func (c *UsageEventClient) Get(ctx context.Context, id string) (*UsageEvent, error) {
 	return c.Query().Where(usageevent.ID(id)).Only(ctx)
 }
 
 // GetX is like Get, but panics if an error occurs.
-func (c *UsageEventClient) GetX(ctx context.Context, id int64) *UsageEvent {
+func (c *UsageEventClient) GetX(ctx context.Context, id string) *UsageEvent {
 	obj, err := c.Get(ctx, id)
 	if err != nil {
 		panic(err)

@@ -10304,9 +10304,8 @@ type UsageEventMutation struct {
 	config
 	op                     Op
 	typ                    string
-	id                     *int64
-	event_id               *string
-	model                  *string
+	id                     *string
+	occurred_at            *time.Time
 	input_tokens           *int64
 	addinput_tokens        *int64
 	output_tokens          *int64
@@ -10315,13 +10314,12 @@ type UsageEventMutation struct {
 	addcached_input_tokens *int64
 	traces                 *int64
 	addtraces              *int64
-	occurred_at            *time.Time
 	cost                   *int64
 	addcost                *int64
 	trace_cost             *int64
 	addtrace_cost          *int64
-	batch                  *string
-	created_at             *time.Time
+	batch                  *uuid.UUID
+	model                  *string
 	clearedFields          map[string]struct{}
 	workspace              *uuid.UUID
 	clearedworkspace       bool
@@ -10350,7 +10348,7 @@ func newUsageEventMutation(c config, op Op, opts ...usageeventOption) *UsageEven
 }
 
 // withUsageEventID sets the ID field of the mutation.
-func withUsageEventID(id int64) usageeventOption {
+func withUsageEventID(id string) usageeventOption {
 	return func(m *UsageEventMutation) {
 		var (
 			err   error
@@ -10402,13 +10400,13 @@ func (m UsageEventMutation) Tx() (*Tx, error) {
 
 // SetID sets the value of the id field. Note that this
 // operation is only accepted on creation of UsageEvent entities.
-func (m *UsageEventMutation) SetID(id int64) {
+func (m *UsageEventMutation) SetID(id string) {
 	m.id = &id
 }
 
 // ID returns the ID value in the mutation. Note that the ID is only available
 // if it was provided to the builder or after it was returned from the database.
-func (m *UsageEventMutation) ID() (id int64, exists bool) {
+func (m *UsageEventMutation) ID() (id string, exists bool) {
 	if m.id == nil {
 		return
 	}
@@ -10419,12 +10417,12 @@ func (m *UsageEventMutation) ID() (id int64, exists bool) {
 // That means, if the mutation is applied within a transaction with an isolation level such
 // as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
 // or updated by the mutation.
-func (m *UsageEventMutation) IDs(ctx context.Context) ([]int64, error) {
+func (m *UsageEventMutation) IDs(ctx context.Context) ([]string, error) {
 	switch {
 	case m.op.Is(OpUpdateOne | OpDeleteOne):
 		id, exists := m.ID()
 		if exists {
-			return []int64{id}, nil
+			return []string{id}, nil
 		}
 		fallthrough
 	case m.op.Is(OpUpdate | OpDelete):
@@ -10470,76 +10468,40 @@ func (m *UsageEventMutation) ResetWorkspaceID() {
 	m.workspace = nil
 }
 
-// SetEventID sets the "event_id" field.
-func (m *UsageEventMutation) SetEventID(s string) {
-	m.event_id = &s
+// SetOccurredAt sets the "occurred_at" field.
+func (m *UsageEventMutation) SetOccurredAt(t time.Time) {
+	m.occurred_at = &t
 }
 
-// EventID returns the value of the "event_id" field in the mutation.
-func (m *UsageEventMutation) EventID() (r string, exists bool) {
-	v := m.event_id
+// OccurredAt returns the value of the "occurred_at" field in the mutation.
+func (m *UsageEventMutation) OccurredAt() (r time.Time, exists bool) {
+	v := m.occurred_at
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldEventID returns the old "event_id" field's value of the UsageEvent entity.
+// OldOccurredAt returns the old "occurred_at" field's value of the UsageEvent entity.
 // If the UsageEvent object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageEventMutation) OldEventID(ctx context.Context) (v string, err error) {
+func (m *UsageEventMutation) OldOccurredAt(ctx context.Context) (v time.Time, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEventID is only allowed on UpdateOne operations")
+		return v, errors.New("OldOccurredAt is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEventID requires an ID field in the mutation")
+		return v, errors.New("OldOccurredAt requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEventID: %w", err)
+		return v, fmt.Errorf("querying old value for OldOccurredAt: %w", err)
 	}
-	return oldValue.EventID, nil
+	return oldValue.OccurredAt, nil
 }
 
-// ResetEventID resets all changes to the "event_id" field.
-func (m *UsageEventMutation) ResetEventID() {
-	m.event_id = nil
-}
-
-// SetModel sets the "model" field.
-func (m *UsageEventMutation) SetModel(s string) {
-	m.model = &s
-}
-
-// Model returns the value of the "model" field in the mutation.
-func (m *UsageEventMutation) Model() (r string, exists bool) {
-	v := m.model
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldModel returns the old "model" field's value of the UsageEvent entity.
-// If the UsageEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageEventMutation) OldModel(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldModel is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldModel requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldModel: %w", err)
-	}
-	return oldValue.Model, nil
-}
-
-// ResetModel resets all changes to the "model" field.
-func (m *UsageEventMutation) ResetModel() {
-	m.model = nil
+// ResetOccurredAt resets all changes to the "occurred_at" field.
+func (m *UsageEventMutation) ResetOccurredAt() {
+	m.occurred_at = nil
 }
 
 // SetInputTokens sets the "input_tokens" field.
@@ -10766,42 +10728,6 @@ func (m *UsageEventMutation) ResetTraces() {
 	m.addtraces = nil
 }
 
-// SetOccurredAt sets the "occurred_at" field.
-func (m *UsageEventMutation) SetOccurredAt(t time.Time) {
-	m.occurred_at = &t
-}
-
-// OccurredAt returns the value of the "occurred_at" field in the mutation.
-func (m *UsageEventMutation) OccurredAt() (r time.Time, exists bool) {
-	v := m.occurred_at
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldOccurredAt returns the old "occurred_at" field's value of the UsageEvent entity.
-// If the UsageEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageEventMutation) OldOccurredAt(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldOccurredAt is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldOccurredAt requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldOccurredAt: %w", err)
-	}
-	return oldValue.OccurredAt, nil
-}
-
-// ResetOccurredAt resets all changes to the "occurred_at" field.
-func (m *UsageEventMutation) ResetOccurredAt() {
-	m.occurred_at = nil
-}
-
 // SetCost sets the "cost" field.
 func (m *UsageEventMutation) SetCost(i int64) {
 	m.cost = &i
@@ -10915,12 +10841,12 @@ func (m *UsageEventMutation) ResetTraceCost() {
 }
 
 // SetBatch sets the "batch" field.
-func (m *UsageEventMutation) SetBatch(s string) {
-	m.batch = &s
+func (m *UsageEventMutation) SetBatch(u uuid.UUID) {
+	m.batch = &u
 }
 
 // Batch returns the value of the "batch" field in the mutation.
-func (m *UsageEventMutation) Batch() (r string, exists bool) {
+func (m *UsageEventMutation) Batch() (r uuid.UUID, exists bool) {
 	v := m.batch
 	if v == nil {
 		return
@@ -10931,7 +10857,7 @@ func (m *UsageEventMutation) Batch() (r string, exists bool) {
 // OldBatch returns the old "batch" field's value of the UsageEvent entity.
 // If the UsageEvent object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageEventMutation) OldBatch(ctx context.Context) (v string, err error) {
+func (m *UsageEventMutation) OldBatch(ctx context.Context) (v uuid.UUID, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldBatch is only allowed on UpdateOne operations")
 	}
@@ -10950,40 +10876,40 @@ func (m *UsageEventMutation) ResetBatch() {
 	m.batch = nil
 }
 
-// SetCreatedAt sets the "created_at" field.
-func (m *UsageEventMutation) SetCreatedAt(t time.Time) {
-	m.created_at = &t
+// SetModel sets the "model" field.
+func (m *UsageEventMutation) SetModel(s string) {
+	m.model = &s
 }
 
-// CreatedAt returns the value of the "created_at" field in the mutation.
-func (m *UsageEventMutation) CreatedAt() (r time.Time, exists bool) {
-	v := m.created_at
+// Model returns the value of the "model" field in the mutation.
+func (m *UsageEventMutation) Model() (r string, exists bool) {
+	v := m.model
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldCreatedAt returns the old "created_at" field's value of the UsageEvent entity.
+// OldModel returns the old "model" field's value of the UsageEvent entity.
 // If the UsageEvent object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageEventMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+func (m *UsageEventMutation) OldModel(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+		return v, errors.New("OldModel requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
 	}
-	return oldValue.CreatedAt, nil
+	return oldValue.Model, nil
 }
 
-// ResetCreatedAt resets all changes to the "created_at" field.
-func (m *UsageEventMutation) ResetCreatedAt() {
-	m.created_at = nil
+// ResetModel resets all changes to the "model" field.
+func (m *UsageEventMutation) ResetModel() {
+	m.model = nil
 }
 
 // ClearWorkspace clears the "workspace" edge to the Workspace entity.
@@ -11047,15 +10973,12 @@ func (m *UsageEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageEventMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 10)
 	if m.workspace != nil {
 		fields = append(fields, usageevent.FieldWorkspaceID)
 	}
-	if m.event_id != nil {
-		fields = append(fields, usageevent.FieldEventID)
-	}
-	if m.model != nil {
-		fields = append(fields, usageevent.FieldModel)
+	if m.occurred_at != nil {
+		fields = append(fields, usageevent.FieldOccurredAt)
 	}
 	if m.input_tokens != nil {
 		fields = append(fields, usageevent.FieldInputTokens)
@@ -11069,9 +10992,6 @@ func (m *UsageEventMutation) Fields() []string {
 	if m.traces != nil {
 		fields = append(fields, usageevent.FieldTraces)
 	}
-	if m.occurred_at != nil {
-		fields = append(fields, usageevent.FieldOccurredAt)
-	}
 	if m.cost != nil {
 		fields = append(fields, usageevent.FieldCost)
 	}
@@ -11081,8 +11001,8 @@ func (m *UsageEventMutation) Fields() []string {
 	if m.batch != nil {
 		fields = append(fields, usageevent.FieldBatch)
 	}
-	if m.created_at != nil {
-		fields = append(fields, usageevent.FieldCreatedAt)
+	if m.model != nil {
+		fields = append(fields, usageevent.FieldModel)
 	}
 	return fields
 }
@@ -11094,10 +11014,8 @@ func (m *UsageEventMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case usageevent.FieldWorkspaceID:
 		return m.WorkspaceID()
-	case usageevent.FieldEventID:
-		return m.EventID()
-	case usageevent.FieldModel:
-		return m.Model()
+	case usageevent.FieldOccurredAt:
+		return m.OccurredAt()
 	case usageevent.FieldInputTokens:
 		return m.InputTokens()
 	case usageevent.FieldOutputTokens:
@@ -11106,16 +11024,14 @@ func (m *UsageEventMutation) Field(name string) (ent.Value, bool) {
 		return m.CachedInputTokens()
 	case usageevent.FieldTraces:
 		return m.Traces()
-	case usageevent.FieldOccurredAt:
-		return m.OccurredAt()
 	case usageevent.FieldCost:
 		return m.Cost()
 	case usageevent.FieldTraceCost:
 		return m.TraceCost()
 	case usageevent.FieldBatch:
 		return m.Batch()
-	case usageevent.FieldCreatedAt:
-		return m.CreatedAt()
+	case usageevent.FieldModel:
+		return m.Model()
 	}
 	return nil, false
 }
@@ -11127,10 +11043,8 @@ func (m *UsageEventMutation) OldField(ctx context.Context, name string) (ent.Val
 	switch name {
 	case usageevent.FieldWorkspaceID:
 		return m.OldWorkspaceID(ctx)
-	case usageevent.FieldEventID:
-		return m.OldEventID(ctx)
-	case usageevent.FieldModel:
-		return m.OldModel(ctx)
+	case usageevent.FieldOccurredAt:
+		return m.OldOccurredAt(ctx)
 	case usageevent.FieldInputTokens:
 		return m.OldInputTokens(ctx)
 	case usageevent.FieldOutputTokens:
@@ -11139,16 +11053,14 @@ func (m *UsageEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldCachedInputTokens(ctx)
 	case usageevent.FieldTraces:
 		return m.OldTraces(ctx)
-	case usageevent.FieldOccurredAt:
-		return m.OldOccurredAt(ctx)
 	case usageevent.FieldCost:
 		return m.OldCost(ctx)
 	case usageevent.FieldTraceCost:
 		return m.OldTraceCost(ctx)
 	case usageevent.FieldBatch:
 		return m.OldBatch(ctx)
-	case usageevent.FieldCreatedAt:
-		return m.OldCreatedAt(ctx)
+	case usageevent.FieldModel:
+		return m.OldModel(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageEvent field %s", name)
 }
@@ -11165,19 +11077,12 @@ func (m *UsageEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWorkspaceID(v)
 		return nil
-	case usageevent.FieldEventID:
-		v, ok := value.(string)
+	case usageevent.FieldOccurredAt:
+		v, ok := value.(time.Time)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetEventID(v)
-		return nil
-	case usageevent.FieldModel:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetModel(v)
+		m.SetOccurredAt(v)
 		return nil
 	case usageevent.FieldInputTokens:
 		v, ok := value.(int64)
@@ -11207,13 +11112,6 @@ func (m *UsageEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetTraces(v)
 		return nil
-	case usageevent.FieldOccurredAt:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetOccurredAt(v)
-		return nil
 	case usageevent.FieldCost:
 		v, ok := value.(int64)
 		if !ok {
@@ -11229,18 +11127,18 @@ func (m *UsageEventMutation) SetField(name string, value ent.Value) error {
 		m.SetTraceCost(v)
 		return nil
 	case usageevent.FieldBatch:
-		v, ok := value.(string)
+		v, ok := value.(uuid.UUID)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetBatch(v)
 		return nil
-	case usageevent.FieldCreatedAt:
-		v, ok := value.(time.Time)
+	case usageevent.FieldModel:
+		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetCreatedAt(v)
+		m.SetModel(v)
 		return nil
 	}
 	return fmt.Errorf("unknown UsageEvent field %s", name)
@@ -11369,11 +11267,8 @@ func (m *UsageEventMutation) ResetField(name string) error {
 	case usageevent.FieldWorkspaceID:
 		m.ResetWorkspaceID()
 		return nil
-	case usageevent.FieldEventID:
-		m.ResetEventID()
-		return nil
-	case usageevent.FieldModel:
-		m.ResetModel()
+	case usageevent.FieldOccurredAt:
+		m.ResetOccurredAt()
 		return nil
 	case usageevent.FieldInputTokens:
 		m.ResetInputTokens()
@@ -11387,9 +11282,6 @@ func (m *UsageEventMutation) ResetField(name string) error {
 	case usageevent.FieldTraces:
 		m.ResetTraces()
 		return nil
-	case usageevent.FieldOccurredAt:
-		m.ResetOccurredAt()
-		return nil
 	case usageevent.FieldCost:
 		m.ResetCost()
 		return nil
@@ -11399,8 +11291,8 @@ func (m *UsageEventMutation) ResetField(name string) error {
 	case usageevent.FieldBatch:
 		m.ResetBatch()
 		return nil
-	case usageevent.FieldCreatedAt:
-		m.ResetCreatedAt()
+	case usageevent.FieldModel:
+		m.ResetModel()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageEvent field %s", name)
@@ -12464,8 +12356,8 @@ type WorkspaceMutation struct {
 	ledger_entries        map[int64]struct{}
 	removedledger_entries map[int64]struct{}
 	clearedledger_entries bool
-	usage_events          map[int64]struct{}
-	removedusage_events   map[int64]struct{}
+	usage_events          map[string]struct{}
+	removedusage_events   map[string]struct{}
 	clearedusage_events   bool
 	trace_counters        map[int]struct{}
 	removedtrace_counters map[int]struct{}
@@ -13076,9 +12968,9 @@ func (m *WorkspaceMutation) ResetLedgerEntries() {
 }
 
 // AddUsageEventIDs adds the "usage_events" edge to the UsageEvent entity by ids.
-func (m *WorkspaceMutation) AddUsageEventIDs(ids ...int64) {
+func (m *WorkspaceMutation) AddUsageEventIDs(ids ...string) {
 	if m.usage_events == nil {
-		m.usage_events = make(map[int64]struct{})
+		m.usage_events = make(map[string]struct{})
 	}
 	for i := range ids {
 		m.usage_events[ids[i]] = struct{}{}
@@ -13096,9 +12988,9 @@ func (m *WorkspaceMutation) UsageEventsCleared() bool {
 }
 
 // RemoveUsageEventIDs removes the "usage_events" edge to the UsageEvent entity by IDs.
-func (m *WorkspaceMutation) RemoveUsageEventIDs(ids ...int64) {
+func (m *WorkspaceMutation) RemoveUsageEventIDs(ids ...string) {
 	if m.removedusage_events == nil {
-		m.removedusage_events = make(map[int64]struct{})
+		m.removedusage_events = make(map[string]struct{})
 	}
 	for i := range ids {
 		delete(m.usage_events, ids[i])
@@ -13107,7 +12999,7 @@ func (m *WorkspaceMutation) RemoveUsageEventIDs(ids ...int64) {
 }
 
 // RemovedUsageEvents returns the removed IDs of the "usage_events" edge to the UsageEvent entity.
-func (m *WorkspaceMutation) RemovedUsageEventsIDs() (ids []int64) {
+func (m *WorkspaceMutation) RemovedUsageEventsIDs() (ids []string) {
 	for id := range m.removedusage_events {
 		ids = append(ids, id)
 	}
@@ -13115,7 +13007,7 @@ func (m *WorkspaceMutation) RemovedUsageEventsIDs() (ids []int64) {
 }
 
 // UsageEventsIDs returns the "usage_events" edge IDs in the mutation.
-func (m *WorkspaceMutation) UsageEventsIDs() (ids []int64) {
+func (m *WorkspaceMutation) UsageEventsIDs() (ids []string) {
 	for id := range m.usage_events {
 		ids = append(ids, id)
 	}

@@ -308,30 +308,26 @@ func init() {
 	tracecounter.DefaultCount = tracecounterDescCount.Default.(int64)
 	usageeventFields := schema.UsageEvent{}.Fields()
 	_ = usageeventFields
-	// usageeventDescEventID is the schema descriptor for event_id field.
-	usageeventDescEventID := usageeventFields[2].Descriptor()
-	// usageevent.EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
-	usageevent.EventIDValidator = usageeventDescEventID.Validators[0].(func(string) error)
 	// usageeventDescInputTokens is the schema descriptor for input_tokens field.
-	usageeventDescInputTokens := usageeventFields[4].Descriptor()
+	usageeventDescInputTokens := usageeventFields[3].Descriptor()
 	// usageevent.InputTokensValidator is a validator for the "input_tokens" field. It is called by the builders before save.
 	usageevent.InputTokensValidator = usageeventDescInputTokens.Validators[0].(func(int64) error)
 	// usageeventDescOutputTokens is the schema descriptor for output_tokens field.
-	usageeventDescOutputTokens := usageeventFields[5].Descriptor()
+	usageeventDescOutputTokens := usageeventFields[4].Descriptor()
 	// usageevent.OutputTokensValidator is a validator for the "output_tokens" field. It is called by the builders before save.
 	usageevent.OutputTokensValidator = usageeventDescOutputTokens.Validators[0].(func(int64) error)
 	// usageeventDescCachedInputTokens is the schema descriptor for cached_input_tokens field.
-	usageeventDescCachedInputTokens := usageeventFields[6].Descriptor()
+	usageeventDescCachedInputTokens := usageeventFields[5].Descriptor()
 	// usageevent.CachedInputTokensValidator is a validator for the "cached_input_tokens" field. It is called by the builders before save.
 	usageevent.CachedInputTokensValidator = usageeventDescCachedInputTokens.Validators[0].(func(int64) error)
 	// usageeventDescTraces is the schema descriptor for traces field.
-	usageeventDescTraces := usageeventFields[7].Descriptor()
+	usageeventDescTraces := usageeventFields[6].Descriptor()
 	// usageevent.TracesValidator is a validator for the "traces" field. It is called by the builders before save.
 	usageevent.TracesValidator = usageeventDescTraces.Validators[0].(func(int64) error)
-	// usageeventDescCreatedAt is the schema descriptor for created_at field.
-	usageeventDescCreatedAt := usageeventFields[12].Descriptor()
-	// usageevent.DefaultCreatedAt holds the default value on creation for the created_at field.
-	usageevent.DefaultCreatedAt = usageeventDescCreatedAt.Default.(func() time.Time)
+	// usageeventDescID is the schema descriptor for id field.
+	usageeventDescID := usageeventFields[0].Descriptor()
+	// usageevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	usageevent.IDValidator = usageeventDescID.Validators[0].(func(string) error)
 	usagerollupFields := schema.UsageRollup{}.Fields()
 	_ = usagerollupFields
 	// usagerollupDescRequests is the schema descriptor for requests field.

@@ -18,13 +18,12 @@ import (
 type UsageEvent struct {
 	config `json:"-"`
 	// ID of the ent.
-	ID int64 `json:"id,omitempty"`
+	// the router's event id; with workspace_id and occurred_at, the idempotency key
+	ID string `json:"id,omitempty"`
 	// WorkspaceID holds the value of the "workspace_id" field.
 	WorkspaceID uuid.UUID `json:"workspace_id,omitempty"`
-	// the router's id; the idempotency key
-	EventID string `json:"event_id,omitempty"`
-	// Model holds the value of the "model" field.
-	Model string `json:"model,omitempty"`
+	// the partition key (UTC week)
+	OccurredAt time.Time `json:"occurred_at,omitempty"`
 	// InputTokens holds the value of the "input_tokens" field.
 	InputTokens int64 `json:"input_tokens,omitempty"`
 	// OutputTokens holds the value of the "output_tokens" field.
@@ -33,16 +32,14 @@ type UsageEvent struct {
 	CachedInputTokens int64 `json:"cached_input_tokens,omitempty"`
 	// Traces holds the value of the "traces" field.
 	Traces int64 `json:"traces,omitempty"`
-	// OccurredAt holds the value of the "occurred_at" field.
-	OccurredAt time.Time `json:"occurred_at,omitempty"`
 	// nano-dollars charged for tokens
 	Cost int64 `json:"cost,omitempty"`
 	// nano-dollars charged for traces beyond the plan
 	TraceCost int64 `json:"trace_cost,omitempty"`
 	// the ledger reference this event was charged under
-	Batch string `json:"batch,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
-	CreatedAt time.Time `json:"created_at,omitempty"`
+	Batch uuid.UUID `json:"batch,omitempty"`
+	// Model holds the value of the "model" field.
+	Model string `json:"model,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UsageEventQuery when eager-loading is set.
 	Edges        UsageEventEdges `json:"edges"`
@@ -74,13 +71,13 @@ func (*UsageEvent) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case usageevent.FieldID, usageevent.FieldInputTokens, usageevent.FieldOutputTokens, usageevent.FieldCachedInputTokens, usageevent.FieldTraces, usageevent.FieldCost, usageevent.FieldTraceCost:
+		case usageevent.FieldInputTokens, usageevent.FieldOutputTokens, usageevent.FieldCachedInputTokens, usageevent.FieldTraces, usageevent.FieldCost, usageevent.FieldTraceCost:
 			values[i] = new(sql.NullInt64)
-		case usageevent.FieldEventID, usageevent.FieldModel, usageevent.FieldBatch:
+		case usageevent.FieldID, usageevent.FieldModel:
 			values[i] = new(sql.NullString)
-		case usageevent.FieldOccurredAt, usageevent.FieldCreatedAt:
+		case usageevent.FieldOccurredAt:
 			values[i] = new(sql.NullTime)
-		case usageevent.FieldWorkspaceID:
+		case usageevent.FieldWorkspaceID, usageevent.FieldBatch:
 			values[i] = new(uuid.UUID)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -98,28 +95,22 @@ func (_m *UsageEvent) assignValues(columns []string, values []any) error {
 	for i := range columns {
 		switch columns[i] {
 		case usageevent.FieldID:
-			value, ok := values[i].(*sql.NullInt64)
-			if !ok {
-				return fmt.Errorf("unexpected type %T for field id", value)
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field id", values[i])
+			} else if value.Valid {
+				_m.ID = value.String
 			}
-			_m.ID = int64(value.Int64)
 		case usageevent.FieldWorkspaceID:
 			if value, ok := values[i].(*uuid.UUID); !ok {
 				return fmt.Errorf("unexpected type %T for field workspace_id", values[i])
 			} else if value != nil {
 				_m.WorkspaceID = *value
 			}
-		case usageevent.FieldEventID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field event_id", values[i])
+		case usageevent.FieldOccurredAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field occurred_at", values[i])
 			} else if value.Valid {
-				_m.EventID = value.String
-			}
-		case usageevent.FieldModel:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field model", values[i])
-			} else if value.Valid {
-				_m.Model = value.String
+				_m.OccurredAt = value.Time
 			}
 		case usageevent.FieldInputTokens:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -145,12 +136,6 @@ func (_m *UsageEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Traces = value.Int64
 			}
-		case usageevent.FieldOccurredAt:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field occurred_at", values[i])
-			} else if value.Valid {
-				_m.OccurredAt = value.Time
-			}
 		case usageevent.FieldCost:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field cost", values[i])
@@ -164,16 +149,16 @@ func (_m *UsageEvent) assignValues(columns []string, values []any) error {
 				_m.TraceCost = value.Int64
 			}
 		case usageevent.FieldBatch:
-			if value, ok := values[i].(*sql.NullString); !ok {
+			if value, ok := values[i].(*uuid.UUID); !ok {
 				return fmt.Errorf("unexpected type %T for field batch", values[i])
-			} else if value.Valid {
-				_m.Batch = value.String
+			} else if value != nil {
+				_m.Batch = *value
 			}
-		case usageevent.FieldCreatedAt:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field created_at", values[i])
+		case usageevent.FieldModel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field model", values[i])
 			} else if value.Valid {
-				_m.CreatedAt = value.Time
+				_m.Model = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -219,11 +204,8 @@ func (_m *UsageEvent) String() string {
 	builder.WriteString("workspace_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.WorkspaceID))
 	builder.WriteString(", ")
-	builder.WriteString("event_id=")
-	builder.WriteString(_m.EventID)
-	builder.WriteString(", ")
-	builder.WriteString("model=")
-	builder.WriteString(_m.Model)
+	builder.WriteString("occurred_at=")
+	builder.WriteString(_m.OccurredAt.Format(time.ANSIC))
 	builder.WriteString(", ")
 	builder.WriteString("input_tokens=")
 	builder.WriteString(fmt.Sprintf("%v", _m.InputTokens))
@@ -237,9 +219,6 @@ func (_m *UsageEvent) String() string {
 	builder.WriteString("traces=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Traces))
 	builder.WriteString(", ")
-	builder.WriteString("occurred_at=")
-	builder.WriteString(_m.OccurredAt.Format(time.ANSIC))
-	builder.WriteString(", ")
 	builder.WriteString("cost=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Cost))
 	builder.WriteString(", ")
@@ -247,10 +226,10 @@ func (_m *UsageEvent) String() string {
 	builder.WriteString(fmt.Sprintf("%v", _m.TraceCost))
 	builder.WriteString(", ")
 	builder.WriteString("batch=")
-	builder.WriteString(_m.Batch)
+	builder.WriteString(fmt.Sprintf("%v", _m.Batch))
 	builder.WriteString(", ")
-	builder.WriteString("created_at=")
-	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString("model=")
+	builder.WriteString(_m.Model)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
@@ -30,15 +31,9 @@ func (_c *UsageEventCreate) SetWorkspaceID(v uuid.UUID) *UsageEventCreate {
 	return _c
 }
 
-// SetEventID sets the "event_id" field.
-func (_c *UsageEventCreate) SetEventID(v string) *UsageEventCreate {
-	_c.mutation.SetEventID(v)
-	return _c
-}
-
-// SetModel sets the "model" field.
-func (_c *UsageEventCreate) SetModel(v string) *UsageEventCreate {
-	_c.mutation.SetModel(v)
+// SetOccurredAt sets the "occurred_at" field.
+func (_c *UsageEventCreate) SetOccurredAt(v time.Time) *UsageEventCreate {
+	_c.mutation.SetOccurredAt(v)
 	return _c
 }
 
@@ -66,12 +61,6 @@ func (_c *UsageEventCreate) SetTraces(v int64) *UsageEventCreate {
 	return _c
 }
 
-// SetOccurredAt sets the "occurred_at" field.
-func (_c *UsageEventCreate) SetOccurredAt(v time.Time) *UsageEventCreate {
-	_c.mutation.SetOccurredAt(v)
-	return _c
-}
-
 // SetCost sets the "cost" field.
 func (_c *UsageEventCreate) SetCost(v int64) *UsageEventCreate {
 	_c.mutation.SetCost(v)
@@ -85,27 +74,19 @@ func (_c *UsageEventCreate) SetTraceCost(v int64) *UsageEventCreate {
 }
 
 // SetBatch sets the "batch" field.
-func (_c *UsageEventCreate) SetBatch(v string) *UsageEventCreate {
+func (_c *UsageEventCreate) SetBatch(v uuid.UUID) *UsageEventCreate {
 	_c.mutation.SetBatch(v)
 	return _c
 }
 
-// SetCreatedAt sets the "created_at" field.
-func (_c *UsageEventCreate) SetCreatedAt(v time.Time) *UsageEventCreate {
-	_c.mutation.SetCreatedAt(v)
-	return _c
-}
-
-// SetNillableCreatedAt sets the "created_at" field if the given value is not nil.
-func (_c *UsageEventCreate) SetNillableCreatedAt(v *time.Time) *UsageEventCreate {
-	if v != nil {
-		_c.SetCreatedAt(*v)
-	}
+// SetModel sets the "model" field.
+func (_c *UsageEventCreate) SetModel(v string) *UsageEventCreate {
+	_c.mutation.SetModel(v)
 	return _c
 }
 
 // SetID sets the "id" field.
-func (_c *UsageEventCreate) SetID(v int64) *UsageEventCreate {
+func (_c *UsageEventCreate) SetID(v string) *UsageEventCreate {
 	_c.mutation.SetID(v)
 	return _c
 }
@@ -122,7 +103,6 @@ func (_c *UsageEventCreate) Mutation() *UsageEventMutation {
 
 // Save creates the UsageEvent in the database.
 func (_c *UsageEventCreate) Save(ctx context.Context) (*UsageEvent, error) {
-	_c.defaults()
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -148,29 +128,13 @@ func (_c *UsageEventCreate) ExecX(ctx context.Context) {
 	}
 }
 
-// defaults sets the default values of the builder before save.
-func (_c *UsageEventCreate) defaults() {
-	if _, ok := _c.mutation.CreatedAt(); !ok {
-		v := usageevent.DefaultCreatedAt()
-		_c.mutation.SetCreatedAt(v)
-	}
-}
-
 // check runs all checks and user-defined validators on the builder.
 func (_c *UsageEventCreate) check() error {
 	if _, ok := _c.mutation.WorkspaceID(); !ok {
 		return &ValidationError{Name: "workspace_id", err: errors.New(`ent: missing required field "UsageEvent.workspace_id"`)}
 	}
-	if _, ok := _c.mutation.EventID(); !ok {
-		return &ValidationError{Name: "event_id", err: errors.New(`ent: missing required field "UsageEvent.event_id"`)}
-	}
-	if v, ok := _c.mutation.EventID(); ok {
-		if err := usageevent.EventIDValidator(v); err != nil {
-			return &ValidationError{Name: "event_id", err: fmt.Errorf(`ent: validator failed for field "UsageEvent.event_id": %w`, err)}
-		}
-	}
-	if _, ok := _c.mutation.Model(); !ok {
-		return &ValidationError{Name: "model", err: errors.New(`ent: missing required field "UsageEvent.model"`)}
+	if _, ok := _c.mutation.OccurredAt(); !ok {
+		return &ValidationError{Name: "occurred_at", err: errors.New(`ent: missing required field "UsageEvent.occurred_at"`)}
 	}
 	if _, ok := _c.mutation.InputTokens(); !ok {
 		return &ValidationError{Name: "input_tokens", err: errors.New(`ent: missing required field "UsageEvent.input_tokens"`)}
@@ -204,9 +168,6 @@ func (_c *UsageEventCreate) check() error {
 			return &ValidationError{Name: "traces", err: fmt.Errorf(`ent: validator failed for field "UsageEvent.traces": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.OccurredAt(); !ok {
-		return &ValidationError{Name: "occurred_at", err: errors.New(`ent: missing required field "UsageEvent.occurred_at"`)}
-	}
 	if _, ok := _c.mutation.Cost(); !ok {
 		return &ValidationError{Name: "cost", err: errors.New(`ent: missing required field "UsageEvent.cost"`)}
 	}
@@ -216,8 +177,13 @@ func (_c *UsageEventCreate) check() error {
 	if _, ok := _c.mutation.Batch(); !ok {
 		return &ValidationError{Name: "batch", err: errors.New(`ent: missing required field "UsageEvent.batch"`)}
 	}
-	if _, ok := _c.mutation.CreatedAt(); !ok {
-		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "UsageEvent.created_at"`)}
+	if _, ok := _c.mutation.Model(); !ok {
+		return &ValidationError{Name: "model", err: errors.New(`ent: missing required field "UsageEvent.model"`)}
+	}
+	if v, ok := _c.mutation.ID(); ok {
+		if err := usageevent.IDValidator(v); err != nil {
+			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "UsageEvent.id": %w`, err)}
+		}
 	}
 	if len(_c.mutation.WorkspaceIDs()) == 0 {
 		return &ValidationError{Name: "workspace", err: errors.New(`ent: missing required edge "UsageEvent.workspace"`)}
@@ -236,9 +202,12 @@ func (_c *UsageEventCreate) sqlSave(ctx context.Context) (*UsageEvent, error) {
 		}
 		return nil, err
 	}
-	if _spec.ID.Value != _node.ID {
-		id := _spec.ID.Value.(int64)
-		_node.ID = int64(id)
+	if _spec.ID.Value != nil {
+		if id, ok := _spec.ID.Value.(string); ok {
+			_node.ID = id
+		} else {
+			return nil, fmt.Errorf("unexpected UsageEvent.ID type: %T", _spec.ID.Value)
+		}
 	}
 	_c.mutation.id = &_node.ID
 	_c.mutation.done = true
@@ -248,20 +217,16 @@ func (_c *UsageEventCreate) sqlSave(ctx context.Context) (*UsageEvent, error) {
 func (_c *UsageEventCreate) createSpec() (*UsageEvent, *sqlgraph.CreateSpec) {
 	var (
 		_node = &UsageEvent{config: _c.config}
-		_spec = sqlgraph.NewCreateSpec(usageevent.Table, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64))
+		_spec = sqlgraph.NewCreateSpec(usageevent.Table, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString))
 	)
 	_spec.OnConflict = _c.conflict
 	if id, ok := _c.mutation.ID(); ok {
 		_node.ID = id
 		_spec.ID.Value = id
 	}
-	if value, ok := _c.mutation.EventID(); ok {
-		_spec.SetField(usageevent.FieldEventID, field.TypeString, value)
-		_node.EventID = value
-	}
-	if value, ok := _c.mutation.Model(); ok {
-		_spec.SetField(usageevent.FieldModel, field.TypeString, value)
-		_node.Model = value
+	if value, ok := _c.mutation.OccurredAt(); ok {
+		_spec.SetField(usageevent.FieldOccurredAt, field.TypeTime, value)
+		_node.OccurredAt = value
 	}
 	if value, ok := _c.mutation.InputTokens(); ok {
 		_spec.SetField(usageevent.FieldInputTokens, field.TypeInt64, value)
@@ -279,10 +244,6 @@ func (_c *UsageEventCreate) createSpec() (*UsageEvent, *sqlgraph.CreateSpec) {
 		_spec.SetField(usageevent.FieldTraces, field.TypeInt64, value)
 		_node.Traces = value
 	}
-	if value, ok := _c.mutation.OccurredAt(); ok {
-		_spec.SetField(usageevent.FieldOccurredAt, field.TypeTime, value)
-		_node.OccurredAt = value
-	}
 	if value, ok := _c.mutation.Cost(); ok {
 		_spec.SetField(usageevent.FieldCost, field.TypeInt64, value)
 		_node.Cost = value
@@ -292,12 +253,12 @@ func (_c *UsageEventCreate) createSpec() (*UsageEvent, *sqlgraph.CreateSpec) {
 		_node.TraceCost = value
 	}
 	if value, ok := _c.mutation.Batch(); ok {
-		_spec.SetField(usageevent.FieldBatch, field.TypeString, value)
+		_spec.SetField(usageevent.FieldBatch, field.TypeUUID, value)
 		_node.Batch = value
 	}
-	if value, ok := _c.mutation.CreatedAt(); ok {
-		_spec.SetField(usageevent.FieldCreatedAt, field.TypeTime, value)
-		_node.CreatedAt = value
+	if value, ok := _c.mutation.Model(); ok {
+		_spec.SetField(usageevent.FieldModel, field.TypeString, value)
+		_node.Model = value
 	}
 	if nodes := _c.mutation.WorkspaceIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -388,11 +349,8 @@ func (u *UsageEventUpsertOne) UpdateNewValues() *UsageEventUpsertOne {
 		if _, exists := u.create.mutation.WorkspaceID(); exists {
 			s.SetIgnore(usageevent.FieldWorkspaceID)
 		}
-		if _, exists := u.create.mutation.EventID(); exists {
-			s.SetIgnore(usageevent.FieldEventID)
-		}
-		if _, exists := u.create.mutation.Model(); exists {
-			s.SetIgnore(usageevent.FieldModel)
+		if _, exists := u.create.mutation.OccurredAt(); exists {
+			s.SetIgnore(usageevent.FieldOccurredAt)
 		}
 		if _, exists := u.create.mutation.InputTokens(); exists {
 			s.SetIgnore(usageevent.FieldInputTokens)
@@ -406,9 +364,6 @@ func (u *UsageEventUpsertOne) UpdateNewValues() *UsageEventUpsertOne {
 		if _, exists := u.create.mutation.Traces(); exists {
 			s.SetIgnore(usageevent.FieldTraces)
 		}
-		if _, exists := u.create.mutation.OccurredAt(); exists {
-			s.SetIgnore(usageevent.FieldOccurredAt)
-		}
 		if _, exists := u.create.mutation.Cost(); exists {
 			s.SetIgnore(usageevent.FieldCost)
 		}
@@ -418,8 +373,8 @@ func (u *UsageEventUpsertOne) UpdateNewValues() *UsageEventUpsertOne {
 		if _, exists := u.create.mutation.Batch(); exists {
 			s.SetIgnore(usageevent.FieldBatch)
 		}
-		if _, exists := u.create.mutation.CreatedAt(); exists {
-			s.SetIgnore(usageevent.FieldCreatedAt)
+		if _, exists := u.create.mutation.Model(); exists {
+			s.SetIgnore(usageevent.FieldModel)
 		}
 	}))
 	return u
@@ -468,7 +423,12 @@ func (u *UsageEventUpsertOne) ExecX(ctx context.Context) {
 }
 
 // Exec executes the UPSERT query and returns the inserted/updated ID.
-func (u *UsageEventUpsertOne) ID(ctx context.Context) (id int64, err error) {
+func (u *UsageEventUpsertOne) ID(ctx context.Context) (id string, err error) {
+	if u.create.driver.Dialect() == dialect.MySQL {
+		// In case of "ON CONFLICT", there is no way to get back non-numeric ID
+		// fields from the database since MySQL does not support the RETURNING clause.
+		return id, errors.New("ent: UsageEventUpsertOne.ID is not supported by MySQL driver. Use UsageEventUpsertOne.Exec instead")
+	}
 	node, err := u.create.Save(ctx)
 	if err != nil {
 		return id, err
@@ -477,7 +437,7 @@ func (u *UsageEventUpsertOne) ID(ctx context.Context) (id int64, err error) {
 }
 
 // IDX is like ID, but panics if an error occurs.
-func (u *UsageEventUpsertOne) IDX(ctx context.Context) int64 {
+func (u *UsageEventUpsertOne) IDX(ctx context.Context) string {
 	id, err := u.ID(ctx)
 	if err != nil {
 		panic(err)
@@ -504,7 +464,6 @@ func (_c *UsageEventCreateBulk) Save(ctx context.Context) ([]*UsageEvent, error)
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
-			builder.defaults()
 			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 				mutation, ok := m.(*UsageEventMutation)
 				if !ok {
@@ -532,10 +491,6 @@ func (_c *UsageEventCreateBulk) Save(ctx context.Context) ([]*UsageEvent, error)
 					return nil, err
 				}
 				mutation.id = &nodes[i].ID
-				if specs[i].ID.Value != nil && nodes[i].ID == 0 {
-					id := specs[i].ID.Value.(int64)
-					nodes[i].ID = int64(id)
-				}
 				mutation.done = true
 				return nodes[i], nil
 			})
@@ -637,11 +592,8 @@ func (u *UsageEventUpsertBulk) UpdateNewValues() *UsageEventUpsertBulk {
 			if _, exists := b.mutation.WorkspaceID(); exists {
 				s.SetIgnore(usageevent.FieldWorkspaceID)
 			}
-			if _, exists := b.mutation.EventID(); exists {
-				s.SetIgnore(usageevent.FieldEventID)
-			}
-			if _, exists := b.mutation.Model(); exists {
-				s.SetIgnore(usageevent.FieldModel)
+			if _, exists := b.mutation.OccurredAt(); exists {
+				s.SetIgnore(usageevent.FieldOccurredAt)
 			}
 			if _, exists := b.mutation.InputTokens(); exists {
 				s.SetIgnore(usageevent.FieldInputTokens)
@@ -655,9 +607,6 @@ func (u *UsageEventUpsertBulk) UpdateNewValues() *UsageEventUpsertBulk {
 			if _, exists := b.mutation.Traces(); exists {
 				s.SetIgnore(usageevent.FieldTraces)
 			}
-			if _, exists := b.mutation.OccurredAt(); exists {
-				s.SetIgnore(usageevent.FieldOccurredAt)
-			}
 			if _, exists := b.mutation.Cost(); exists {
 				s.SetIgnore(usageevent.FieldCost)
 			}
@@ -667,8 +616,8 @@ func (u *UsageEventUpsertBulk) UpdateNewValues() *UsageEventUpsertBulk {
 			if _, exists := b.mutation.Batch(); exists {
 				s.SetIgnore(usageevent.FieldBatch)
 			}
-			if _, exists := b.mutation.CreatedAt(); exists {
-				s.SetIgnore(usageevent.FieldCreatedAt)
+			if _, exists := b.mutation.Model(); exists {
+				s.SetIgnore(usageevent.FieldModel)
 			}
 		}
 	}))

@@ -40,7 +40,7 @@ func (_d *UsageEventDelete) ExecX(ctx context.Context) int {
 }
 
 func (_d *UsageEventDelete) sqlExec(ctx context.Context) (int, error) {
-	_spec := sqlgraph.NewDeleteSpec(usageevent.Table, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64))
+	_spec := sqlgraph.NewDeleteSpec(usageevent.Table, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString))
 	if ps := _d.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
 			for i := range ps {

@@ -109,8 +109,8 @@ func (_q *UsageEventQuery) FirstX(ctx context.Context) *UsageEvent {
 
 // FirstID returns the first UsageEvent ID from the query.
 // Returns a *NotFoundError when no UsageEvent ID was found.
-func (_q *UsageEventQuery) FirstID(ctx context.Context) (id int64, err error) {
-	var ids []int64
+func (_q *UsageEventQuery) FirstID(ctx context.Context) (id string, err error) {
+	var ids []string
 	if ids, err = _q.Limit(1).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryFirstID)); err != nil {
 		return
 	}
@@ -122,7 +122,7 @@ func (_q *UsageEventQuery) FirstID(ctx context.Context) (id int64, err error) {
 }
 
 // FirstIDX is like FirstID, but panics if an error occurs.
-func (_q *UsageEventQuery) FirstIDX(ctx context.Context) int64 {
+func (_q *UsageEventQuery) FirstIDX(ctx context.Context) string {
 	id, err := _q.FirstID(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -160,8 +160,8 @@ func (_q *UsageEventQuery) OnlyX(ctx context.Context) *UsageEvent {
 // OnlyID is like Only, but returns the only UsageEvent ID in the query.
 // Returns a *NotSingularError when more than one UsageEvent ID is found.
 // Returns a *NotFoundError when no entities are found.
-func (_q *UsageEventQuery) OnlyID(ctx context.Context) (id int64, err error) {
-	var ids []int64
+func (_q *UsageEventQuery) OnlyID(ctx context.Context) (id string, err error) {
+	var ids []string
 	if ids, err = _q.Limit(2).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryOnlyID)); err != nil {
 		return
 	}
@@ -177,7 +177,7 @@ func (_q *UsageEventQuery) OnlyID(ctx context.Context) (id int64, err error) {
 }
 
 // OnlyIDX is like OnlyID, but panics if an error occurs.
-func (_q *UsageEventQuery) OnlyIDX(ctx context.Context) int64 {
+func (_q *UsageEventQuery) OnlyIDX(ctx context.Context) string {
 	id, err := _q.OnlyID(ctx)
 	if err != nil {
 		panic(err)
@@ -205,7 +205,7 @@ func (_q *UsageEventQuery) AllX(ctx context.Context) []*UsageEvent {
 }
 
 // IDs executes the query and returns a list of UsageEvent IDs.
-func (_q *UsageEventQuery) IDs(ctx context.Context) (ids []int64, err error) {
+func (_q *UsageEventQuery) IDs(ctx context.Context) (ids []string, err error) {
 	if _q.ctx.Unique == nil && _q.path != nil {
 		_q.Unique(true)
 	}
@@ -217,7 +217,7 @@ func (_q *UsageEventQuery) IDs(ctx context.Context) (ids []int64, err error) {
 }
 
 // IDsX is like IDs, but panics if an error occurs.
-func (_q *UsageEventQuery) IDsX(ctx context.Context) []int64 {
+func (_q *UsageEventQuery) IDsX(ctx context.Context) []string {
 	ids, err := _q.IDs(ctx)
 	if err != nil {
 		panic(err)
@@ -450,7 +450,7 @@ func (_q *UsageEventQuery) sqlCount(ctx context.Context) (int, error) {
 }
 
 func (_q *UsageEventQuery) querySpec() *sqlgraph.QuerySpec {
-	_spec := sqlgraph.NewQuerySpec(usageevent.Table, usageevent.Columns, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64))
+	_spec := sqlgraph.NewQuerySpec(usageevent.Table, usageevent.Columns, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString))
 	_spec.From = _q.sql
 	if unique := _q.ctx.Unique; unique != nil {
 		_spec.Unique = *unique

@@ -71,7 +71,7 @@ func (_u *UsageEventUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if err := _u.check(); err != nil {
 		return _node, err
 	}
-	_spec := sqlgraph.NewUpdateSpec(usageevent.Table, usageevent.Columns, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64))
+	_spec := sqlgraph.NewUpdateSpec(usageevent.Table, usageevent.Columns, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
 			for i := range ps {
@@ -156,7 +156,7 @@ func (_u *UsageEventUpdateOne) sqlSave(ctx context.Context) (_node *UsageEvent, 
 	if err := _u.check(); err != nil {
 		return _node, err
 	}
-	_spec := sqlgraph.NewUpdateSpec(usageevent.Table, usageevent.Columns, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64))
+	_spec := sqlgraph.NewUpdateSpec(usageevent.Table, usageevent.Columns, sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString))
 	id, ok := _u.mutation.ID()
 	if !ok {
 		return nil, &ValidationError{Name: "id", err: errors.New(`ent: missing "UsageEvent.id" for update`)}

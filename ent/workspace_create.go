@@ -175,14 +175,14 @@ func (_c *WorkspaceCreate) AddLedgerEntries(v ...*LedgerEntry) *WorkspaceCreate 
 }
 
 // AddUsageEventIDs adds the "usage_events" edge to the UsageEvent entity by IDs.
-func (_c *WorkspaceCreate) AddUsageEventIDs(ids ...int64) *WorkspaceCreate {
+func (_c *WorkspaceCreate) AddUsageEventIDs(ids ...string) *WorkspaceCreate {
 	_c.mutation.AddUsageEventIDs(ids...)
 	return _c
 }
 
 // AddUsageEvents adds the "usage_events" edges to the UsageEvent entity.
 func (_c *WorkspaceCreate) AddUsageEvents(v ...*UsageEvent) *WorkspaceCreate {
-	ids := make([]int64, len(v))
+	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
@@ -417,7 +417,7 @@ func (_c *WorkspaceCreate) createSpec() (*Workspace, *sqlgraph.CreateSpec) {
 			Columns: []string{workspace.UsageEventsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64),
+				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

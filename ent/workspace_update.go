@@ -117,14 +117,14 @@ func (_u *WorkspaceUpdate) AddLedgerEntries(v ...*LedgerEntry) *WorkspaceUpdate 
 }
 
 // AddUsageEventIDs adds the "usage_events" edge to the UsageEvent entity by IDs.
-func (_u *WorkspaceUpdate) AddUsageEventIDs(ids ...int64) *WorkspaceUpdate {
+func (_u *WorkspaceUpdate) AddUsageEventIDs(ids ...string) *WorkspaceUpdate {
 	_u.mutation.AddUsageEventIDs(ids...)
 	return _u
 }
 
 // AddUsageEvents adds the "usage_events" edges to the UsageEvent entity.
 func (_u *WorkspaceUpdate) AddUsageEvents(v ...*UsageEvent) *WorkspaceUpdate {
-	ids := make([]int64, len(v))
+	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
@@ -206,14 +206,14 @@ func (_u *WorkspaceUpdate) ClearUsageEvents() *WorkspaceUpdate {
 }
 
 // RemoveUsageEventIDs removes the "usage_events" edge to UsageEvent entities by IDs.
-func (_u *WorkspaceUpdate) RemoveUsageEventIDs(ids ...int64) *WorkspaceUpdate {
+func (_u *WorkspaceUpdate) RemoveUsageEventIDs(ids ...string) *WorkspaceUpdate {
 	_u.mutation.RemoveUsageEventIDs(ids...)
 	return _u
 }
 
 // RemoveUsageEvents removes "usage_events" edges to UsageEvent entities.
 func (_u *WorkspaceUpdate) RemoveUsageEvents(v ...*UsageEvent) *WorkspaceUpdate {
-	ids := make([]int64, len(v))
+	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
@@ -429,7 +429,7 @@ func (_u *WorkspaceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Columns: []string{workspace.UsageEventsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64),
+				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString),
 			},
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
@@ -442,7 +442,7 @@ func (_u *WorkspaceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Columns: []string{workspace.UsageEventsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64),
+				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -458,7 +458,7 @@ func (_u *WorkspaceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Columns: []string{workspace.UsageEventsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64),
+				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -615,14 +615,14 @@ func (_u *WorkspaceUpdateOne) AddLedgerEntries(v ...*LedgerEntry) *WorkspaceUpda
 }
 
 // AddUsageEventIDs adds the "usage_events" edge to the UsageEvent entity by IDs.
-func (_u *WorkspaceUpdateOne) AddUsageEventIDs(ids ...int64) *WorkspaceUpdateOne {
+func (_u *WorkspaceUpdateOne) AddUsageEventIDs(ids ...string) *WorkspaceUpdateOne {
 	_u.mutation.AddUsageEventIDs(ids...)
 	return _u
 }
 
 // AddUsageEvents adds the "usage_events" edges to the UsageEvent entity.
 func (_u *WorkspaceUpdateOne) AddUsageEvents(v ...*UsageEvent) *WorkspaceUpdateOne {
-	ids := make([]int64, len(v))
+	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
@@ -704,14 +704,14 @@ func (_u *WorkspaceUpdateOne) ClearUsageEvents() *WorkspaceUpdateOne {
 }
 
 // RemoveUsageEventIDs removes the "usage_events" edge to UsageEvent entities by IDs.
-func (_u *WorkspaceUpdateOne) RemoveUsageEventIDs(ids ...int64) *WorkspaceUpdateOne {
+func (_u *WorkspaceUpdateOne) RemoveUsageEventIDs(ids ...string) *WorkspaceUpdateOne {
 	_u.mutation.RemoveUsageEventIDs(ids...)
 	return _u
 }
 
 // RemoveUsageEvents removes "usage_events" edges to UsageEvent entities.
 func (_u *WorkspaceUpdateOne) RemoveUsageEvents(v ...*UsageEvent) *WorkspaceUpdateOne {
-	ids := make([]int64, len(v))
+	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
@@ -957,7 +957,7 @@ func (_u *WorkspaceUpdateOne) sqlSave(ctx context.Context) (_node *Workspace, er
 			Columns: []string{workspace.UsageEventsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64),
+				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString),
 			},
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
@@ -970,7 +970,7 @@ func (_u *WorkspaceUpdateOne) sqlSave(ctx context.Context) (_node *Workspace, er
 			Columns: []string{workspace.UsageEventsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64),
+				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -986,7 +986,7 @@ func (_u *WorkspaceUpdateOne) sqlSave(ctx context.Context) (_node *Workspace, er
 			Columns: []string{workspace.UsageEventsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeInt64),
+				IDSpec: sqlgraph.NewFieldSpec(usageevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

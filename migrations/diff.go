@@ -11,8 +11,10 @@ import (
 	"context"
 	"log"
 	"os"
+	"strings"
 
 	atlas "ariga.io/atlas/sql/migrate"
+	atlasschema "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/schema"
 
@@ -39,8 +41,62 @@ func main() {
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
 		schema.WithFormatter(atlas.DefaultFormatter),
+		schema.WithDiffHook(skipHandWritten, keepPrimaryKeys),
 	}
 	if err := migrate.NamedDiff(context.Background(), dev, os.Args[1], opts...); err != nil {
 		log.Fatalf("generate migration: %v", err)
 	}
+}
+
+// skipHandWritten leaves usage_events and its partitions (usage_events_*)
+// out of the diff: that table is partitioned by hand-written SQL
+// (migrations/sql/20261128170000_partition_usage_events.sql), which ent
+// cannot declare, so ent's view of it (a plain table keyed by id) always
+// differs and its partitions are tables ent does not know.
+func skipHandWritten(next schema.Differ) schema.Differ {
+	return schema.DiffFunc(func(current, desired *atlasschema.Schema) ([]atlasschema.Change, error) {
+		return next.Diff(withoutHandWritten(current), withoutHandWritten(desired))
+	})
+}
+
+func withoutHandWritten(s *atlasschema.Schema) *atlasschema.Schema {
+	out := *s
+	out.Tables = nil
+	for _, t := range s.Tables {
+		if t.Name != "usage_events" && !strings.HasPrefix(t.Name, "usage_events_") {
+			out.Tables = append(out.Tables, t)
+		}
+	}
+	return &out
+}
+
+// keepPrimaryKeys leaves primary keys out of the diff: the workspace-scoped
+// tables' keys are (workspace_id, id), set by hand-written SQL
+// (migrations/sql/20261128180000_citus_keys.sql) for Citus, and ent, which
+// cannot declare a composite id, would put them back to (id).
+func keepPrimaryKeys(next schema.Differ) schema.Differ {
+	return schema.DiffFunc(func(current, desired *atlasschema.Schema) ([]atlasschema.Change, error) {
+		changes, err := next.Diff(current, desired)
+		if err != nil {
+			return nil, err
+		}
+		kept := changes[:0]
+		for _, c := range changes {
+			if m, ok := c.(*atlasschema.ModifyTable); ok {
+				inner := m.Changes[:0]
+				for _, ic := range m.Changes {
+					switch ic.(type) {
+					case *atlasschema.AddPrimaryKey, *atlasschema.DropPrimaryKey, *atlasschema.ModifyPrimaryKey:
+						continue
+					}
+					inner = append(inner, ic)
+				}
+				if m.Changes = inner; len(inner) == 0 {
+					continue
+				}
+			}
+			kept = append(kept, c)
+		}
+		return kept, nil
+	})
 }

@@ -29,6 +29,7 @@ type config struct {
 	MinPurchase         money.Amount
 	MaxPurchase         money.Amount
 	LargeAdjustment     money.Amount
+	UsageRetention      time.Duration
 	SellerName          string
 	SellerAddress       string
 	SellerTaxID         string
@@ -113,6 +114,9 @@ func loadConfig() (config, error) {
 	}
 	if c.MaxPurchase, err = money.ParseScale(env("MAX_PURCHASE", "10000.00"), 2); err != nil {
 		return c, fmt.Errorf("MAX_PURCHASE: %w", err)
+	}
+	if c.UsageRetention, err = parseDays(env("USAGE_RETENTION", "400d")); err != nil {
+		return c, fmt.Errorf("USAGE_RETENTION: %w", err)
 	}
 	if c.LargeAdjustment, err = money.ParseScale(env("LARGE_ADJUSTMENT", "1000.00"), 2); err != nil || c.LargeAdjustment <= 0 {
 		return c, fmt.Errorf("LARGE_ADJUSTMENT: must be a positive amount such as 1000.00 (%v)", err)
@@ -205,6 +209,19 @@ func (c config) graphLimits() graph.Limits {
 func (c config) edge() server.EdgeConfig {
 	return server.EdgeConfig{Addr: c.Addr, RouterAddr: c.RouterAddr, MaxConnections: c.MaxConnections,
 		RouterMaxConnections: c.RouterMaxConnections, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: c.ReadTimeout, IdleTimeout: c.IdleTimeout}
+}
+
+// parseDays reads a duration that may be given in days ("400d"), as
+// retention periods are, or as a Go duration ("9600h").
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func env(key, def string) string {

@@ -26,6 +26,7 @@ import (
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/migrations"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/partitions"
 	"github.com/airouter/credits/payments"
 )
 
@@ -131,8 +132,8 @@ func options(cfg config, log *slog.Logger) app.Options {
 		key = []byte(cfg.DownloadSigningKey)
 	}
 	return app.Options{
-		DownloadSigningKey: key,
-		DatabaseURL:        cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: cfg.graphLimits(), CORSAllowedOrigins: cfg.CORSAllowedOrigins, BodyTimeout: cfg.BodyTimeout,
+		DatabaseURL: cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, DownloadSigningKey: key,
+		Limits: cfg.graphLimits(), CORSAllowedOrigins: cfg.CORSAllowedOrigins, BodyTimeout: cfg.BodyTimeout, UsageRetention: cfg.UsageRetention,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst, StripePublishableKey: cfg.StripePublishable,
 		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller, LargeAdjustment: cfg.LargeAdjustment,
@@ -156,6 +157,11 @@ func (a *instance) migrate(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	if err := billing.Seed(ctx, a.DB); err != nil {
+		return err
+	}
+	// Partitions for the weeks around now, so the first events land in
+	// theirs (serve keeps them up to date every hour).
+	if err := partitions.Maintain(ctx, a.DB, a.Billing.Now(), a.cfg.UsageRetention); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "migrations applied: %d; plans and prices seeded\n", len(applied))

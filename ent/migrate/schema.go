@@ -303,8 +303,13 @@ var (
 				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[16], PurchasesColumns[0]},
 			},
 			{
-				Name:    "purchase_payment_intent_id",
+				Name:    "purchase_workspace_id_payment_intent_id",
 				Unique:  true,
+				Columns: []*schema.Column{PurchasesColumns[1], PurchasesColumns[6]},
+			},
+			{
+				Name:    "purchase_payment_intent_id",
+				Unique:  false,
 				Columns: []*schema.Column{PurchasesColumns[6]},
 			},
 		},
@@ -402,18 +407,16 @@ var (
 	}
 	// UsageEventsColumns holds the columns for the "usage_events" table.
 	UsageEventsColumns = []*schema.Column{
-		{Name: "id", Type: field.TypeInt64, Increment: true},
 		{Name: "event_id", Type: field.TypeString},
-		{Name: "model", Type: field.TypeString},
+		{Name: "occurred_at", Type: field.TypeTime},
 		{Name: "input_tokens", Type: field.TypeInt64},
 		{Name: "output_tokens", Type: field.TypeInt64},
 		{Name: "cached_input_tokens", Type: field.TypeInt64},
 		{Name: "traces", Type: field.TypeInt64},
-		{Name: "occurred_at", Type: field.TypeTime},
 		{Name: "cost", Type: field.TypeInt64},
 		{Name: "trace_cost", Type: field.TypeInt64},
-		{Name: "batch", Type: field.TypeString},
-		{Name: "created_at", Type: field.TypeTime},
+		{Name: "batch", Type: field.TypeUUID},
+		{Name: "model", Type: field.TypeString},
 		{Name: "workspace_id", Type: field.TypeUUID},
 	}
 	// UsageEventsTable holds the schema information for the "usage_events" table.
@@ -424,21 +427,16 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "usage_events_workspaces_usage_events",
-				Columns:    []*schema.Column{UsageEventsColumns[12]},
+				Columns:    []*schema.Column{UsageEventsColumns[10]},
 				RefColumns: []*schema.Column{WorkspacesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "usageevent_workspace_id_event_id",
+				Name:    "usageevent_workspace_id_event_id_occurred_at",
 				Unique:  true,
-				Columns: []*schema.Column{UsageEventsColumns[12], UsageEventsColumns[1]},
-			},
-			{
-				Name:    "usageevent_workspace_id_occurred_at",
-				Unique:  false,
-				Columns: []*schema.Column{UsageEventsColumns[12], UsageEventsColumns[7]},
+				Columns: []*schema.Column{UsageEventsColumns[10], UsageEventsColumns[0], UsageEventsColumns[1]},
 			},
 		},
 	}

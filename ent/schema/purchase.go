@@ -48,6 +48,7 @@ func (Purchase) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("workspace_id", "idempotency_key").Unique(),
 		index.Fields("workspace_id", "created_at", "id"),
-		index.Fields("payment_intent_id").Unique(),
+		index.Fields("workspace_id", "payment_intent_id").Unique(),
+		index.Fields("payment_intent_id"),
 	}
 }

@@ -1,8 +1,6 @@
 package schema
 
 import (
-	"time"
-
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
@@ -13,6 +11,14 @@ import (
 )
 
 // UsageEvent is one finished router call, kept with the cost it was charged.
+//
+// The table is hand-written SQL (migrations/sql/20261128170000_partition_usage_events.sql):
+// it is partitioned by week of occurred_at, which ent cannot declare, and
+// its primary key is (workspace_id, event_id, occurred_at), the idempotency
+// key; ent has no composite id outside edge schemas. This schema mirrors
+// the columns so that ent can read the table; ent's id is the event id
+// (unique only together with workspace_id and occurred_at), and
+// migrations/diff.go keeps the table out of ent's migration diff.
 type UsageEvent struct{ ent.Schema }
 
 func (UsageEvent) Annotations() []schema.Annotation {
@@ -21,19 +27,18 @@ func (UsageEvent) Annotations() []schema.Annotation {
 
 func (UsageEvent) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int64("id").Immutable(),
+		field.String("id").StorageKey("event_id").NotEmpty().Immutable().
+			Comment("the router's event id; with workspace_id and occurred_at, the idempotency key"),
 		field.UUID("workspace_id", uuid.UUID{}).Immutable(),
-		field.String("event_id").NotEmpty().Immutable().Comment("the router's id; the idempotency key"),
-		field.String("model").Immutable(),
+		field.Time("occurred_at").Immutable().Comment("the partition key (UTC week)"),
 		field.Int64("input_tokens").NonNegative().Immutable(),
 		field.Int64("output_tokens").NonNegative().Immutable(),
 		field.Int64("cached_input_tokens").NonNegative().Immutable(),
 		field.Int64("traces").NonNegative().Immutable(),
-		field.Time("occurred_at").Immutable(),
 		field.Int64("cost").Immutable().Comment("nano-dollars charged for tokens"),
 		field.Int64("trace_cost").Immutable().Comment("nano-dollars charged for traces beyond the plan"),
-		field.String("batch").Immutable().Comment("the ledger reference this event was charged under"),
-		field.Time("created_at").Default(time.Now).Immutable(),
+		field.UUID("batch", uuid.UUID{}).Immutable().Comment("the ledger reference this event was charged under"),
+		field.String("model").Immutable(),
 	}
 }
 
@@ -44,8 +49,6 @@ func (UsageEvent) Edges() []ent.Edge {
 }
 
 func (UsageEvent) Indexes() []ent.Index {
-	return []ent.Index{
-		index.Fields("workspace_id", "event_id").Unique(),
-		index.Fields("workspace_id", "occurred_at"),
-	}
+	// The primary key, as ent can say it.
+	return []ent.Index{index.Fields("workspace_id", "id", "occurred_at").Unique()}
 }

@@ -3,8 +3,6 @@
 package usageevent
 
 import (
-	"time"
-
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 )
@@ -13,13 +11,11 @@ const (
 	// Label holds the string label denoting the usageevent type in the database.
 	Label = "usage_event"
 	// FieldID holds the string denoting the id field in the database.
-	FieldID = "id"
+	FieldID = "event_id"
 	// FieldWorkspaceID holds the string denoting the workspace_id field in the database.
 	FieldWorkspaceID = "workspace_id"
-	// FieldEventID holds the string denoting the event_id field in the database.
-	FieldEventID = "event_id"
-	// FieldModel holds the string denoting the model field in the database.
-	FieldModel = "model"
+	// FieldOccurredAt holds the string denoting the occurred_at field in the database.
+	FieldOccurredAt = "occurred_at"
 	// FieldInputTokens holds the string denoting the input_tokens field in the database.
 	FieldInputTokens = "input_tokens"
 	// FieldOutputTokens holds the string denoting the output_tokens field in the database.
@@ -28,18 +24,18 @@ const (
 	FieldCachedInputTokens = "cached_input_tokens"
 	// FieldTraces holds the string denoting the traces field in the database.
 	FieldTraces = "traces"
-	// FieldOccurredAt holds the string denoting the occurred_at field in the database.
-	FieldOccurredAt = "occurred_at"
 	// FieldCost holds the string denoting the cost field in the database.
 	FieldCost = "cost"
 	// FieldTraceCost holds the string denoting the trace_cost field in the database.
 	FieldTraceCost = "trace_cost"
 	// FieldBatch holds the string denoting the batch field in the database.
 	FieldBatch = "batch"
-	// FieldCreatedAt holds the string denoting the created_at field in the database.
-	FieldCreatedAt = "created_at"
+	// FieldModel holds the string denoting the model field in the database.
+	FieldModel = "model"
 	// EdgeWorkspace holds the string denoting the workspace edge name in mutations.
 	EdgeWorkspace = "workspace"
+	// WorkspaceFieldID holds the string denoting the ID field of the Workspace.
+	WorkspaceFieldID = "id"
 	// Table holds the table name of the usageevent in the database.
 	Table = "usage_events"
 	// WorkspaceTable is the table that holds the workspace relation/edge.
@@ -55,17 +51,15 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldWorkspaceID,
-	FieldEventID,
-	FieldModel,
+	FieldOccurredAt,
 	FieldInputTokens,
 	FieldOutputTokens,
 	FieldCachedInputTokens,
 	FieldTraces,
-	FieldOccurredAt,
 	FieldCost,
 	FieldTraceCost,
 	FieldBatch,
-	FieldCreatedAt,
+	FieldModel,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -79,8 +73,6 @@ func ValidColumn(column string) bool {
 }
 
 var (
-	// EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
-	EventIDValidator func(string) error
 	// InputTokensValidator is a validator for the "input_tokens" field. It is called by the builders before save.
 	InputTokensValidator func(int64) error
 	// OutputTokensValidator is a validator for the "output_tokens" field. It is called by the builders before save.
@@ -89,8 +81,8 @@ var (
 	CachedInputTokensValidator func(int64) error
 	// TracesValidator is a validator for the "traces" field. It is called by the builders before save.
 	TracesValidator func(int64) error
-	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
-	DefaultCreatedAt func() time.Time
+	// IDValidator is a validator for the "id" field. It is called by the builders before save.
+	IDValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the UsageEvent queries.
@@ -106,14 +98,9 @@ func ByWorkspaceID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWorkspaceID, opts...).ToFunc()
 }
 
-// ByEventID orders the results by the event_id field.
-func ByEventID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldEventID, opts...).ToFunc()
-}
-
-// ByModel orders the results by the model field.
-func ByModel(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldModel, opts...).ToFunc()
+// ByOccurredAt orders the results by the occurred_at field.
+func ByOccurredAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOccurredAt, opts...).ToFunc()
 }
 
 // ByInputTokens orders the results by the input_tokens field.
@@ -136,11 +123,6 @@ func ByTraces(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTraces, opts...).ToFunc()
 }
 
-// ByOccurredAt orders the results by the occurred_at field.
-func ByOccurredAt(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldOccurredAt, opts...).ToFunc()
-}
-
 // ByCost orders the results by the cost field.
 func ByCost(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCost, opts...).ToFunc()
@@ -156,9 +138,9 @@ func ByBatch(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBatch, opts...).ToFunc()
 }
 
-// ByCreatedAt orders the results by the created_at field.
-func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
+// ByModel orders the results by the model field.
+func ByModel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldModel, opts...).ToFunc()
 }
 
 // ByWorkspaceField orders the results by workspace field.
@@ -170,7 +152,7 @@ func ByWorkspaceField(field string, opts ...sql.OrderTermOption) OrderOption {
 func newWorkspaceStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
-		sqlgraph.To(WorkspaceInverseTable, FieldID),
+		sqlgraph.To(WorkspaceInverseTable, WorkspaceFieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, WorkspaceTable, WorkspaceColumn),
 	)
 }

@@ -12,48 +12,58 @@ import (
 )
 
 // ID filters vertices based on their ID field.
-func ID(id int64) predicate.UsageEvent {
+func ID(id string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldID, id))
 }
 
 // IDEQ applies the EQ predicate on the ID field.
-func IDEQ(id int64) predicate.UsageEvent {
+func IDEQ(id string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldID, id))
 }
 
 // IDNEQ applies the NEQ predicate on the ID field.
-func IDNEQ(id int64) predicate.UsageEvent {
+func IDNEQ(id string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldNEQ(FieldID, id))
 }
 
 // IDIn applies the In predicate on the ID field.
-func IDIn(ids ...int64) predicate.UsageEvent {
+func IDIn(ids ...string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldIn(FieldID, ids...))
 }
 
 // IDNotIn applies the NotIn predicate on the ID field.
-func IDNotIn(ids ...int64) predicate.UsageEvent {
+func IDNotIn(ids ...string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldNotIn(FieldID, ids...))
 }
 
 // IDGT applies the GT predicate on the ID field.
-func IDGT(id int64) predicate.UsageEvent {
+func IDGT(id string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldGT(FieldID, id))
 }
 
 // IDGTE applies the GTE predicate on the ID field.
-func IDGTE(id int64) predicate.UsageEvent {
+func IDGTE(id string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldGTE(FieldID, id))
 }
 
 // IDLT applies the LT predicate on the ID field.
-func IDLT(id int64) predicate.UsageEvent {
+func IDLT(id string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldLT(FieldID, id))
 }
 
 // IDLTE applies the LTE predicate on the ID field.
-func IDLTE(id int64) predicate.UsageEvent {
+func IDLTE(id string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldLTE(FieldID, id))
+}
+
+// IDEqualFold applies the EqualFold predicate on the ID field.
+func IDEqualFold(id string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEqualFold(FieldID, id))
+}
+
+// IDContainsFold applies the ContainsFold predicate on the ID field.
+func IDContainsFold(id string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldContainsFold(FieldID, id))
 }
 
 // WorkspaceID applies equality check predicate on the "workspace_id" field. It's identical to WorkspaceIDEQ.
@@ -61,14 +71,9 @@ func WorkspaceID(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldWorkspaceID, v))
 }
 
-// EventID applies equality check predicate on the "event_id" field. It's identical to EventIDEQ.
-func EventID(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldEventID, v))
-}
-
-// Model applies equality check predicate on the "model" field. It's identical to ModelEQ.
-func Model(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldModel, v))
+// OccurredAt applies equality check predicate on the "occurred_at" field. It's identical to OccurredAtEQ.
+func OccurredAt(v time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEQ(FieldOccurredAt, v))
 }
 
 // InputTokens applies equality check predicate on the "input_tokens" field. It's identical to InputTokensEQ.
@@ -91,11 +96,6 @@ func Traces(v int64) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldTraces, v))
 }
 
-// OccurredAt applies equality check predicate on the "occurred_at" field. It's identical to OccurredAtEQ.
-func OccurredAt(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldOccurredAt, v))
-}
-
 // Cost applies equality check predicate on the "cost" field. It's identical to CostEQ.
 func Cost(v int64) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldCost, v))
@@ -107,13 +107,13 @@ func TraceCost(v int64) predicate.UsageEvent {
 }
 
 // Batch applies equality check predicate on the "batch" field. It's identical to BatchEQ.
-func Batch(v string) predicate.UsageEvent {
+func Batch(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldBatch, v))
 }
 
-// CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
-func CreatedAt(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldCreatedAt, v))
+// Model applies equality check predicate on the "model" field. It's identical to ModelEQ.
+func Model(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEQ(FieldModel, v))
 }
 
 // WorkspaceIDEQ applies the EQ predicate on the "workspace_id" field.
@@ -136,134 +136,44 @@ func WorkspaceIDNotIn(vs ...uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldNotIn(FieldWorkspaceID, vs...))
 }
 
-// EventIDEQ applies the EQ predicate on the "event_id" field.
-func EventIDEQ(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldEventID, v))
+// OccurredAtEQ applies the EQ predicate on the "occurred_at" field.
+func OccurredAtEQ(v time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEQ(FieldOccurredAt, v))
 }
 
-// EventIDNEQ applies the NEQ predicate on the "event_id" field.
-func EventIDNEQ(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNEQ(FieldEventID, v))
+// OccurredAtNEQ applies the NEQ predicate on the "occurred_at" field.
+func OccurredAtNEQ(v time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldNEQ(FieldOccurredAt, v))
 }
 
-// EventIDIn applies the In predicate on the "event_id" field.
-func EventIDIn(vs ...string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldIn(FieldEventID, vs...))
+// OccurredAtIn applies the In predicate on the "occurred_at" field.
+func OccurredAtIn(vs ...time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldIn(FieldOccurredAt, vs...))
 }
 
-// EventIDNotIn applies the NotIn predicate on the "event_id" field.
-func EventIDNotIn(vs ...string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNotIn(FieldEventID, vs...))
+// OccurredAtNotIn applies the NotIn predicate on the "occurred_at" field.
+func OccurredAtNotIn(vs ...time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldNotIn(FieldOccurredAt, vs...))
 }
 
-// EventIDGT applies the GT predicate on the "event_id" field.
-func EventIDGT(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGT(FieldEventID, v))
+// OccurredAtGT applies the GT predicate on the "occurred_at" field.
+func OccurredAtGT(v time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldGT(FieldOccurredAt, v))
 }
 
-// EventIDGTE applies the GTE predicate on the "event_id" field.
-func EventIDGTE(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGTE(FieldEventID, v))
+// OccurredAtGTE applies the GTE predicate on the "occurred_at" field.
+func OccurredAtGTE(v time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldGTE(FieldOccurredAt, v))
 }
 
-// EventIDLT applies the LT predicate on the "event_id" field.
-func EventIDLT(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLT(FieldEventID, v))
+// OccurredAtLT applies the LT predicate on the "occurred_at" field.
+func OccurredAtLT(v time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldLT(FieldOccurredAt, v))
 }
 
-// EventIDLTE applies the LTE predicate on the "event_id" field.
-func EventIDLTE(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLTE(FieldEventID, v))
-}
-
-// EventIDContains applies the Contains predicate on the "event_id" field.
-func EventIDContains(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldContains(FieldEventID, v))
-}
-
-// EventIDHasPrefix applies the HasPrefix predicate on the "event_id" field.
-func EventIDHasPrefix(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldHasPrefix(FieldEventID, v))
-}
-
-// EventIDHasSuffix applies the HasSuffix predicate on the "event_id" field.
-func EventIDHasSuffix(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldHasSuffix(FieldEventID, v))
-}
-
-// EventIDEqualFold applies the EqualFold predicate on the "event_id" field.
-func EventIDEqualFold(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEqualFold(FieldEventID, v))
-}
-
-// EventIDContainsFold applies the ContainsFold predicate on the "event_id" field.
-func EventIDContainsFold(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldContainsFold(FieldEventID, v))
-}
-
-// ModelEQ applies the EQ predicate on the "model" field.
-func ModelEQ(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldModel, v))
-}
-
-// ModelNEQ applies the NEQ predicate on the "model" field.
-func ModelNEQ(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNEQ(FieldModel, v))
-}
-
-// ModelIn applies the In predicate on the "model" field.
-func ModelIn(vs ...string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldIn(FieldModel, vs...))
-}
-
-// ModelNotIn applies the NotIn predicate on the "model" field.
-func ModelNotIn(vs ...string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNotIn(FieldModel, vs...))
-}
-
-// ModelGT applies the GT predicate on the "model" field.
-func ModelGT(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGT(FieldModel, v))
-}
-
-// ModelGTE applies the GTE predicate on the "model" field.
-func ModelGTE(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGTE(FieldModel, v))
-}
-
-// ModelLT applies the LT predicate on the "model" field.
-func ModelLT(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLT(FieldModel, v))
-}
-
-// ModelLTE applies the LTE predicate on the "model" field.
-func ModelLTE(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLTE(FieldModel, v))
-}
-
-// ModelContains applies the Contains predicate on the "model" field.
-func ModelContains(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldContains(FieldModel, v))
-}
-
-// ModelHasPrefix applies the HasPrefix predicate on the "model" field.
-func ModelHasPrefix(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldHasPrefix(FieldModel, v))
-}
-
-// ModelHasSuffix applies the HasSuffix predicate on the "model" field.
-func ModelHasSuffix(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldHasSuffix(FieldModel, v))
-}
-
-// ModelEqualFold applies the EqualFold predicate on the "model" field.
-func ModelEqualFold(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEqualFold(FieldModel, v))
-}
-
-// ModelContainsFold applies the ContainsFold predicate on the "model" field.
-func ModelContainsFold(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldContainsFold(FieldModel, v))
+// OccurredAtLTE applies the LTE predicate on the "occurred_at" field.
+func OccurredAtLTE(v time.Time) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldLTE(FieldOccurredAt, v))
 }
 
 // InputTokensEQ applies the EQ predicate on the "input_tokens" field.
@@ -426,46 +336,6 @@ func TracesLTE(v int64) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldLTE(FieldTraces, v))
 }
 
-// OccurredAtEQ applies the EQ predicate on the "occurred_at" field.
-func OccurredAtEQ(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldOccurredAt, v))
-}
-
-// OccurredAtNEQ applies the NEQ predicate on the "occurred_at" field.
-func OccurredAtNEQ(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNEQ(FieldOccurredAt, v))
-}
-
-// OccurredAtIn applies the In predicate on the "occurred_at" field.
-func OccurredAtIn(vs ...time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldIn(FieldOccurredAt, vs...))
-}
-
-// OccurredAtNotIn applies the NotIn predicate on the "occurred_at" field.
-func OccurredAtNotIn(vs ...time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNotIn(FieldOccurredAt, vs...))
-}
-
-// OccurredAtGT applies the GT predicate on the "occurred_at" field.
-func OccurredAtGT(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGT(FieldOccurredAt, v))
-}
-
-// OccurredAtGTE applies the GTE predicate on the "occurred_at" field.
-func OccurredAtGTE(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGTE(FieldOccurredAt, v))
-}
-
-// OccurredAtLT applies the LT predicate on the "occurred_at" field.
-func OccurredAtLT(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLT(FieldOccurredAt, v))
-}
-
-// OccurredAtLTE applies the LTE predicate on the "occurred_at" field.
-func OccurredAtLTE(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLTE(FieldOccurredAt, v))
-}
-
 // CostEQ applies the EQ predicate on the "cost" field.
 func CostEQ(v int64) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldCost, v))
@@ -547,108 +417,108 @@ func TraceCostLTE(v int64) predicate.UsageEvent {
 }
 
 // BatchEQ applies the EQ predicate on the "batch" field.
-func BatchEQ(v string) predicate.UsageEvent {
+func BatchEQ(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldBatch, v))
 }
 
 // BatchNEQ applies the NEQ predicate on the "batch" field.
-func BatchNEQ(v string) predicate.UsageEvent {
+func BatchNEQ(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldNEQ(FieldBatch, v))
 }
 
 // BatchIn applies the In predicate on the "batch" field.
-func BatchIn(vs ...string) predicate.UsageEvent {
+func BatchIn(vs ...uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldIn(FieldBatch, vs...))
 }
 
 // BatchNotIn applies the NotIn predicate on the "batch" field.
-func BatchNotIn(vs ...string) predicate.UsageEvent {
+func BatchNotIn(vs ...uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldNotIn(FieldBatch, vs...))
 }
 
 // BatchGT applies the GT predicate on the "batch" field.
-func BatchGT(v string) predicate.UsageEvent {
+func BatchGT(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldGT(FieldBatch, v))
 }
 
 // BatchGTE applies the GTE predicate on the "batch" field.
-func BatchGTE(v string) predicate.UsageEvent {
+func BatchGTE(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldGTE(FieldBatch, v))
 }
 
 // BatchLT applies the LT predicate on the "batch" field.
-func BatchLT(v string) predicate.UsageEvent {
+func BatchLT(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldLT(FieldBatch, v))
 }
 
 // BatchLTE applies the LTE predicate on the "batch" field.
-func BatchLTE(v string) predicate.UsageEvent {
+func BatchLTE(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldLTE(FieldBatch, v))
 }
 
-// BatchContains applies the Contains predicate on the "batch" field.
-func BatchContains(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldContains(FieldBatch, v))
+// ModelEQ applies the EQ predicate on the "model" field.
+func ModelEQ(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEQ(FieldModel, v))
 }
 
-// BatchHasPrefix applies the HasPrefix predicate on the "batch" field.
-func BatchHasPrefix(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldHasPrefix(FieldBatch, v))
+// ModelNEQ applies the NEQ predicate on the "model" field.
+func ModelNEQ(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldNEQ(FieldModel, v))
 }
 
-// BatchHasSuffix applies the HasSuffix predicate on the "batch" field.
-func BatchHasSuffix(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldHasSuffix(FieldBatch, v))
+// ModelIn applies the In predicate on the "model" field.
+func ModelIn(vs ...string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldIn(FieldModel, vs...))
 }
 
-// BatchEqualFold applies the EqualFold predicate on the "batch" field.
-func BatchEqualFold(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEqualFold(FieldBatch, v))
+// ModelNotIn applies the NotIn predicate on the "model" field.
+func ModelNotIn(vs ...string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldNotIn(FieldModel, vs...))
 }
 
-// BatchContainsFold applies the ContainsFold predicate on the "batch" field.
-func BatchContainsFold(v string) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldContainsFold(FieldBatch, v))
+// ModelGT applies the GT predicate on the "model" field.
+func ModelGT(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldGT(FieldModel, v))
 }
 
-// CreatedAtEQ applies the EQ predicate on the "created_at" field.
-func CreatedAtEQ(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldCreatedAt, v))
+// ModelGTE applies the GTE predicate on the "model" field.
+func ModelGTE(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldGTE(FieldModel, v))
 }
 
-// CreatedAtNEQ applies the NEQ predicate on the "created_at" field.
-func CreatedAtNEQ(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNEQ(FieldCreatedAt, v))
+// ModelLT applies the LT predicate on the "model" field.
+func ModelLT(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldLT(FieldModel, v))
 }
 
-// CreatedAtIn applies the In predicate on the "created_at" field.
-func CreatedAtIn(vs ...time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldIn(FieldCreatedAt, vs...))
+// ModelLTE applies the LTE predicate on the "model" field.
+func ModelLTE(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldLTE(FieldModel, v))
 }
 
-// CreatedAtNotIn applies the NotIn predicate on the "created_at" field.
-func CreatedAtNotIn(vs ...time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNotIn(FieldCreatedAt, vs...))
+// ModelContains applies the Contains predicate on the "model" field.
+func ModelContains(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldContains(FieldModel, v))
 }
 
-// CreatedAtGT applies the GT predicate on the "created_at" field.
-func CreatedAtGT(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGT(FieldCreatedAt, v))
+// ModelHasPrefix applies the HasPrefix predicate on the "model" field.
+func ModelHasPrefix(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldHasPrefix(FieldModel, v))
 }
 
-// CreatedAtGTE applies the GTE predicate on the "created_at" field.
-func CreatedAtGTE(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGTE(FieldCreatedAt, v))
+// ModelHasSuffix applies the HasSuffix predicate on the "model" field.
+func ModelHasSuffix(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldHasSuffix(FieldModel, v))
 }
 
-// CreatedAtLT applies the LT predicate on the "created_at" field.
-func CreatedAtLT(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLT(FieldCreatedAt, v))
+// ModelEqualFold applies the EqualFold predicate on the "model" field.
+func ModelEqualFold(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEqualFold(FieldModel, v))
 }
 
-// CreatedAtLTE applies the LTE predicate on the "created_at" field.
-func CreatedAtLTE(v time.Time) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLTE(FieldCreatedAt, v))
+// ModelContainsFold applies the ContainsFold predicate on the "model" field.
+func ModelContainsFold(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldContainsFold(FieldModel, v))
 }
 
 // HasWorkspace applies the HasEdge predicate on the "workspace" edge.

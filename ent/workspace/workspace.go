@@ -41,6 +41,8 @@ const (
 	EdgeUsageEvents = "usage_events"
 	// EdgeTraceCounters holds the string denoting the trace_counters edge name in mutations.
 	EdgeTraceCounters = "trace_counters"
+	// UsageEventFieldID holds the string denoting the ID field of the UsageEvent.
+	UsageEventFieldID = "event_id"
 	// Table holds the table name of the workspace in the database.
 	Table = "workspaces"
 	// PlanTable is the table that holds the plan relation/edge.
@@ -254,7 +256,7 @@ func newLedgerEntriesStep() *sqlgraph.Step {
 func newUsageEventsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
-		sqlgraph.To(UsageEventsInverseTable, FieldID),
+		sqlgraph.To(UsageEventsInverseTable, UsageEventFieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, UsageEventsTable, UsageEventsColumn),
 	)
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/migrations"
+	"github.com/airouter/credits/partitions"
+)
+
+// limitScript is the service's ideal usage transaction (see the file).
+//
+//go:embed limit.sql
+var limitScript string
+
+// limitEventsPerTx is how many events limitScript inserts per transaction.
+const limitEventsPerTx = 1000
+
+// LimitResult is the physical limit: limitScript run by pgbench on a
+// scratch database built by the service's own migrations, with one client
+// (the service commits usage through one committer too), for one workspace
+// and for ManyWorkspaces (a random one per transaction).
+type LimitResult struct {
+	Seconds      int     `json:"seconds"`
+	Workspaces   int     `json:"many_workspaces"`
+	EventsPS1    float64 `json:"events_per_s_1_workspace"`
+	EventsPSMany float64 `json:"events_per_s_many_workspaces"`
+}
+
+// limit measures LimitResult.
+func (h *harness) limit(ctx context.Context) (LimitResult, error) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		return LimitResult{}, errNoPgbench
+	}
+	res := LimitResult{Seconds: max(1, int(h.cfg.Duration.Seconds())), Workspaces: h.cfg.ManyWorkspaces}
+	dsn, err := h.createDatabase(ctx, "credits_limit_")
+	if err != nil {
+		return res, err
+	}
+	if err := prepareLimitDatabase(ctx, dsn, res.Workspaces, time.Now()); err != nil {
+		return res, err
+	}
+	script := filepath.Join(h.tmp, "limit.sql")
+	if err := os.WriteFile(script, []byte(limitScript), 0o644); err != nil {
+		return res, err
+	}
+	for _, run := range []struct {
+		workspaces int
+		into       *float64
+	}{{1, &res.EventsPS1}, {res.Workspaces, &res.EventsPSMany}} {
+		tps, err := runPgbench(ctx, bin, []string{"-n", "-f", script, "-D", "workspaces=" + strconv.Itoa(run.workspaces),
+			"-c", "1", "-j", "1", "-T", strconv.Itoa(res.Seconds)}, dsn)
+		if err != nil {
+			return res, err
+		}
+		*run.into = tps * limitEventsPerTx
+	}
+	return res, nil
+}
+
+// prepareLimitDatabase migrates and seeds the scratch database as the
+// service does and adds n funded workspaces with the ids limitScript uses.
+func prepareLimitDatabase(ctx context.Context, dsn string, n int, now time.Time) error {
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := migrations.Apply(ctx, db); err != nil {
+		return err
+	}
+	if err := partitions.Maintain(ctx, db, now, 400*24*time.Hour); err != nil {
+		return err
+	}
+	if err := billing.Seed(ctx, db); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO workspaces (id, name, plan_id, balance, balance_version, balance_updated_at, created_at)
+		SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'limit-' || g, 'enterprise', $2, 1, now(), now()
+		FROM generate_series(1, $1) AS g`, n, initialBalance); err != nil {
+		return fmt.Errorf("limit workspaces: %w", err)
+	}
+	_, err = db.ExecContext(ctx, `ANALYZE`)
+	return err
+}

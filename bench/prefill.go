@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/airouter/credits/partitions"
+)
+
+// prefillBatch is the ledger reference of every prefilled event: they were
+// never charged, so the invariant check leaves them out.
+const prefillBatch = "00000000-0000-4000-8000-00000000f111"
+
+// prefillChunk is how many events one INSERT … SELECT writes.
+const prefillChunk = 1_000_000
+
+// prefillSpan is how far back the prefilled events go: a year, in time
+// order (as history arrives), over every bench workspace.
+const prefillSpan = 365 * 24 * time.Hour
+
+// prefill loads n synthetic events into usage_events, spread round-robin
+// over the given workspaces and evenly over the year before now, with
+// random ids (like a router's), then vacuums and analyzes the table and
+// checkpoints, so the measurement after it starts from a settled database:
+// a service that wrote these events over a year had autovacuum go over
+// them long ago, while right after a bulk load it would be vacuuming them
+// on the same two cores during the measurement.
+func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) error {
+	now := time.Now().UTC()
+	from := now.Add(-prefillSpan)
+	// A service that ran for the past year made each week's partition as
+	// the week came: make them all, as its maintenance would have.
+	for _, at := range []time.Time{from, now} {
+		if err := partitions.Maintain(ctx, h.db, at, 400*24*time.Hour); err != nil {
+			return fmt.Errorf("prefill partitions: %w", err)
+		}
+	}
+	step := float64(prefillSpan-time.Hour) / float64(n) // the newest an hour before now
+	started := time.Now()
+	for lo := int64(0); lo < n; lo += prefillChunk {
+		hi := min(n, lo+prefillChunk) - 1
+		if _, err := h.db.ExecContext(ctx, `INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
+			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model)
+			SELECT ($1::uuid[])[1 + g % $2], $3::timestamptz + (g * $4::float8) * interval '1 microsecond',
+				1000 + g % 500, 200 + g % 100, g % 50, g % 2, 270000 + g % 1000, (g % 2) * 500, $5::uuid, gen_random_uuid()::text,
+				(ARRAY['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'o4-mini'])[1 + g % 5]
+			FROM generate_series($6::bigint, $7::bigint) AS g`,
+			pq.Array(workspaces), len(workspaces), from, step/float64(time.Microsecond), prefillBatch, lo, hi); err != nil {
+			return fmt.Errorf("prefill events %d..%d: %w", lo, hi, err)
+		}
+		if done := hi + 1; done%(10*prefillChunk) == 0 || done == n {
+			h.progress("prefill: %d of %d events (%.0f events/s)", done, n, float64(done)/time.Since(started).Seconds())
+		}
+	}
+	h.progress("prefill: vacuuming and analyzing usage_events, checkpoint")
+	if _, err := h.db.ExecContext(ctx, `VACUUM (ANALYZE) usage_events`); err != nil {
+		return fmt.Errorf("prefill vacuum: %w", err)
+	}
+	_, err := h.db.ExecContext(ctx, `CHECKPOINT`)
+	return err
+}
+
+// StorageResult is what usage_events takes on disk, over all partitions.
+type StorageResult struct {
+	Events        int64   `json:"events"`
+	Bytes         int64   `json:"bytes"`           // heap, TOAST and indexes
+	IndexBytes    int64   `json:"index_bytes"`     // of which indexes
+	BytesPerEvent float64 `json:"bytes_per_event"` // heap + indexes
+}
+
+// storage measures usage_events: pg_total_relation_size over every
+// partition (a partitioned table itself has no storage; a plain table is
+// its own only leaf), divided by rows.
+func (h *harness) storage(ctx context.Context) (StorageResult, error) {
+	var s StorageResult
+	err := h.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM usage_events),
+			COALESCE(sum(pg_total_relation_size(relid)), 0)::bigint, COALESCE(sum(pg_indexes_size(relid)), 0)::bigint
+		FROM pg_partition_tree('usage_events') WHERE isleaf`).Scan(&s.Events, &s.Bytes, &s.IndexBytes)
+	if err != nil {
+		return s, fmt.Errorf("usage_events size: %w", err)
+	}
+	if s.Events > 0 {
+		s.BytesPerEvent = float64(s.Bytes) / float64(s.Events)
+	}
+	return s, nil
+}
+
+// PrefillResult is the growth measurement: the ingestion scenarios run
+// again after Events synthetic events were loaded.
+type PrefillResult struct {
+	Events  int64          `json:"events"`
+	Seconds float64        `json:"load_seconds"`
+	Storage StorageResult  `json:"storage_after_load"`
+	Ingest  []IngestResult `json:"ingest_after_load"`
+}

@@ -1,0 +1,142 @@
+package billing_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/partitions"
+)
+
+// weeklyPartitions gives the fixture's usage_events the weekly partitions a
+// service running for the past 90 days would have.
+func weeklyPartitions(t *testing.T, f *fixture) {
+	t.Helper()
+	now := time.Now()
+	for _, at := range []time.Time{now.AddDate(0, 0, -90), now} {
+		if err := partitions.Maintain(context.Background(), f.db.SQL, at, 400*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func usageAt(ws uuid.UUID, id string, at time.Time) billing.UsageEvent {
+	return billing.UsageEvent{ID: id, WorkspaceID: ws.String(), Model: "gpt-4o", InputTokens: 1000, OutputTokens: 1000, OccurredAt: at}
+}
+
+// The idempotency key: an identical re-delivery is refused however long
+// after (here 60 days, other weeks' partitions in between), and the same
+// event id with an occurred_at up to 7 days apart, in either direction
+// and across week boundaries, is a duplicate too. Further apart it is
+// another event (the documented window).
+func TestIngestUsage_DuplicatesRefusedOverTheDedupeWindow(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	ws := f.workspace(t, "enterprise", "100")
+	base := time.Now().UTC().AddDate(0, 0, -60).Truncate(time.Microsecond)
+	first, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "e1", base)})
+	if err != nil || first.Accepted != 1 {
+		t.Fatalf("first delivery: %+v %v", first, err)
+	}
+	for _, tc := range []struct {
+		name      string
+		at        time.Time
+		duplicate bool
+	}{
+		{"identical", base, true},
+		{"a microsecond later", base.Add(time.Microsecond), true},
+		{"six days later (another week)", base.AddDate(0, 0, 6), true},
+		{"six days earlier (another week)", base.AddDate(0, 0, -6), true},
+		{"exactly seven days later", base.Add(7 * 24 * time.Hour), true},
+		{"exactly seven days earlier", base.Add(-7 * 24 * time.Hour), true},
+		{"seven days and a microsecond later: another event", base.Add(7*24*time.Hour + time.Microsecond), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := f.svc.GetBalance(ctx, ws)
+			res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "e1", tc.at)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, _ := f.svc.GetBalance(ctx, ws)
+			if tc.duplicate && (res.Duplicates != 1 || after.Amount != before.Amount) {
+				t.Fatalf("want a duplicate that charges nothing: %+v, balance %s → %s", res, before.Amount, after.Amount)
+			}
+			if !tc.duplicate && (res.Accepted != 1 || after.Amount >= before.Amount) {
+				t.Fatalf("want a new, charged event: %+v, balance %s → %s", res, before.Amount, after.Amount)
+			}
+		})
+	}
+	// Another workspace may use the same event id.
+	other := f.workspace(t, "enterprise", "100")
+	if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(other, "e1", base)}); err != nil || res.Accepted != 1 {
+		t.Fatalf("same id, other workspace: %+v %v", res, err)
+	}
+	if sum, err := f.svc.LedgerSum(ctx, ws); err != nil {
+		t.Fatal(err)
+	} else if b, _ := f.svc.GetBalance(ctx, ws); sum != b.Amount {
+		t.Fatalf("ledger sum %s, balance %s", sum, b.Amount)
+	}
+}
+
+// An event stored in the default partition (its week had no partition
+// then) is still found once the week's partition is created and the row
+// moved there.
+func TestIngestUsage_DuplicateFoundAfterItsWeekIsPartitioned(t *testing.T) {
+	f := newFixture(t) // no weekly partitions: everything goes to the default one
+	ctx := context.Background()
+	ws := f.workspace(t, "enterprise", "100")
+	at := time.Now().UTC().Add(-time.Hour)
+	if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "moved", at)}); err != nil || res.Accepted != 1 {
+		t.Fatalf("first delivery: %+v %v", res, err)
+	}
+	weeklyPartitions(t, f)
+	var part string
+	if err := f.db.SQL.QueryRow(`SELECT tableoid::regclass::text FROM usage_events WHERE event_id = 'moved'`).Scan(&part); err != nil || part == "usage_events_default" {
+		t.Fatalf("event in %q (%v), want its week's partition", part, err)
+	}
+	if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "moved", at)}); err != nil || res.Duplicates != 1 {
+		t.Fatalf("re-delivery: %+v %v", res, err)
+	}
+}
+
+// Twenty identical batches at once: each event is charged exactly once.
+func TestIngestUsage_ConcurrentIdenticalBatchesChargeOnce(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	ws := f.workspace(t, "enterprise", "100")
+	at := time.Now().UTC().Add(-time.Minute)
+	batch := []billing.UsageEvent{usageAt(ws, "c1", at), usageAt(ws, "c2", at.Add(-3*24*time.Hour))}
+	var wg sync.WaitGroup
+	results := make(chan billing.IngestResult, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := f.svc.IngestUsage(ctx, batch)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- res
+		}()
+	}
+	wg.Wait()
+	close(results)
+	accepted, duplicates := 0, 0
+	for r := range results {
+		accepted += r.Accepted
+		duplicates += r.Duplicates
+	}
+	if accepted != 2 || duplicates != 38 {
+		t.Fatalf("accepted %d, duplicates %d; want 2 and 38", accepted, duplicates)
+	}
+	var n int
+	if err := f.db.SQL.QueryRow(`SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d events stored (%v), want 2", n, err)
+	}
+}

@@ -1,0 +1,212 @@
+// Package partitions keeps the weekly partitions of usage_events: it creates
+// them ahead of the weeks they hold and drops them once every event in them
+// is older than the retention. The server runs Maintain at start-up and
+// then periodically; several instances may run it at once (an advisory lock
+// lets one work and the others return).
+//
+// The table (migrations/sql/20261128170000_partition_usage_events.sql) is
+// partitioned by range of occurred_at, one partition per UTC week (Monday
+// 00:00 to Monday 00:00), named usage_events_YYYYMMDD after its Monday,
+// plus usage_events_default for any row no week covers. Maintain moves such
+// rows into a week's partition when it creates that week. Why weekly, by
+// occurred_at: docs/scaling.md.
+//
+// It owns no other table: usage rollups, the ledger and invoices are kept
+// forever.
+package partitions
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+const (
+	// Ahead is how many weeks after this one always have a partition. The
+	// server runs Maintain hourly, so it may fail for a week before an
+	// insert falls into the default partition (which still takes it:
+	// slower, not lost).
+	Ahead = 2
+	// Behind is how many weeks before this one Maintain creates when it
+	// finds none, so that an event reported late has its week.
+	Behind = 1
+	// week is the span of one partition.
+	week = 7 * 24 * time.Hour
+	// lockTimeout bounds how long one step waits for its table locks:
+	// attaching takes the default partition, dropping takes the parent
+	// table, and inserts queue behind a waiting lock. A step that times out
+	// is retried by the next run.
+	lockTimeout = "500ms"
+	// lockKey serialises maintainers across instances (migrations use
+	// 7_245_001).
+	lockKey = 7_245_002
+
+	table      = "usage_events"
+	defaultP   = "usage_events_default"
+	nameFormat = "20060102"
+	prefix     = table + "_"
+)
+
+// Maintain makes sure usage_events has a partition for every week from
+// Behind weeks before now (or from its oldest partition, to fill gaps) to
+// Ahead weeks after, drops the partitions whose every event occurred
+// before now − retention, and deletes such events from the default
+// partition. It returns nil without doing anything when another session
+// holds the maintenance lock.
+//
+// Retention must be at least the age beyond which the service rejects
+// usage events, or an old event could be charged again once its
+// partition, and so its idempotency key, is gone.
+func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Duration) error {
+	if retention < week {
+		return fmt.Errorf("partitions: retention %s is shorter than a week", retention)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("partitions: connect: %w", err)
+	}
+	defer conn.Close()
+	var locked bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey).Scan(&locked); err != nil {
+		return fmt.Errorf("partitions: lock: %w", err)
+	}
+	if !locked {
+		return nil
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // released with the session anyway
+
+	existing, err := weekPartitions(ctx, conn)
+	if err != nil {
+		return err
+	}
+	cutoff := now.Add(-retention)
+	plan := planWeeks(existing, monday(now), cutoff)
+	for _, d := range plan.create {
+		if err := inTx(ctx, conn, func(tx *sql.Tx) error { return create(ctx, tx, d) }); err != nil {
+			return fmt.Errorf("partitions: create %s: %w", name(d), err)
+		}
+	}
+	for _, d := range plan.drop {
+		if err := inTx(ctx, conn, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `DROP TABLE `+pq.QuoteIdentifier(name(d)))
+			return err
+		}); err != nil {
+			return fmt.Errorf("partitions: drop %s: %w", name(d), err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `DELETE FROM `+defaultP+` WHERE occurred_at < $1`, cutoff); err != nil {
+		return fmt.Errorf("partitions: expire the default partition: %w", err)
+	}
+	return nil
+}
+
+// plan is what one Maintain run changes.
+type plan struct{ create, drop []time.Time }
+
+// planWeeks decides, from the existing partitions (their Mondays), this
+// week's Monday and the retention cutoff, which weeks to create and which
+// to drop.
+func planWeeks(existing []time.Time, this, cutoff time.Time) plan {
+	have := make(map[time.Time]bool, len(existing))
+	from := this.AddDate(0, 0, -7*Behind)
+	var p plan
+	for _, w := range existing {
+		have[w] = true
+		if !w.Add(week).After(cutoff) {
+			p.drop = append(p.drop, w)
+		} else if w.Before(from) {
+			from = w // fill any gap between the oldest partition kept and now
+		}
+	}
+	for w := from; !w.After(this.AddDate(0, 0, 7*Ahead)); w = w.AddDate(0, 0, 7) {
+		if !have[w] && w.Add(week).After(cutoff) {
+			p.create = append(p.create, w)
+		}
+	}
+	sort.Slice(p.drop, func(i, j int) bool { return p.drop[i].Before(p.drop[j]) })
+	return p
+}
+
+// create adds the partition of the week starting on Monday d. It is
+// created as a plain table, filled with the rows of that week the default
+// partition holds, and attached:
+// ATTACH takes a lighter lock on usage_events than CREATE … PARTITION OF
+// (inserts go on), and the default partition must not hold rows of the
+// new week when it is attached.
+func create(ctx context.Context, tx *sql.Tx, d time.Time) error {
+	p := pq.QuoteIdentifier(name(d))
+	from, to := pq.QuoteLiteral(d.Format(time.RFC3339)), pq.QuoteLiteral(d.Add(week).Format(time.RFC3339))
+	for _, stmt := range []string{
+		`CREATE TABLE ` + p + ` (LIKE ` + table + ` INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`,
+		`WITH moved AS (DELETE FROM ` + defaultP + ` WHERE occurred_at >= ` + from + ` AND occurred_at < ` + to + ` RETURNING *)
+			INSERT INTO ` + p + ` SELECT * FROM moved`,
+		`ALTER TABLE ` + table + ` ATTACH PARTITION ` + p + ` FOR VALUES FROM (` + from + `) TO (` + to + `)`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// weekPartitions lists the Mondays of the weeks that have a partition,
+// oldest first.
+func weekPartitions(ctx context.Context, conn *sql.Conn) ([]time.Time, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = $1::regclass`, table)
+	if err != nil {
+		return nil, fmt.Errorf("partitions: list: %w", err)
+	}
+	defer rows.Close()
+	var weeks []time.Time
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		if d, ok := parseName(n); ok {
+			weeks = append(weeks, d)
+		}
+	}
+	sort.Slice(weeks, func(i, j int) bool { return weeks[i].Before(weeks[j]) })
+	return weeks, rows.Err()
+}
+
+func inTx(ctx context.Context, conn *sql.Conn, f func(*sql.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	if err := f(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
+// monday is the UTC midnight starting the week (Monday to Sunday) of t.
+func monday(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return day.AddDate(0, 0, -(int(day.Weekday())+6)%7)
+}
+
+// name is the partition of the week starting on Monday d: usage_events_YYYYMMDD.
+func name(d time.Time) string { return prefix + d.Format(nameFormat) }
+
+func parseName(n string) (time.Time, bool) {
+	s, ok := strings.CutPrefix(n, prefix)
+	if !ok || len(s) != len(nameFormat) {
+		return time.Time{}, false
+	}
+	d, err := time.Parse(nameFormat, s)
+	return d, err == nil && d.Weekday() == time.Monday
+}
