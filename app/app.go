@@ -57,6 +57,11 @@ type Options struct {
 	// (0: server defaults; negative rate: no limit).
 	MutationsPerSecond float64
 	MutationBurst      int
+	// CORSAllowedOrigins may call the API from a browser (exact origins).
+	CORSAllowedOrigins []string
+	// BodyTimeout bounds how long a request body may take to arrive
+	// (0: server's default).
+	BodyTimeout time.Duration
 	// HoldExpiryInterval and PriceReloadInterval pace background work
 	// (defaults 5 s and 1 min).
 	HoldExpiryInterval  time.Duration
@@ -131,6 +136,7 @@ func Build(opts Options) (*App, error) {
 		DB: a.DB, Billing: a.Billing, Gate: a.Gate, Tokens: a.Tokens, Limits: opts.Limits, Log: opts.Log,
 		WebhookSecret: opts.WebhookSecret, Sandbox: a.Sandbox, Links: signer,
 		MutationsPerSecond: opts.MutationsPerSecond, MutationBurst: opts.MutationBurst,
+		CORSAllowedOrigins: opts.CORSAllowedOrigins, BodyTimeout: opts.BodyTimeout,
 		Resolver: &graph.Resolver{Billing: a.Billing, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, Links: signer, StripePublishableKey: opts.StripePublishableKey,
 			BalanceInterval: opts.BalanceInterval},
 	})

@@ -64,7 +64,16 @@ var (
 	ErrUnauthenticated = errors.New("a valid bearer token is required")
 	// ErrForbidden means the token is valid but its role may not do this.
 	ErrForbidden = errors.New("this token's role may not do that")
+	// ErrTokenRevoked is ErrUnauthenticated (same message, errors.Is
+	// matches both) for a token that exists but was revoked or has
+	// expired: an open WebSocket closes with 4403 rather than 4401.
+	ErrTokenRevoked error = revokedError{}
 )
+
+type revokedError struct{}
+
+func (revokedError) Error() string        { return ErrUnauthenticated.Error() }
+func (revokedError) Is(target error) bool { return target == ErrUnauthenticated }
 
 type callerKey struct{}
 
@@ -224,7 +233,7 @@ func (t *Tokens) read(ctx context.Context, key [sha256.Size]byte) (Caller, error
 	now := t.now()
 	if tok.RevokedAt != nil || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
 		t.forget(key)
-		return Caller{}, ErrUnauthenticated
+		return Caller{}, ErrTokenRevoked
 	}
 	c := Caller{TokenID: tok.ID, Role: Role(tok.Role)}
 	if tok.WorkspaceID != nil {

@@ -149,3 +149,42 @@ func TestTokens_RevokeWinsOverARefreshInFlight(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// A revoked or expired token is told apart from an unknown one (an open
+// WebSocket closes with 4403 rather than 4401), with the same message.
+func TestTokens_RevokedAndExpiredAreErrTokenRevoked(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	var ws uuid.UUID
+	if err := db.SQL.QueryRow(`INSERT INTO workspaces (id, name, plan_id, balance, held, balance_version, balance_updated_at, created_at)
+		VALUES (gen_random_uuid(), 't', 'free', 0, 0, 0, now(), now()) RETURNING id`).Scan(&ws); err != nil {
+		t.Fatal(err)
+	}
+	tokens := auth.NewTokens(db.Ent)
+	revoked, id, err := tokens.Create(ctx, ws, auth.RoleMember, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tokens.Revoke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Second)
+	expired, _, err := tokens.Create(ctx, ws, auth.RoleMember, &past)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		raw     string
+		revoked bool
+	}{
+		"revoked": {revoked, true},
+		"expired": {expired, true},
+		"unknown": {"cr_" + uuid.NewString(), false},
+		"foreign": {"nope", false},
+	} {
+		_, err := tokens.Authenticate(ctx, tc.raw)
+		if !errors.Is(err, auth.ErrUnauthenticated) || errors.Is(err, auth.ErrTokenRevoked) != tc.revoked || err.Error() != auth.ErrUnauthenticated.Error() {
+			t.Errorf("%s: %v (revoked %v)", name, err, errors.Is(err, auth.ErrTokenRevoked))
+		}
+	}
+}

@@ -93,48 +93,114 @@ func (l *Listener) Run(ctx context.Context) error {
 	}
 }
 
-// Hub holds subscriptions to workspaces' balances.
+// Hub holds subscriptions to workspaces' balances. Subscribers of one
+// workspace share one topic: the latest balance, one delivery schedule,
+// no goroutine (deliveries run on the publisher's goroutine or a timer), so
+// a subscription costs a map entry and a database read only when its
+// workspace had no subscriber on this instance yet.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[uuid.UUID]map[*Subscription]struct{}
+	mu     sync.Mutex
+	topics map[uuid.UUID]*topic
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[uuid.UUID]map[*Subscription]struct{}{}} }
+func NewHub() *Hub { return &Hub{topics: map[uuid.UUID]*topic{}} }
 
-// Subscription receives one workspace's balances. Updates coalesce: a slow
-// reader skips intermediate balances but always sees the latest one.
-type Subscription struct {
-	hub    *Hub
-	ws     uuid.UUID
-	mu     sync.Mutex
-	latest billing.Balance
-	has    bool
-	ready  chan struct{} // capacity 1: "latest changed"
+// topic is one workspace's subscribers. Deliveries coalesce: at most one
+// per interval, skipping intermediate balances, always ending on the latest.
+type topic struct {
+	ws       uuid.UUID
+	interval time.Duration
+	latest   billing.Balance
+	has      bool
+	subs     map[*Subscription]struct{}
+	lastSent time.Time
+	pending  *time.Timer // a delivery of latest scheduled for the interval's end
 }
 
-// Subscribe starts a subscription to workspaceID; Close ends it.
-func (h *Hub) Subscribe(workspaceID uuid.UUID) *Subscription {
-	s := &Subscription{hub: h, ws: workspaceID, ready: make(chan struct{}, 1)}
+// Subscription receives one workspace's balances through deliver, which
+// must not block (the caller keeps only the newest, e.g. a channel of one).
+type Subscription struct {
+	hub     *Hub
+	ws      uuid.UUID
+	deliver func(billing.Balance)
+	done    func()
+	sent    int64 // the version last delivered; -1 before the first
+	closed  bool
+}
+
+// Subscribe adds a subscriber to workspaceID. deliver receives the latest
+// balance at once if the workspace is already subscribed here (Delivered
+// says whether it did), then each newer one, at most one per interval;
+// done runs once, after the last delivery, when Close is called.
+func (h *Hub) Subscribe(workspaceID uuid.UUID, interval time.Duration, deliver func(billing.Balance), done func()) *Subscription {
+	s := &Subscription{hub: h, ws: workspaceID, deliver: deliver, done: done, sent: -1}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.subs[workspaceID] == nil {
-		h.subs[workspaceID] = map[*Subscription]struct{}{}
+	t := h.topics[workspaceID]
+	if t == nil {
+		t = &topic{ws: workspaceID, interval: interval, subs: map[*Subscription]struct{}{}}
+		h.topics[workspaceID] = t
 	}
-	h.subs[workspaceID][s] = struct{}{}
+	t.subs[s] = struct{}{}
+	if t.has {
+		s.sent = t.latest.Version
+		s.deliver(t.latest)
+	}
 	return s
 }
 
-// Publish delivers b to the workspace's subscribers.
+// Delivered reports whether the subscription has received a balance.
+func (s *Subscription) Delivered() bool {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.sent >= 0
+}
+
+// Publish delivers b to the workspace's subscribers, if it is newer than
+// what they have.
 func (h *Hub) Publish(b billing.Balance) {
 	h.mu.Lock()
-	subs := make([]*Subscription, 0, len(h.subs[b.WorkspaceID]))
-	for s := range h.subs[b.WorkspaceID] {
-		subs = append(subs, s)
+	defer h.mu.Unlock()
+	t := h.topics[b.WorkspaceID]
+	if t == nil || (t.has && t.latest.Version >= b.Version) {
+		return
 	}
-	h.mu.Unlock()
-	for _, s := range subs {
-		s.Offer(b)
+	t.latest, t.has = b, true
+	// A subscriber that has nothing yet gets it now; the others on the
+	// topic's schedule.
+	for s := range t.subs {
+		if s.sent < 0 {
+			s.sent = b.Version
+			s.deliver(b)
+		}
+	}
+	if t.pending != nil {
+		return // the scheduled delivery will carry b
+	}
+	if wait := t.interval - time.Since(t.lastSent); wait > 0 {
+		t.pending = time.AfterFunc(wait, func() { h.flush(t) })
+		return
+	}
+	h.deliverLocked(t)
+}
+
+func (h *Hub) flush(t *topic) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t.pending = nil
+	if h.topics[t.ws] == t {
+		h.deliverLocked(t)
+	}
+}
+
+func (h *Hub) deliverLocked(t *topic) {
+	t.lastSent = time.Now()
+	for s := range t.subs {
+		if s.sent < t.latest.Version {
+			s.sent = t.latest.Version
+			s.deliver(t.latest)
+		}
 	}
 }
 
@@ -143,8 +209,8 @@ func (h *Hub) Publish(b billing.Balance) {
 // were never notified.
 func (h *Hub) Refresh(ctx context.Context, get func(context.Context, uuid.UUID) (billing.Balance, error)) {
 	h.mu.Lock()
-	workspaces := make([]uuid.UUID, 0, len(h.subs))
-	for ws := range h.subs {
+	workspaces := make([]uuid.UUID, 0, len(h.topics))
+	for ws := range h.topics {
 		workspaces = append(workspaces, ws)
 	}
 	h.mu.Unlock()
@@ -160,43 +226,39 @@ func (h *Hub) Count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0
-	for _, m := range h.subs {
-		n += len(m)
+	for _, t := range h.topics {
+		n += len(t.subs)
 	}
 	return n
 }
 
-// Offer delivers b if it is newer than what the subscription has.
-func (s *Subscription) Offer(b billing.Balance) {
-	s.mu.Lock()
-	if s.has && s.latest.Version >= b.Version {
-		s.mu.Unlock()
+// Topics is the number of subscribed workspaces.
+func (h *Hub) Topics() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.topics)
+}
+
+// Close ends the subscription: no delivery follows, then done runs.
+func (s *Subscription) Close() {
+	h := s.hub
+	h.mu.Lock()
+	if s.closed {
+		h.mu.Unlock()
 		return
 	}
-	s.latest, s.has = b, true
-	s.mu.Unlock()
-	select {
-	case s.ready <- struct{}{}:
-	default:
+	s.closed = true
+	if t := h.topics[s.ws]; t != nil {
+		delete(t.subs, s)
+		if len(t.subs) == 0 {
+			if t.pending != nil {
+				t.pending.Stop()
+			}
+			delete(h.topics, s.ws)
+		}
 	}
-}
-
-// Ready is signalled when a newer balance is available from Latest.
-func (s *Subscription) Ready() <-chan struct{} { return s.ready }
-
-// Latest returns the newest balance delivered.
-func (s *Subscription) Latest() billing.Balance {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.latest
-}
-
-// Close ends the subscription.
-func (s *Subscription) Close() {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	delete(s.hub.subs[s.ws], s)
-	if len(s.hub.subs[s.ws]) == 0 {
-		delete(s.hub.subs, s.ws)
+	h.mu.Unlock()
+	if s.done != nil {
+		s.done()
 	}
 }

@@ -23,15 +23,59 @@ import (
 	"github.com/airouter/credits/graph/scalar"
 )
 
-// Limits bound what one GraphQL request may ask for.
+// Limits bound what one GraphQL request, connection and token may ask for.
+// A zero field takes its value from DefaultLimits.
 type Limits struct {
 	MaxComplexity int  // gqlgen's complexity (1 per field by default)
-	MaxDepth      int  // nesting of selection sets
+	MaxDepth      int  // nesting of selection sets; introspection fields are exempt
 	Introspection bool // allow __schema / __type queries
+
+	// Checked on the parsed document before validation, whose cost grows
+	// faster than the document (see documentGuard). They also bound
+	// introspection, which the depth limit does not.
+	MaxTokens     int // parser tokens
+	MaxSelections int // fields, fragment spreads and inline fragments as written
+	MaxAliases    int // aliased fields
+	MaxFragments  int // fragment definitions
+
+	SubscriptionsPerSocket int           // open subscriptions on one WebSocket
+	SocketsPerToken        int           // open WebSockets per token, on this instance
+	TokenRecheck           time.Duration // how often open sockets' tokens are checked again
+
+	// Mutations per token, on every transport (negative rate: no limit).
+	MutationsPerSecond float64
+	MutationBurst      int
 }
 
-// DefaultLimits suit the Credits page with room to spare.
-var DefaultLimits = Limits{MaxComplexity: 500, MaxDepth: 10, Introspection: true}
+// DefaultLimits suit the Credits page with room to spare: its largest
+// operation has under 200 tokens and 60 selections; graphql-js's
+// getIntrospectionQuery() has about 300 tokens and 100 selections. At 300
+// selections the slowest validation (one field repeated) costs about 15 ms.
+var DefaultLimits = Limits{MaxComplexity: 500, MaxDepth: 10, Introspection: true,
+	MaxTokens: 2000, MaxSelections: 300, MaxAliases: 100, MaxFragments: 50,
+	SubscriptionsPerSocket: 20, SocketsPerToken: 20, TokenRecheck: time.Second,
+	MutationsPerSecond: 5, MutationBurst: 20}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	for _, f := range []struct{ v, def *int }{
+		{&l.MaxComplexity, &d.MaxComplexity}, {&l.MaxDepth, &d.MaxDepth}, {&l.MaxTokens, &d.MaxTokens},
+		{&l.MaxSelections, &d.MaxSelections}, {&l.MaxAliases, &d.MaxAliases}, {&l.MaxFragments, &d.MaxFragments},
+		{&l.SubscriptionsPerSocket, &d.SubscriptionsPerSocket}, {&l.SocketsPerToken, &d.SocketsPerToken},
+		{&l.MutationBurst, &d.MutationBurst},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if l.TokenRecheck <= 0 {
+		l.TokenRecheck = d.TokenRecheck
+	}
+	if l.MutationsPerSecond == 0 {
+		l.MutationsPerSecond = d.MutationsPerSecond
+	}
+	return l
+}
 
 // Authenticate resolves a raw bearer token to a caller (for WebSocket
 // connection_init, where there are no HTTP headers to read).
@@ -39,43 +83,42 @@ type Authenticate func(ctx context.Context, rawToken string) (auth.Caller, error
 
 // NewHandler returns the GraphQL HTTP handler (POST, GET, WebSocket).
 func NewHandler(r *Resolver, limits Limits, authenticate Authenticate) http.Handler {
+	limits = limits.withDefaults()
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
+	socks := newSockets(authenticate, limits, r.Log)
+	payloadLimit := int64(64 << 10) // a subscribe message is a small document
 	// WebSocket first: it must see the Upgrade request before the others.
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
+		InitTimeout:           10 * time.Second,
+		PayloadReadLimit:      &payloadLimit,
 		// Any origin may connect: the token travels in connection_init, not
 		// in a cookie, so a foreign page cannot ride on a user's session.
-		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
-		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			raw, ok := auth.FromHeader(payload.Authorization())
-			if !ok {
-				return ctx, nil, auth.ErrUnauthenticated
-			}
-			c, err := authenticate(ctx, raw)
-			if err != nil {
-				return ctx, nil, auth.ErrUnauthenticated
-			}
-			if !c.CanRead() {
-				return ctx, nil, auth.ErrForbidden
-			}
-			return auth.WithCaller(ctx, c), nil, nil
-		},
+		Implementation: acceptHook{transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}}},
+		InitFunc:       socks.init,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	cache := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(cache)
+	srv.SetParserTokenLimit(limits.MaxTokens)
+	srv.Use(documentGuard{limits: limits, cached: cache.Get})
 	if limits.Introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
 	srv.Use(depthLimit{max: limits.MaxDepth})
+	srv.Use(socks)
+	if limits.MutationsPerSecond > 0 {
+		srv.Use(newMutationLimit(limits.MutationsPerSecond, limits.MutationBurst))
+	}
 	srv.SetErrorPresenter(presentError(r.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		r.Log.Error("graphql resolver panic", "panic", fmt.Sprint(p))
 		return errors.New("internal error")
 	})
-	return srv
+	return socks.track(withHTTPStatus(srv))
 }
 
 // presentError maps errors, once, to extensions.code. Only billing's and
@@ -149,7 +192,9 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen
 		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
-			if len(s.SelectionSet) == 0 {
+			// Introspection is bounded by the document caps instead:
+			// graphql-js's standard query nests 15 levels (ofType chains).
+			if len(s.SelectionSet) == 0 || isIntrospectionField(s.Name) {
 				d = 1
 			} else {
 				d = 1 + selectionDepth(s.SelectionSet, frags, seen+1)

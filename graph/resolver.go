@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/feed"
 	"github.com/airouter/credits/graph/model"
@@ -36,39 +38,44 @@ type Resolver struct {
 // DefaultBalanceInterval coalesces bursts to at most 4 messages a second.
 const DefaultBalanceInterval = 250 * time.Millisecond
 
-// streamBalances sends a subscription's balances to out, at most one per
-// interval, skipping intermediate ones but always ending on the latest.
-// It returns, closing out and the subscription, when ctx ends (the client
-// went away), so nothing leaks.
-func streamBalances(ctx context.Context, sub *feed.Subscription, out chan<- *model.Balance, interval time.Duration) {
-	defer close(out)
-	defer sub.Close()
+// balanceUpdates subscribes to a workspace's balances until ctx ends (the
+// client completes or goes away), when the channel closes. It starts no
+// goroutine, and reads the balance (from the gate's memory, or the
+// database) only when no subscriber on this instance has it yet.
+func (r *Resolver) balanceUpdates(ctx context.Context, workspaceID uuid.UUID) (<-chan *model.Balance, error) {
+	interval := r.BalanceInterval
 	if interval <= 0 {
 		interval = DefaultBalanceInterval
 	}
-	sent := int64(-1)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-sub.Ready():
+	out := make(chan *model.Balance, 1)
+	sub := r.Hub.Subscribe(workspaceID, interval, func(b billing.Balance) { offerLatest(out, balanceModel(b)) }, func() { close(out) })
+	if !sub.Delivered() {
+		current, err := r.balance(ctx, workspaceID)
+		if err != nil {
+			sub.Close()
+			return nil, err
 		}
-		b := sub.Latest()
-		if b.Version <= sent {
-			continue
-		}
-		select {
-		case out <- balanceModel(b):
-			sent = b.Version
-		case <-ctx.Done():
-			return
-		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+		r.Hub.Publish(current)
+	}
+	context.AfterFunc(ctx, sub.Close)
+	return out, nil
+}
+
+// offerLatest puts b in a channel of one, replacing a balance the reader
+// has not taken yet: a slow reader skips to the newest. The hub calls it
+// from one goroutine at a time, so after the drain the send succeeds.
+func offerLatest(out chan *model.Balance, b *model.Balance) {
+	select {
+	case out <- b:
+		return
+	default:
+	}
+	select {
+	case <-out:
+	default:
+	}
+	select {
+	case out <- b:
+	default:
 	}
 }

@@ -50,15 +50,7 @@ func (r *subscriptionResolver) BalanceUpdated(ctx context.Context) (<-chan *mode
 	if err != nil {
 		return nil, err
 	}
-	current, err := r.Billing.GetBalance(ctx, c.WorkspaceID)
-	if err != nil {
-		return nil, err
-	}
-	sub := r.Hub.Subscribe(c.WorkspaceID)
-	sub.Offer(current)
-	out := make(chan *model.Balance, 1)
-	go streamBalances(ctx, sub, out, r.BalanceInterval)
-	return out, nil
+	return r.balanceUpdates(ctx, c.WorkspaceID)
 }
 
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }

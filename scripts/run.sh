@@ -19,7 +19,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
 	export DATABASE_URL="$base/credits?sslmode=disable"
 fi
 export ADDR="${ADDR:-:8080}"
-export PUBLIC_URL="${PUBLIC_URL:-http://localhost${ADDR#0.0.0.0}}"
+export PUBLIC_URL="${PUBLIC_URL:-$(scripts/public-url.sh "$ADDR")}"
+# The SPA's dev server (Vite) calls the API from its own origin.
+export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:5173}"
 bin/credits migrate
 
 # One demo workspace per database, remembered in .run/; a fresh owner token
@@ -39,6 +41,8 @@ cat <<MSG
 
   credits is starting on $PUBLIC_URL
   playground:        $PUBLIC_URL/
+  schema (SDL):      $PUBLIC_URL/graphql/schema.graphql
+  CORS origins:      $CORS_ALLOWED_ORIGINS
   demo workspace:    $ws
   owner token:       $owner
   service token:     $service   (router surface /v1/*)

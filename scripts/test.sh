@@ -25,6 +25,23 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 		echo "test.sh: chromium could not be installed; the browser test will say so and skip" >&2
 fi
 
+# e2e/: the npm clients the SPA team uses (graphql-http's audit, the
+# graphql-ws client), pinned by e2e/package-lock.json and run by server's
+# TestE2E_* tests against a real server.
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "test.sh: installing nodejs and npm (the e2e client tests)" >&2
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null) >&2 || true
+fi
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+	(cd e2e && npm ci --no-audit --no-fund --loglevel=error) >&2
+else
+	echo "test.sh: ***** node/npm unavailable: the e2e client tests (graphql-http audit, graphql-ws) are SKIPPED *****" >&2
+	if [ -n "${CI:-}" ]; then
+		echo "test.sh: CI requires the e2e tests; failing" >&2
+		exit 1
+	fi
+fi
+
 if [ -x scripts/stripe-mock.sh ]; then
 	eval "$(scripts/stripe-mock.sh start)"
 	export STRIPE_MOCK_URL

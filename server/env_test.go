@@ -23,6 +23,7 @@ import (
 	"github.com/airouter/credits/money"
 	"github.com/airouter/credits/payments"
 	"github.com/airouter/credits/pgtest"
+	"github.com/airouter/credits/server"
 )
 
 func TestMain(m *testing.M) {
@@ -39,7 +40,8 @@ type env struct {
 	tokens  *auth.Tokens
 	srv     *httptest.Server
 	handler http.Handler // srv's handler, for in-process benchmarks
-	service string       // a service token
+	server  *server.Server
+	service string // a service token
 	sandbox *payments.Sandbox
 	hub     *feed.Hub
 }
@@ -90,7 +92,7 @@ func newEnvWith(t testing.TB, db *pgtest.DB, adjust func(*app.Options)) *env {
 	}
 	ts := httptest.NewServer(a.Server.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, db: db, billing: a.Billing, tokens: a.Tokens, srv: ts, handler: a.Server.Handler(), sandbox: a.Sandbox, hub: a.Hub}
+	e := &env{t: t, db: db, billing: a.Billing, tokens: a.Tokens, srv: ts, handler: a.Server.Handler(), server: a.Server, sandbox: a.Sandbox, hub: a.Hub}
 	e.service = e.token(uuid.Nil, auth.RoleService)
 	return e
 }

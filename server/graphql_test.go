@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airouter/credits/app"
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pgtest"
 )
 
 const balanceQuery = `{ balance { amount currency blocked updatedAt } }`
@@ -60,11 +62,15 @@ func TestGraphQLModelPrices_ListsTheSeededCatalogAsDecimalStrings(t *testing.T) 
 }
 
 func TestGraphQLLimits_DepthComplexityAndBodySize(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, pgtest.New(t), func(d *app.Options) { d.Limits.MaxDepth = 3 })
 	_, token := e.workspace("0")
-	deep := "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }"
-	if _, codes := e.gql(token, deep, nil); len(codes) == 0 {
-		t.Error("a query nested 11 deep was accepted")
+	deep := `{ node(id: "x") { ... on Transaction { invoice { id } } } }` // 3 fields deep
+	if _, codes := e.gql(token, deep, nil); len(codes) != 0 {
+		t.Errorf("a query 3 deep was refused with the limit at 3: %v", codes)
+	}
+	deeper := `{ node(id: "x") { ... on Transaction { invoice { transaction { id } } } } }`
+	if _, codes := e.gql(token, deeper, nil); !slices.Equal(codes, []string{"BAD_USER_INPUT"}) {
+		t.Errorf("a query 4 deep with the limit at 3: %v", codes)
 	}
 	aliases := "{" + strings.Repeat("a: balance { amount } ", 1) + "}"
 	var flood strings.Builder

@@ -28,10 +28,12 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// TestPlayground_RunsTheBalanceQueryInARealBrowser drives headless Chromium
-// through the DevTools protocol: open the playground with a token, press
-// the run button, and read the balance from the result pane.
-func TestPlayground_RunsTheBalanceQueryInARealBrowser(t *testing.T) {
+// TestPlayground_RunsTheBalanceQueryAndShowsTheDocsInARealBrowser drives
+// headless Chromium through the DevTools protocol: open the playground with
+// a token, press the run button, read the balance from the result pane,
+// then open the Docs panel, which needs the standard introspection query
+// (15 levels deep) to have answered.
+func TestPlayground_RunsTheBalanceQueryAndShowsTheDocsInARealBrowser(t *testing.T) {
 	bin := chromiumPath(t)
 	e := newEnv(t)
 	_, owner := e.workspace("12.5")
@@ -98,6 +100,31 @@ func TestPlayground_RunsTheBalanceQueryInARealBrowser(t *testing.T) {
 	text, _ := dig(res, "result", "value").(string)
 	if !strings.Contains(text, `"amount": "12.50"`) || !strings.Contains(text, `"blocked": false`) {
 		t.Fatalf("the playground did not show the balance:\n%s", text)
+	}
+
+	// The Docs panel: open it, then follow Query to the balance field.
+	docs := `new Promise((resolve) => {
+		const deadline = Date.now() + 30000;
+		let opened = false, followed = false;
+		const tick = () => {
+			const button = [...document.querySelectorAll('.graphiql-sidebar button')]
+				.find((b) => (b.getAttribute('aria-label') || '').includes('Documentation'));
+			const panel = document.querySelector('.graphiql-doc-explorer');
+			const text = panel ? panel.innerText : '';
+			if (button && !opened) { button.click(); opened = true; }
+			if (text.includes('Error fetching schema')) return resolve('ERROR: ' + text);
+			const query = panel && [...panel.querySelectorAll('a')].find((a) => a.innerText.trim() === 'Query');
+			if (query && !followed) { query.click(); followed = true; }
+			if (followed && text.includes('balance') && text.includes('modelPrices')) return resolve('OK: ' + text);
+			if (Date.now() > deadline) return resolve('TIMEOUT: ' + (text || document.body.innerText).slice(0, 2000));
+			setTimeout(tick, 100);
+		};
+		tick();
+	})`
+	res = cdp.call(t, "Runtime.evaluate", map[string]any{"expression": docs, "awaitPromise": true, "returnByValue": true})
+	text, _ = dig(res, "result", "value").(string)
+	if !strings.HasPrefix(text, "OK: ") {
+		t.Fatalf("the Docs panel did not show the schema:\n%s", text)
 	}
 }
 

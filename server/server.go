@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -45,6 +46,13 @@ type Deps struct {
 	// token (defaults 5/s, burst 20; negative rate: no limit).
 	MutationsPerSecond float64
 	MutationBurst      int
+	// CORSAllowedOrigins are the browser origins allowed to call /graphql
+	// and download documents (exact matches; none by default).
+	CORSAllowedOrigins []string
+	// BodyTimeout is how long a GraphQL request or webhook may take to
+	// arrive, body included (default 10 s; authorize gets half, a usage
+	// batch twice): a client trickling a body is dropped after it.
+	BodyTimeout time.Duration
 }
 
 // Body size limits: GraphQL requests are small; usage batches carry up to
@@ -60,7 +68,7 @@ type Server struct {
 	deps    Deps
 	metrics *metrics
 	mux     *http.ServeMux
-	limiter *mutationLimiter
+	router  *http.ServeMux // the router's surface alone (RouterAddr)
 }
 
 // New builds the routes.
@@ -68,15 +76,17 @@ func New(d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{deps: d, metrics: newMetrics(d.Registry), mux: http.NewServeMux()}
-	if d.MutationsPerSecond == 0 {
-		d.MutationsPerSecond = 5
+	if d.BodyTimeout <= 0 {
+		d.BodyTimeout = 10 * time.Second
 	}
-	if d.MutationBurst == 0 {
-		d.MutationBurst = 20
+	s := &Server{deps: d, metrics: newMetrics(d.Registry), mux: http.NewServeMux(), router: http.NewServeMux()}
+	// The mutation limit lives in the GraphQL layer, where it sees every
+	// transport (a WebSocket's mutations included).
+	if d.MutationsPerSecond != 0 {
+		d.Limits.MutationsPerSecond = d.MutationsPerSecond
 	}
-	if d.MutationsPerSecond > 0 {
-		s.limiter = newMutationLimiter(d.MutationsPerSecond, d.MutationBurst)
+	if d.MutationBurst != 0 {
+		d.Limits.MutationBurst = d.MutationBurst
 	}
 	gql := graph.NewHandler(d.Resolver, d.Limits, d.Tokens.Authenticate)
 	play, playAssets := playgroundHandlers()
@@ -84,24 +94,45 @@ func New(d Deps) *Server {
 	s.mux.Handle("GET /{$}", play)
 	s.mux.Handle("GET /playground", play)
 	s.mux.Handle("GET /playground/assets/", playAssets)
-	s.mux.Handle("/graphql", s.withCaller(limitBody(maxGraphQLBody, s.limitMutations(gql))))
-	s.mux.Handle("POST /v1/authorize", s.service(limitBody(maxSmallBody, http.HandlerFunc(s.authorize))))
-	s.mux.Handle("POST /v1/usage", s.service(limitBody(maxUsageBody, http.HandlerFunc(s.usage))))
-	s.mux.HandleFunc("POST /stripe/webhook", s.stripeWebhook)
+	s.mux.Handle("/graphql", upgradeOrBodyDeadline(d.BodyTimeout, s.withCaller(limitBody(maxGraphQLBody, gql))))
+	if d.Limits.Introspection {
+		s.mux.HandleFunc("GET /graphql/schema.graphql", schemaFile(graph.SDL()))
+	}
+	s.mux.Handle("POST /stripe/webhook", bodyDeadline(d.BodyTimeout, http.HandlerFunc(s.stripeWebhook)))
 	s.mux.Handle("GET /invoices/{file}", s.withCaller(http.HandlerFunc(s.invoicePDF)))
 	if d.Sandbox != nil {
 		s.mux.Handle("POST /sandbox/payment_intents/{id}/authenticate", s.withCaller(http.HandlerFunc(s.sandboxAuthenticate)))
 	}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	s.mux.HandleFunc("GET /readyz", s.ready)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	// The router's surface and health answer on both listeners.
+	for _, mux := range []*http.ServeMux{s.mux, s.router} {
+		mux.Handle("POST /v1/authorize", bodyDeadline(d.BodyTimeout/2, s.service(limitBody(maxSmallBody, http.HandlerFunc(s.authorize)))))
+		mux.Handle("POST /v1/usage", bodyDeadline(2*d.BodyTimeout, s.service(limitBody(maxUsageBody, http.HandlerFunc(s.usage)))))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		})
+		mux.HandleFunc("GET /readyz", s.ready)
+		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	}
 	return s
 }
 
-// Handler is the root handler, instrumented.
-func (s *Server) Handler() http.Handler { return s.metrics.instrument(s.mux) }
+// Handler is the root handler, instrumented: every route.
+func (s *Server) Handler() http.Handler {
+	return s.metrics.instrument(withCORS(s.deps.CORSAllowedOrigins, s.mux))
+}
+
+// RouterHandler serves the router's surface alone (/v1/*, health,
+// metrics), for a listener of its own.
+func (s *Server) RouterHandler() http.Handler { return s.metrics.instrument(s.router) }
+
+// schemaFile serves the printed SDL, for codegen tools to point at.
+func schemaFile(sdl string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		io.WriteString(w, sdl) //nolint:errcheck // the client went away
+	}
+}
 
 // Mux lets later features add routes.
 func (s *Server) Mux() *http.ServeMux { return s.mux }

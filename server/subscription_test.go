@@ -13,7 +13,9 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/google/uuid"
 
+	"github.com/airouter/credits/app"
 	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/pgtest"
 )
 
 // wsSub is a graphql-transport-ws client subscribed to balanceUpdated.
@@ -189,7 +191,7 @@ func TestBalanceUpdated_BurstsCoalesceAndEndOnTheFinalBalance(t *testing.T) {
 }
 
 func TestBalanceUpdated_ClientsComeAndGoWithoutLeaks(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, pgtest.New(t), func(d *app.Options) { d.Limits.SocketsPerToken = 200 })
 	ctx := context.Background()
 	_, owner := e.workspace("5")
 	warm, err := e.subscribe(ctx, owner)

@@ -3,12 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/airouter/credits/graph"
 	"github.com/airouter/credits/links"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/server"
 )
 
 // config is everything read from the environment (documented in README).
@@ -38,6 +43,17 @@ type config struct {
 	MutationsPerSecond  float64
 	MutationBurst       int
 	DebugAddr           string // pprof, off when empty
+
+	// The edge (see server.EdgeConfig and graph.Limits).
+	CORSAllowedOrigins     []string
+	RouterAddr             string
+	MaxConnections         int
+	RouterMaxConnections   int
+	ReadTimeout            time.Duration
+	IdleTimeout            time.Duration
+	BodyTimeout            time.Duration
+	SubscriptionsPerSocket int
+	SocketsPerToken        int
 }
 
 func loadConfig() (config, error) {
@@ -55,8 +71,43 @@ func loadConfig() (config, error) {
 		LogLevel:            env("LOG_LEVEL", "info"),
 		DebugAddr:           os.Getenv("DEBUG_ADDR"),
 	}
-	c.PublicURL = env("PUBLIC_URL", "http://localhost"+c.Addr)
+	c.PublicURL = env("PUBLIC_URL", defaultPublicURL(c.Addr))
 	var err error
+	if c.CORSAllowedOrigins, err = parseOrigins(os.Getenv("CORS_ALLOWED_ORIGINS")); err != nil {
+		return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
+	}
+	c.RouterAddr = os.Getenv("ROUTER_ADDR")
+	for _, n := range []struct {
+		key string
+		def string
+		to  *int
+	}{
+		{"MAX_CONNECTIONS", "auto", &c.MaxConnections},
+		{"ROUTER_MAX_CONNECTIONS", "auto", &c.RouterMaxConnections},
+		{"GRAPHQL_SUBSCRIPTIONS_PER_SOCKET", "20", &c.SubscriptionsPerSocket},
+		{"GRAPHQL_SOCKETS_PER_TOKEN", "20", &c.SocketsPerToken},
+	} {
+		v := env(n.key, n.def)
+		if v == "auto" { // 0: server.EdgeConfig derives it from the open-file limit
+			continue
+		}
+		if *n.to, err = strconv.Atoi(v); err != nil || *n.to < 1 {
+			return c, fmt.Errorf("%s: want a positive whole number, got %q", n.key, os.Getenv(n.key))
+		}
+	}
+	for _, d := range []struct {
+		key string
+		def string
+		to  *time.Duration
+	}{
+		{"HTTP_READ_TIMEOUT", "30s", &c.ReadTimeout},
+		{"HTTP_IDLE_TIMEOUT", "120s", &c.IdleTimeout},
+		{"HTTP_BODY_TIMEOUT", "10s", &c.BodyTimeout},
+	} {
+		if *d.to, err = time.ParseDuration(env(d.key, d.def)); err != nil || *d.to <= 0 {
+			return c, fmt.Errorf("%s: want a positive duration such as 10s, got %q", d.key, os.Getenv(d.key))
+		}
+	}
 	if c.MinPurchase, err = money.ParseScale(env("MIN_PURCHASE", "5.00"), 2); err != nil {
 		return c, fmt.Errorf("MIN_PURCHASE: %w", err)
 	}
@@ -105,6 +156,55 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("GRAPHQL_MUTATION_BURST: %w", err)
 	}
 	return c, nil
+}
+
+// defaultPublicURL is where a browser on this machine reaches ADDR: a
+// wildcard or empty host is localhost; IPv6 hosts keep their brackets.
+// scripts/public-url.sh applies the same rule for make run.
+func defaultPublicURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "http://localhost"
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// parseOrigins reads CORS_ALLOWED_ORIGINS: comma-separated exact origins
+// (scheme://host[:port], no path). A wildcard is refused on purpose: the
+// API's callers are known front ends.
+func parseOrigins(v string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+			return nil, fmt.Errorf("%q is not an origin such as https://app.example.com", o)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// graphLimits are the GraphQL limits with the configured ones applied.
+func (c config) graphLimits() graph.Limits {
+	l := graph.DefaultLimits
+	l.Introspection = c.Introspection
+	l.SubscriptionsPerSocket = c.SubscriptionsPerSocket
+	l.SocketsPerToken = c.SocketsPerToken
+	return l
+}
+
+// edge is the listeners' configuration.
+func (c config) edge() server.EdgeConfig {
+	return server.EdgeConfig{Addr: c.Addr, RouterAddr: c.RouterAddr, MaxConnections: c.MaxConnections,
+		RouterMaxConnections: c.RouterMaxConnections, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: c.ReadTimeout, IdleTimeout: c.IdleTimeout}
 }
 
 func env(key, def string) string {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,7 +24,6 @@ import (
 	"github.com/airouter/credits/app"
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
-	"github.com/airouter/credits/graph"
 	"github.com/airouter/credits/migrations"
 	"github.com/airouter/credits/money"
 	"github.com/airouter/credits/payments"
@@ -127,8 +125,7 @@ func options(cfg config, log *slog.Logger) app.Options {
 	if cfg.StripeSecretKey != "" {
 		processor = payments.NewStripe(cfg.StripeSecretKey, payments.StripeOptions{APIBase: cfg.StripeAPIBase}, log)
 	}
-	limits := graph.DefaultLimits
-	limits.Introspection = cfg.Introspection
+	limits := cfg.graphLimits()
 	seller := billing.Seller{Name: cfg.SellerName, Address: splitLines(cfg.SellerAddress), TaxID: cfg.SellerTaxID}
 	var key []byte
 	if cfg.DownloadSigningKey != "" {
@@ -139,6 +136,7 @@ func options(cfg config, log *slog.Logger) app.Options {
 		DatabaseURL:        cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst, StripePublishableKey: cfg.StripePublishable,
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins, BodyTimeout: cfg.BodyTimeout,
 		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller, LargeAdjustment: cfg.LargeAdjustment,
 			TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}},
 	}
@@ -185,10 +183,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		stopWork()
 		return err
 	}
-	httpSrv := &http.Server{Addr: cfg.Addr, Handler: a.Server.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	edge, err := a.Server.Listen(cfg.edge())
+	if err != nil {
+		stopWork()
+		a.Wait()
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.ListenAndServe() }()
-	log.Info("credits serving", "addr", cfg.Addr, "playground", cfg.PublicURL+"/")
+	go func() { errc <- edge.Serve() }()
+	log.Info("credits serving", "addr", cfg.Addr, "router_addr", cfg.RouterAddr, "playground", cfg.PublicURL+"/")
 	select {
 	case err := <-errc:
 		stopWork()
@@ -202,7 +205,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	err = httpSrv.Shutdown(shutCtx)
+	err = edge.Shutdown(shutCtx)
 	stopWork()
 	a.Wait()
 	return err
