@@ -17,15 +17,20 @@ import (
 //go:embed web
 var web embed.FS
 
+// handler serves the page's files (and nothing else of this directory).
+func handler() http.Handler {
+	files, err := fs.Sub(web, "web")
+	if err != nil {
+		panic(err) // web is embedded: it is there
+	}
+	return http.FileServerFS(files)
+}
+
 func main() {
 	addr := flag.String("addr", "localhost:5173", "where to serve the page")
 	api := flag.String("api", "http://localhost:8080", "the credits API the page opens with")
 	flag.Parse()
-	files, err := fs.Sub(web, "web")
-	if err != nil {
-		log.Fatal(err)
-	}
-	log.Printf("the Credits page: http://%s/?api=%s&token=<owner token printed by make run>", *addr, *api)
-	srv := &http.Server{Addr: *addr, Handler: http.FileServerFS(files), ReadHeaderTimeout: 5 * time.Second}
+	log.Printf("the Credits page: http://%s/?api=%s&token=<the owner token make run printed>", *addr, *api)
+	srv := &http.Server{Addr: *addr, Handler: handler(), ReadHeaderTimeout: 5 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }

@@ -51,6 +51,8 @@ const PAGE_SIZE = 20;
 // Signed invoice links work for 15 minutes; the history is re-read well
 // before that so a Download Invoice link on screen never answers 404.
 const LINK_REFRESH_MS = 10 * 60 * 1000;
+const AUTO_TOP_UP_POLL_MS = 2000;
+const NOTICE_MS = 15_000;
 
 const BALANCE = "amount available held currency blocked updatedAt";
 const CARD = "id brand last4 expMonth expYear isDefault";
@@ -84,6 +86,8 @@ const state = {
   history: { rows: [], totalCount: 0, hasNextPage: false, endCursor: null },
   refreshTimer: 0,
   linkTimer: 0,
+  autoTopUpTimer: 0,
+  noticeTimer: 0,
   purchase: null, // the open Add Credits dialog: { key, intentID, amount }
 };
 
@@ -136,6 +140,8 @@ function notice(text, kind = "info") {
   n.textContent = text;
   n.dataset.kind = kind;
   n.hidden = !text;
+  clearTimeout(state.noticeTimer);
+  if (text && kind === "success") state.noticeTimer = setTimeout(() => notice(""), NOTICE_MS);
 }
 
 // ---------- loading ----------
@@ -280,6 +286,10 @@ function renderAutoTopUp({ form }) {
   lastError.textContent = a.status === "PAUSED"
     ? `Paused after repeated failures${a.lastError ? `: ${a.lastError}` : ""}. Save the settings (or buy credits) to resume.`
     : `Last attempt failed: ${a.lastError ?? ""}`;
+  // Nothing pushes auto top-up's progress (only the balance is pushed):
+  // while a top-up is under way, re-read it until it lands, fails or pauses.
+  clearTimeout(state.autoTopUpTimer);
+  if (a.status === "PROCESSING") state.autoTopUpTimer = setTimeout(() => loadCards().catch(() => {}), AUTO_TOP_UP_POLL_MS);
   if (form) {
     // Only on load and after a save: never overwrite what the user is typing.
     $("atu-enabled").checked = a.enabled;
@@ -341,8 +351,8 @@ function renderHistory() {
   $("history-empty").textContent = state.filter === "ALL" ? "No transactions yet." : `No ${TYPE_LABEL[state.filter].toLowerCase()} transactions.`;
   $("history-count").textContent = totalCount ? `${rows.length} of ${totalCount}` : "";
   $("history-more").hidden = !hasNextPage;
-  for (const b of document.querySelectorAll("[data-filter]")) b.setAttribute("aria-pressed", String(b.dataset.filter === state.filter));
-  $("history").dataset.filter = state.filter;
+  for (const b of document.querySelectorAll("button[data-filter]")) b.setAttribute("aria-pressed", String(b.dataset.filter === state.filter));
+  $("history").dataset.showing = state.filter;
 }
 
 // ---------- add credits ----------
@@ -356,6 +366,7 @@ function openAddCredits() {
   $("ac-limits").textContent = `Minimum ${formatUSD(state.settings.minimum)}, maximum ${formatUSD(state.settings.maximum)} (${state.settings.currency}).`;
   $("ac-error").textContent = "";
   $("ac-amount").value = "";
+  $("ac-confirm").textContent = "Confirm";
   $("ac-amount").placeholder = centsToDecimal(limits.min * 5n);
 
   // Saved cards first, the default one chosen; otherwise a new card.
@@ -397,7 +408,7 @@ function randomKey() {
 function renderTaxTypes() {
   const country = $("ac-tax-country").value;
   const types = state.taxTypes.filter((t) => t.country === country);
-  $("ac-tax-type").replaceChildren(...types.map((t) => el("option", { value: t.type }, `${t.label} (${t.type})`)));
+  $("ac-tax-type").replaceChildren(...types.map((t) => el("option", { value: t.type, title: t.type }, t.label)));
   const chosen = types[0];
   $("ac-tax-value").placeholder = chosen ? `e.g. ${chosen.example}` : "";
 }
@@ -465,7 +476,7 @@ async function confirmPurchase(event) {
     await Promise.all([loadPage(), loadHistory()]);
   } catch (err) {
     // A decline is a FAILED row in the history too.
-    error.textContent = err.code === "PAYMENT_FAILED" ? `The payment failed: ${err.message}` : err.message;
+    error.textContent = err.message; // PAYMENT_FAILED carries the issuer's reason
     if (err.code === "PAYMENT_FAILED") {
       state.purchase.key = randomKey(); // the next try is a new payment
       loadHistory().catch(() => {});
@@ -530,10 +541,14 @@ function init() {
     $("ac-tax-value").placeholder = t ? `e.g. ${t.example}` : "";
   });
   $("ac-new-pm").addEventListener("change", () => { $("ac-card-new").checked = true; });
+  $("ac-amount").addEventListener("input", () => {
+    const cents = parseUserAmount($("ac-amount").value);
+    $("ac-confirm").textContent = cents === null ? "Confirm" : `Pay ${formatUSD(centsToDecimal(cents))}`;
+  });
   $("tds-complete").addEventListener("click", () => finishThreeDS(false));
   $("tds-fail").addEventListener("click", () => finishThreeDS(true));
   $("history-more").addEventListener("click", () => loadMoreHistory().catch((err) => notice(err.message, "error")));
-  for (const b of document.querySelectorAll("[data-filter]")) {
+  for (const b of document.querySelectorAll("button[data-filter]")) {
     b.addEventListener("click", () => {
       state.filter = b.dataset.filter;
       loadHistory().catch((err) => notice(err.message, "error"));
