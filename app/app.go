@@ -59,8 +59,7 @@ type Options struct {
 	MutationBurst      int
 	// CORSAllowedOrigins may call the API from a browser (exact origins).
 	CORSAllowedOrigins []string
-	// BodyTimeout bounds how long a request body may take to arrive
-	// (0: server's default).
+	// BodyTimeout bounds reading a request body (0: the server's default).
 	BodyTimeout time.Duration
 	// HoldExpiryInterval and PriceReloadInterval pace background work
 	// (defaults 5 s and 1 min).

@@ -125,7 +125,6 @@ func options(cfg config, log *slog.Logger) app.Options {
 	if cfg.StripeSecretKey != "" {
 		processor = payments.NewStripe(cfg.StripeSecretKey, payments.StripeOptions{APIBase: cfg.StripeAPIBase}, log)
 	}
-	limits := cfg.graphLimits()
 	seller := billing.Seller{Name: cfg.SellerName, Address: splitLines(cfg.SellerAddress), TaxID: cfg.SellerTaxID}
 	var key []byte
 	if cfg.DownloadSigningKey != "" {
@@ -133,10 +132,9 @@ func options(cfg config, log *slog.Logger) app.Options {
 	}
 	return app.Options{
 		DownloadSigningKey: key,
-		DatabaseURL:        cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
+		DatabaseURL:        cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: cfg.graphLimits(), CORSAllowedOrigins: cfg.CORSAllowedOrigins, BodyTimeout: cfg.BodyTimeout,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst, StripePublishableKey: cfg.StripePublishable,
-		CORSAllowedOrigins: cfg.CORSAllowedOrigins, BodyTimeout: cfg.BodyTimeout,
 		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller, LargeAdjustment: cfg.LargeAdjustment,
 			TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}},
 	}
