@@ -129,17 +129,26 @@ func TestCreditsPage_WalksThroughTheCreditsPageFromAnotherOrigin(t *testing.T) {
 		T.set('#ac-postal', '90-001'); T.set('#ac-country', 'PL'); T.check('#ac-tax', true);
 		T.set('#ac-tax-country', 'PL'); T.set('#ac-tax-type', 'eu_vat'); T.set('#ac-tax-value', 'PL123'); T.click('#ac-confirm')`)
 	p.waitFor("the server's tax ID check", `T.text('#ac-error').includes('PL followed by 10 digits')`)
+	// What the API sends back is shown as text, never parsed as HTML.
+	p.eval(`T.set('#ac-tax-value', 'PL<img src=x onerror="window.__injected=1">'); T.$('#ac-error').textContent = ''; T.click('#ac-confirm')`)
+	p.waitFor("the server's answer to markup", `T.text('#ac-error') !== ''`)
+	p.expect("no markup ran", `window.__injected === undefined && T.$('#add-credits img') === null`)
 	if b := e.balance(ws); b != "0.00" {
 		t.Fatalf("refused purchases moved the balance to %s", b)
 	}
 	p.eval(`T.set('#ac-tax-value', 'PL5261025421'); T.$('#ac-error').textContent = ''`)
 	shots.take(p, "credits-page-add-credits.png")
-	p.eval(`T.click('#ac-confirm')`)
+	// Two submits before the first answers (a double click that beats the
+	// disabled button): one idempotency key, one charge.
+	p.eval(`T.$('#add-credits-form').requestSubmit(); T.$('#add-credits-form').requestSubmit()`)
 	p.waitFor("the purchase landed", `!T.$('#add-credits').open && T.text('#balance-amount') === '$25.00' && T.text('#notice') === 'Added $25.00 of credits.'`)
 	p.waitFor("its row", `T.rowsText() === 'PURCHASE SUCCEEDED 25.00 invoice'`)
 	p.expect("date, time, type, amount and status cells",
 		`(([d, tm, ty, am, st, inv]) => d && tm && ty === 'Purchase' && am === '$25.00' && st === 'Succeeded' && inv === 'Download Invoice')(T.rows()[0].cells)`)
 	p.expect("the blocked banner gone", `T.$('#blocked-banner').hidden`)
+	if n := e.sandbox.Charges(); n != 1 {
+		t.Fatalf("two submits of one dialog charged %d times", n)
+	}
 	data, _ := e.gql(owner, `{ billingProfile { name taxId { country type value } } }`, nil)
 	if dig(data, "billingProfile", "taxId", "value") != "PL5261025421" || dig(data, "billingProfile", "taxId", "type") != "eu_vat" {
 		t.Fatalf("the purchase did not carry the tax ID: %v", data)
@@ -178,13 +187,21 @@ func TestCreditsPage_WalksThroughTheCreditsPageFromAnotherOrigin(t *testing.T) {
 	p.waitFor("the authenticated purchase landed", `!T.$('#three-ds').open && T.text('#balance-amount') === '$55.00'`)
 	p.waitFor("its row", `T.rowsText() === 'PURCHASE SUCCEEDED 30.00 invoice|PURCHASE SUCCEEDED 25.00 invoice'`)
 	p.waitFor("the new card saved", `T.cards() === '4242*,3184'`)
+	// The bank refuses the authentication: no credit, a FAILED row.
+	p.eval(`T.click('#add-credits-open')`)
+	p.eval(`T.set('#ac-amount', '15'); T.set('#ac-new-pm', 'pm_card_authenticationRequired'); T.click('#ac-confirm')`)
+	p.waitFor("the 3-D Secure step again", `T.$('#three-ds').open && T.text('#tds-text').includes('$15.00')`)
+	p.eval(`T.click('#tds-fail')`)
+	p.waitFor("the refused authentication", `!T.$('#three-ds').open && T.text('#notice').startsWith('The bank refused') &&
+		T.rowsText().startsWith('PURCHASE FAILED 15.00 -|')`)
+	p.expect("no credit", `T.text('#balance-amount') === '$55.00'`)
 
 	// A declined card: the reason in the dialog, a FAILED row, no credit.
 	p.eval(`T.click('#add-credits-open')`)
 	p.eval(`T.set('#ac-amount', '10.00'); T.set('#ac-new-pm', 'pm_card_chargeDeclined'); T.click('#ac-confirm')`)
 	p.waitFor("the decline", `T.text('#ac-error').includes('Your card was declined.')`)
 	p.eval(`T.click('#ac-cancel')`)
-	p.waitFor("the failed row", `T.rowsText().startsWith('PURCHASE FAILED 10.00 -|')`)
+	p.waitFor("the failed row", `T.rowsText().startsWith('PURCHASE FAILED 10.00 -|PURCHASE FAILED 15.00 -|')`)
 	p.expect("no credit", `T.text('#balance-amount') === '$55.00'`)
 
 	// Auto top-up: below 50.00, add 20.00.
@@ -203,13 +220,13 @@ func TestCreditsPage_WalksThroughTheCreditsPageFromAnotherOrigin(t *testing.T) {
 	// The history filtered by type.
 	p.eval(`T.click('button[data-filter="PURCHASE"]')`)
 	p.waitFor("purchases only", `T.$('#history').dataset.showing === 'PURCHASE' &&
-		T.rowsText() === 'PURCHASE FAILED 10.00 -|PURCHASE SUCCEEDED 30.00 invoice|PURCHASE SUCCEEDED 25.00 invoice'`)
+		T.rowsText() === 'PURCHASE FAILED 10.00 -|PURCHASE FAILED 15.00 -|PURCHASE SUCCEEDED 30.00 invoice|PURCHASE SUCCEEDED 25.00 invoice'`)
 	p.eval(`T.click('button[data-filter="AUTO_TOP_UP"]')`)
 	p.waitFor("auto top-ups only", `T.$('#history').dataset.showing === 'AUTO_TOP_UP' && T.rowsText() === 'AUTO_TOP_UP SUCCEEDED 20.00 invoice'`)
 	p.expect("the filter button pressed", `T.$('button[data-filter="AUTO_TOP_UP"]').getAttribute('aria-pressed') === 'true' && T.text('#history-count') === '1 of 1'`)
 	shots.take(p, "credits-page-history-filtered.png")
 	p.eval(`T.click('button[data-filter="ALL"]')`)
-	p.waitFor("every type again", `T.rows().length === 4`)
+	p.waitFor("every type again", `T.rows().length === 5`)
 
 	// Auto top-up on a card that declines: removing that card is refused
 	// while auto top-up uses it; the next dip pauses auto top-up with the
@@ -228,6 +245,33 @@ func TestCreditsPage_WalksThroughTheCreditsPageFromAnotherOrigin(t *testing.T) {
 	if logs := p.errors(); len(logs) > 0 {
 		t.Fatalf("the page logged errors:\n%s", strings.Join(logs, "\n"))
 	}
+}
+
+// TestCreditsPage_SaysWhyItCannotConnect: a refused token, and an API
+// that does not list the page's origin in CORS_ALLOWED_ORIGINS, are told
+// apart on the page (the browser hides CORS refusals from scripts, so the
+// page names the setting).
+func TestCreditsPage_SaysWhyItCannotConnect(t *testing.T) {
+	bin := requireChromium(t)
+	pageSrv := httptest.NewServer(http.FileServer(http.Dir(creditsPageDir)))
+	t.Cleanup(pageSrv.Close)
+	db := pgtest.New(t)
+	e := newEnvWith(t, db, func(o *app.Options) { o.CORSAllowedOrigins = []string{pageSrv.URL} })
+	other := newEnvWith(t, db, nil) // another instance, no CORS origins
+	_, owner := e.workspace("0")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := openChromium(ctx, t, bin)
+	open := func(api, token string) {
+		p.call("Page.navigate", map[string]any{"url": pageSrv.URL + "/?" + url.Values{"api": {api}, "token": {token}}.Encode()})
+		p.waitFor("the page gave up", fmt.Sprintf(`new URLSearchParams(location.search).get('api') === %q && document.querySelector('#page')?.dataset.state === 'error'`, api))
+		p.eval(pageHelpers + "; true")
+	}
+	open(e.srv.URL, "cr_not_a_token")
+	p.expect("the token refused", `T.text('#notice') === 'The API refused this token.' && T.text('#balance-amount') === '—' && T.$('#add-credits-open').disabled`)
+	open(other.srv.URL, owner)
+	p.expect("the origin not allowed", `T.text('#notice').includes('CORS_ALLOWED_ORIGINS')`)
 }
 
 // postUsage reports dollars of gpt-4o output tokens ($1 per 100,000) for
