@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -139,5 +140,21 @@ func TestPage_ServesTheModulesAsJavaScriptAndNothingElse(t *testing.T) {
 	}
 	if code, _, _ := get("/main.go"); code != http.StatusNotFound {
 		t.Errorf("/main.go: %d", code)
+	}
+}
+
+// The page's money rules (money.js: decimal strings and BigInt, never a
+// float), run by Node's test runner.
+func TestPage_MoneyRules(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI: node is not installed (scripts/test.sh installs it)")
+		}
+		t.Skip("node is not installed")
+	}
+	out, err := exec.Command(node, "--test", "money_test.mjs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }

@@ -84,6 +84,7 @@ const state = {
   taxTypes: [],
   filter: "ALL",
   history: { rows: [], totalCount: 0, hasNextPage: false, endCursor: null },
+  historySeq: 0, // the latest history read; older answers are dropped
   refreshTimer: 0,
   linkTimer: 0,
   autoTopUpTimer: 0,
@@ -112,6 +113,7 @@ async function connect(base, token) {
   sessionStorage.setItem("credits.api", base);
   sessionStorage.setItem("credits.token", token);
   state.api = new API(base, token);
+  state.balance = null; // another token may be another workspace
   setLive("connecting");
   notice("");
   try {
@@ -170,18 +172,18 @@ async function loadCards() {
 // many rows as are on screen (to renew their signed links).
 async function loadHistory({ keep = false } = {}) {
   const first = keep ? Math.min(100, Math.max(PAGE_SIZE, state.history.rows.length)) : PAGE_SIZE;
-  const filter = state.filter;
-  const data = await state.api.gql(HISTORY_QUERY, { types: filter === "ALL" ? null : [filter], first });
-  if (filter !== state.filter) return; // the user switched filters meanwhile
+  const seq = ++state.historySeq;
+  const data = await state.api.gql(HISTORY_QUERY, { types: state.filter === "ALL" ? null : [state.filter], first });
+  if (seq !== state.historySeq) return; // a newer read (another filter, a refresh) wins
   const t = data.transactions;
   state.history = { rows: t.edges.map((e) => e.node), totalCount: t.totalCount, hasNextPage: t.pageInfo.hasNextPage, endCursor: t.pageInfo.endCursor };
   renderHistory();
 }
 
 async function loadMoreHistory() {
-  const filter = state.filter;
-  const data = await state.api.gql(HISTORY_QUERY, { types: filter === "ALL" ? null : [filter], first: PAGE_SIZE, after: state.history.endCursor });
-  if (filter !== state.filter) return;
+  const seq = state.historySeq;
+  const data = await state.api.gql(HISTORY_QUERY, { types: state.filter === "ALL" ? null : [state.filter], first: PAGE_SIZE, after: state.history.endCursor });
+  if (seq !== state.historySeq) return; // the list was read again meanwhile
   const t = data.transactions;
   state.history.rows.push(...t.edges.map((e) => e.node));
   Object.assign(state.history, { totalCount: t.totalCount, hasNextPage: t.pageInfo.hasNextPage, endCursor: t.pageInfo.endCursor });
