@@ -227,7 +227,11 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 	})
 }
 
+// corsRoute: the routes a browser app calls. /sandbox/ is the sandbox's
+// 3-D Secure step (registered only with the sandbox provider), which a
+// page on another origin calls in place of Stripe.js.
 func corsRoute(path string) bool {
 	return path == "/graphql" || strings.HasPrefix(path, "/graphql/") ||
-		strings.HasPrefix(path, "/invoices/") || strings.HasPrefix(path, "/credit-notes/")
+		strings.HasPrefix(path, "/invoices/") || strings.HasPrefix(path, "/credit-notes/") ||
+		strings.HasPrefix(path, "/sandbox/")
 }

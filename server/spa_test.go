@@ -118,6 +118,7 @@ func TestIssue17_2_CORSAllowsOnlyTheConfiguredOrigins(t *testing.T) {
 		{"/graphql/schema.graphql", http.MethodGet},
 		{"/invoices/00000000-0000-0000-0000-000000000000.pdf", http.MethodGet},
 		{"/credit-notes/00000000-0000-0000-0000-000000000000.pdf", http.MethodGet},
+		{"/sandbox/payment_intents/pi_sbx_0/authenticate", http.MethodPost},
 	} {
 		t.Run("preflight "+tc.method+" "+tc.path, func(t *testing.T) {
 			resp := preflight(tc.path, spa, tc.method)
