@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,10 +53,18 @@ func TestInvoices_SignedDownloadURLWorksWithoutAHeaderAndOnlyAsSigned(t *testing
 	}
 	u, _ := url.Parse(signed)
 	tampered := map[string]string{}
-	for _, key := range []string{"ws", "expires", "sig"} {
+	// Each changed to another well-formed value: the first character
+	// swapped for a different one (base64 and hex alike), the expiry moved.
+	other := func(v string) string {
+		if v[0] == 'a' {
+			return "b" + v[1:]
+		}
+		return "a" + v[1:]
+	}
+	for key, change := range map[string]func(string) string{"ws": other, "sig": other,
+		"expires": func(v string) string { n, _ := strconv.ParseInt(v, 10, 64); return strconv.FormatInt(n+60, 10) }} {
 		q := u.Query()
-		v := q.Get(key)
-		q.Set(key, v[:len(v)-1]+string("01"[int(v[len(v)-1])%2]))
+		q.Set(key, change(q.Get(key)))
 		tampered[key] = u.Path + "?" + q.Encode()
 	}
 	tampered["other invoice"] = "/invoices/00000000-0000-0000-0000-000000000001.pdf?" + u.RawQuery
