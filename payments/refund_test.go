@@ -192,4 +192,3 @@ func TestStripeRefund_StatusesAreMapped(t *testing.T) {
 		t.Fatalf("missing refund: %v", err)
 	}
 }
-
