@@ -41,6 +41,7 @@ commands:
   token create --role service [--json]
   token revoke --id TOKEN_ID
   credits grant --workspace ID --amount D --reason R [--reference REF]
+  refund --transaction ID [--amount D] --reason R [--allow-negative] [--json]
   price set --model M --input D --output D [--cached D] [--effective-from RFC3339]
   reconcile [--since RFC3339] [--until RFC3339] [--fix] [--json] [--allow-sandbox]
 `
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return withDB(ctx, cfg, func(a *instance) error { return a.revokeToken(ctx, args, out) })
 	case "credits grant":
 		return withDB(ctx, cfg, func(a *instance) error { return a.grant(ctx, args, out) })
+	case "refund":
+		return withDB(ctx, cfg, func(a *instance) error { return a.refund(ctx, args, out) })
 	case "price set":
 		return withDB(ctx, cfg, func(a *instance) error { return a.setPrice(ctx, args, out) })
 	case "reconcile":
@@ -126,7 +129,7 @@ func options(cfg config, log *slog.Logger) app.Options {
 	}
 	limits := graph.DefaultLimits
 	limits.Introspection = cfg.Introspection
-	seller := billing.Seller{Name: cfg.SellerName, Address: splitLines(cfg.SellerAddress), TaxID: cfg.SellerTaxID}
+	seller := cfg.seller()
 	return app.Options{
 		DatabaseURL: cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
@@ -315,6 +318,45 @@ func (a *instance) grant(ctx context.Context, args []string, out io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(out, "granted %s USD to %s; balance %s USD (blocked: %v)\n", amount, ws, b.Amount, b.Blocked())
+	return nil
+}
+
+// refund refunds a purchase through the payment provider: all of what is
+// not yet refunded, or --amount. Run again after an unknown outcome, it
+// finishes the same refund (same idempotency key) instead of making another.
+func (a *instance) refund(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("refund", flag.ContinueOnError)
+	txn := fs.String("transaction", "", "the purchase: its transaction id (txn_…) or uuid")
+	amountFlag := fs.String("amount", "", "USD to refund, e.g. 10.00 (default: all not yet refunded)")
+	reason := fs.String("reason", "", "why; printed on the credit note")
+	allowNegative := fs.Bool("allow-negative", false, "refund even if the balance goes below zero (the workspace is then blocked)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, err := uuid.Parse(strings.TrimPrefix(*txn, "txn_"))
+	if err != nil {
+		return fmt.Errorf("--transaction %q: a transaction id (txn_…) or uuid is required", *txn)
+	}
+	req := billing.RefundRequest{PurchaseID: id, Reason: *reason, AllowNegative: *allowNegative}
+	if *amountFlag != "" {
+		amount, err := money.Parse(*amountFlag)
+		if err != nil {
+			return fmt.Errorf("--amount %q: %w", *amountFlag, err)
+		}
+		req.Amount = &amount
+	}
+	res, err := a.Billing.RefundPurchase(ctx, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(map[string]any{"refund_id": res.Refund.ID, "processor_id": res.Refund.ProcessorID,
+			"amount": res.Refund.Amount.String(), "credit_note": res.CreditNote.Number, "credit_note_id": res.CreditNote.ID,
+			"balance": res.Balance.Amount.String(), "blocked": res.Balance.Blocked()})
+	}
+	fmt.Fprintf(out, "refunded %s USD of transaction txn_%s (refund %s, credit note %s); balance %s USD (blocked: %v)\n",
+		res.Refund.Amount, id, res.Refund.ProcessorID, res.CreditNote.Number, res.Balance.Amount, res.Balance.Blocked())
 	return nil
 }
 
