@@ -253,4 +253,3 @@ func decodeCreditNoteSnapshot(b []byte) (CreditNote, error) {
 		Reference: s.Reference, Reason: s.Reason, Seller: Party(s.Seller), Buyer: Party(s.Buyer), Description: s.Description,
 		Subtotal: s.Subtotal, Taxes: taxLines(s.Taxes), Amount: s.Amount, Currency: s.Currency, Note: s.Note, TaxRule: TaxMode(s.TaxRule)}, nil
 }
-

@@ -238,27 +238,27 @@ func partyV1(p partySnapshotV1) Party { return Party{Name: p.Name, Address: p.Ad
 // under another TAX_MODE or a newer label table, prints the same invoice.
 // JSON names frozen, as for v1.
 type invoiceSnapshotV2 struct {
-	Version     int                `json:"v"`
-	ID          uuid.UUID          `json:"id"`
-	WorkspaceID uuid.UUID          `json:"workspace_id"`
-	PurchaseID  uuid.UUID          `json:"purchase_id"`
-	Number      string             `json:"number"`
-	IssuedAt    time.Time          `json:"issued_at"`
-	PaidAt      time.Time          `json:"paid_at"`
-	Seller      partySnapshotV2    `json:"seller"`
-	Buyer       partySnapshotV2    `json:"buyer"`
-	Description string             `json:"description"`
-	Quantity    int64              `json:"quantity"`
-	UnitPrice   money.Amount       `json:"unit_price"`
-	Subtotal    money.Amount       `json:"subtotal"`
+	Version     int               `json:"v"`
+	ID          uuid.UUID         `json:"id"`
+	WorkspaceID uuid.UUID         `json:"workspace_id"`
+	PurchaseID  uuid.UUID         `json:"purchase_id"`
+	Number      string            `json:"number"`
+	IssuedAt    time.Time         `json:"issued_at"`
+	PaidAt      time.Time         `json:"paid_at"`
+	Seller      partySnapshotV2   `json:"seller"`
+	Buyer       partySnapshotV2   `json:"buyer"`
+	Description string            `json:"description"`
+	Quantity    int64             `json:"quantity"`
+	UnitPrice   money.Amount      `json:"unit_price"`
+	Subtotal    money.Amount      `json:"subtotal"`
 	Taxes       []taxLineSnapshot `json:"taxes"`
-	Amount      money.Amount       `json:"amount"`
-	Currency    string             `json:"currency"`
-	CardBrand   string             `json:"card_brand"`
-	CardLast4   string             `json:"card_last4"`
-	Kind        string             `json:"kind"`
-	Note        string             `json:"note,omitempty"`
-	TaxRule     string             `json:"tax_rule"`
+	Amount      money.Amount      `json:"amount"`
+	Currency    string            `json:"currency"`
+	CardBrand   string            `json:"card_brand"`
+	CardLast4   string            `json:"card_last4"`
+	Kind        string            `json:"kind"`
+	Note        string            `json:"note,omitempty"`
+	TaxRule     string            `json:"tax_rule"`
 }
 
 // partySnapshotV2 is a party with its tax ID's type, label and country
