@@ -119,6 +119,12 @@ type RefundRequest struct {
 	// AllowNegative lets the refund take the balance below zero (the
 	// workspace is then blocked, as at zero).
 	AllowNegative bool
+	// Resume finishes a refund of this purchase whose outcome was unknown
+	// (the provider did not answer): it is sent again under the same
+	// idempotency key, so it cannot refund twice. A refund finished
+	// meanwhile (by its webhook) is returned as it is. Amount and Reason
+	// are the refund's own then.
+	Resume *uuid.UUID
 }
 
 // RefundResult is what RefundPurchase did.
@@ -136,19 +142,22 @@ const maxReason = 200
 // anything is sent, an amount above what is left unrefunded (refunds and
 // disputes already taken) and, unless AllowNegative, above the
 // workspace's balance. The refund is recorded pending first and sent under
-// the idempotency key "refund-<its id>", so if the provider's answer is
-// lost, the same request again finishes it without refunding twice; then
-// the ledger entry and the credit note are written in one transaction.
+// the idempotency key "refund-<its id>"; then the ledger entry and the
+// credit note are written in one transaction. If the provider's answer is
+// lost, the refund stays pending and blocks other refunds of the purchase
+// until Resume finishes it (or its webhook does).
 func (s *Service) RefundPurchase(ctx context.Context, req RefundRequest) (RefundResult, error) {
 	reason := norm.NFC.String(strings.TrimSpace(req.Reason))
-	if reason == "" {
-		return RefundResult{}, badInput("reason", "a reason is required: it is printed on the credit note")
-	}
-	if err := checkText("reason", reason, maxReason); err != nil {
-		return RefundResult{}, err
-	}
-	if err := checkPrintable("reason", reason); err != nil {
-		return RefundResult{}, err
+	if req.Resume == nil {
+		if reason == "" {
+			return RefundResult{}, badInput("reason", "a reason is required: it is printed on the credit note")
+		}
+		if err := checkText("reason", reason, maxReason); err != nil {
+			return RefundResult{}, err
+		}
+		if err := checkPrintable("reason", reason); err != nil {
+			return RefundResult{}, err
+		}
 	}
 	ws, err := s.purchaseWorkspace(ctx, req.PurchaseID)
 	if err != nil {
@@ -173,13 +182,16 @@ func (s *Service) RefundPurchase(ctx context.Context, req RefundRequest) (Refund
 		if err != nil {
 			return err
 		}
-		if pending := taken.pendingOperatorRefund(); pending != nil {
-			if req.Amount == nil || *req.Amount == money.Amount(pending.Amount) {
-				r = pending // resume it: the same key cannot refund twice
-				return nil
+		if req.Resume != nil {
+			r = taken.refund(*req.Resume)
+			if r == nil {
+				return notFound("refund")
 			}
-			return badInput("amount", "refund %s of %s USD is still waiting for the payment provider: finish it first by running the command again with its amount (or without --amount)",
-				pending.ID, money.Amount(pending.Amount))
+			return nil
+		}
+		if pending := taken.pendingOperatorRefund(); pending != nil {
+			return badInput("transaction", "refund %s of %s USD of this purchase is still waiting for the payment provider: finish it first (credits refund --resume %s)",
+				pending.ID, money.Amount(pending.Amount), pending.ID)
 		}
 		left := taken.unrefunded(p)
 		amount := left
@@ -200,6 +212,12 @@ func (s *Service) RefundPurchase(ctx context.Context, req RefundRequest) (Refund
 	if err != nil {
 		return RefundResult{}, err
 	}
+	switch r.Status {
+	case RefundSucceeded:
+		return s.refundResult(ctx, r.ID) // finished meanwhile (its webhook)
+	case RefundFailed:
+		return RefundResult{Refund: refundOf(r)}, &Error{Code: CodePaymentFailed, Message: fmt.Sprintf("refund %s failed: the payment provider refused it", r.ID)}
+	}
 
 	cents, _ := money.Amount(r.Amount).CentsExact()
 	out, err := s.payments.Refund(ctx, payments.RefundRequest{IntentID: intentID, AmountCents: cents, IdempotencyKey: "refund-" + r.ID.String(),
@@ -219,7 +237,8 @@ func (s *Service) RefundPurchase(ctx context.Context, req RefundRequest) (Refund
 	case err != nil:
 		s.log.Error("refund outcome unknown", "refund", r.ID, "purchase", r.PurchaseID, "err", err)
 		return RefundResult{Refund: refundOf(r)}, &Error{Code: CodePaymentFailed, Message: fmt.Sprintf(
-			"the payment provider could not be reached; refund %s stays pending: run the same command again to finish it (it cannot refund twice)", r.ID)}
+			"the payment provider could not be reached; refund %s stays pending: finish it with credits refund --transaction txn_%s --resume %s (it cannot refund twice)",
+			r.ID, r.PurchaseID, r.ID)}
 	}
 	if err := s.completeOperatorRefund(ctx, r, out.ID); err != nil {
 		return RefundResult{}, err
@@ -341,13 +360,13 @@ func (s *Service) recordProcessorRefunds(ctx context.Context, purchaseID uuid.UU
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Refund.Query().Where(refund.WorkspaceID(ws), refund.PurchaseID(p.ID)).ForUpdate().All(ctx)
+		t, err := takenBack(ctx, tx, p)
 		if err != nil {
-			return fmt.Errorf("read refunds: %w", err)
+			return err
 		}
 		byProcessor, byID := map[string]bool{}, map[uuid.UUID]*ent.Refund{}
 		var recorded money.Amount
-		for _, r := range rows {
+		for _, r := range t.refunds {
 			byID[r.ID] = r
 			if r.ProcessorID != nil {
 				byProcessor[*r.ProcessorID] = true
@@ -356,12 +375,15 @@ func (s *Service) recordProcessorRefunds(ctx context.Context, purchaseID uuid.UU
 				recorded += money.Amount(r.Amount)
 			}
 		}
-		// Stripe never refunds more than was charged; a larger figure is
-		// not believed beyond the purchase.
+		// Stripe never refunds more than was charged, nor a disputed
+		// charge: a larger figure is not believed beyond what the purchase
+		// has left once disputes are taken, so no purchase ever gives back
+		// more than it took.
 		purchaseCents, _ := money.Amount(p.Amount).CentsExact()
-		if targetCents > purchaseCents {
-			s.log.Warn("refunded amount above the purchase", "purchase", p.ID, "refunded_cents", targetCents, "purchase_cents", purchaseCents)
-			targetCents = purchaseCents
+		limitCents, _ := (money.Amount(p.Amount) - t.disputed()).CentsExact()
+		if targetCents > limitCents {
+			s.log.Warn("refunded amount above what the purchase has left", "purchase", p.ID, "refunded_cents", targetCents, "left_cents", limitCents)
+			targetCents = limitCents
 		}
 		target := money.Cents(targetCents)
 		now := s.now()
@@ -464,13 +486,21 @@ func (s *Service) ApplyDispute(ctx context.Context, d DisputeUpdate) error {
 			return err
 		}
 		now := s.now()
+		t, err := takenBack(ctx, tx, p)
+		if err != nil {
+			return err
+		}
 		row, err := tx.Dispute.Query().Where(dispute.WorkspaceID(ws), dispute.ProcessorID(d.ID)).ForUpdate().Only(ctx)
 		switch {
 		case ent.IsNotFound(err):
-			// A dispute cannot take more than the charge.
-			purchaseCents, _ := money.Amount(p.Amount).CentsExact()
-			cents := min(d.AmountCents, purchaseCents)
+			// A dispute withdraws at most what the purchase has left after
+			// refunds and other disputes: a buyer disputing a refunded
+			// charge is answered with the refund's evidence, not with a
+			// second withdrawal of the same credits.
+			leftCents, _ := t.unrefunded(p).CentsExact()
+			cents := min(d.AmountCents, leftCents)
 			if cents <= 0 {
+				s.log.Warn("dispute of a purchase with nothing left to withdraw", "dispute", d.ID, "purchase", p.ID, "status", d.Status)
 				return nil
 			}
 			if err := tx.Dispute.Create().SetWorkspaceID(ws).SetPurchaseID(p.ID).SetProcessorID(d.ID).SetStatus(status).
@@ -574,6 +604,26 @@ func (t taken) unrefunded(p *ent.Purchase) money.Amount {
 		}
 	}
 	return max(left, 0)
+}
+
+// disputed is what open and lost disputes have withdrawn.
+func (t taken) disputed() money.Amount {
+	var sum money.Amount
+	for _, d := range t.disputes {
+		if d.Status != dispute.StatusWon {
+			sum += money.Amount(d.Amount)
+		}
+	}
+	return sum
+}
+
+func (t taken) refund(id uuid.UUID) *ent.Refund {
+	for _, r := range t.refunds {
+		if r.ID == id && r.Source == refund.SourceOperator {
+			return r
+		}
+	}
+	return nil
 }
 
 func (t taken) pendingOperatorRefund() *ent.Refund {

@@ -78,7 +78,7 @@ func CountryCode(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	if up := strings.ToUpper(s); isCountryCode(up) {
 		if r, err := language.ParseRegion(up); err == nil && r.IsCountry() {
-			return up, true
+			return r.Canonicalize().String(), true // UK is GB
 		}
 		return "", false
 	}
@@ -93,7 +93,7 @@ var countryNames = sync.OnceValue(func() map[string]string {
 		for b := 'A'; b <= 'Z'; b++ {
 			code := string([]rune{a, b})
 			r, err := language.ParseRegion(code)
-			if err != nil || !r.IsCountry() || r.String() != code {
+			if err != nil || !r.IsCountry() || r.Canonicalize().String() != code {
 				continue
 			}
 			if name := display.English.Regions().Name(r); name != "" {
