@@ -42,6 +42,7 @@ commands:
   token revoke --id TOKEN_ID
   credits grant --workspace ID --amount D --reason R [--reference REF]
   refund --transaction ID [--amount D] --reason R [--allow-negative] [--json]
+  refund --transaction ID --resume REFUND_ID     finish a refund whose outcome was unknown
   price set --model M --input D --output D [--cached D] [--effective-from RFC3339]
   reconcile [--since RFC3339] [--until RFC3339] [--fix] [--json] [--allow-sandbox]
 `
@@ -322,14 +323,15 @@ func (a *instance) grant(ctx context.Context, args []string, out io.Writer) erro
 }
 
 // refund refunds a purchase through the payment provider: all of what is
-// not yet refunded, or --amount. Run again after an unknown outcome, it
-// finishes the same refund (same idempotency key) instead of making another.
+// not yet refunded, or --amount. After an unknown outcome, --resume
+// finishes that refund (same idempotency key) instead of making another.
 func (a *instance) refund(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("refund", flag.ContinueOnError)
 	txn := fs.String("transaction", "", "the purchase: its transaction id (txn_…) or uuid")
 	amountFlag := fs.String("amount", "", "USD to refund, e.g. 10.00 (default: all not yet refunded)")
 	reason := fs.String("reason", "", "why; printed on the credit note")
 	allowNegative := fs.Bool("allow-negative", false, "refund even if the balance goes below zero (the workspace is then blocked)")
+	resume := fs.String("resume", "", "finish this refund, whose outcome was unknown (sent again under its own idempotency key)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -339,6 +341,13 @@ func (a *instance) refund(ctx context.Context, args []string, out io.Writer) err
 		return fmt.Errorf("--transaction %q: a transaction id (txn_…) or uuid is required", *txn)
 	}
 	req := billing.RefundRequest{PurchaseID: id, Reason: *reason, AllowNegative: *allowNegative}
+	if *resume != "" {
+		r, err := uuid.Parse(*resume)
+		if err != nil {
+			return fmt.Errorf("--resume %q: a refund id is required", *resume)
+		}
+		req.Resume = &r
+	}
 	if *amountFlag != "" {
 		amount, err := money.Parse(*amountFlag)
 		if err != nil {
