@@ -503,9 +503,11 @@ func (s *Service) purchasesOf(ctx context.Context, rows []*ent.Purchase) ([]Purc
 	for _, inv := range invs {
 		byPurchase[inv.PurchaseID] = inv.ID
 	}
-	refunded, err := s.refundedOf(ctx, rows[0].WorkspaceID, ids)
-	if err != nil {
-		return nil, err
+	var refunded map[uuid.UUID]money.Amount
+	if len(invs) > 0 { // only an invoiced purchase can have credit notes
+		if refunded, err = s.refundedOf(ctx, rows[0].WorkspaceID, ids); err != nil {
+			return nil, err
+		}
 	}
 	for i, p := range rows {
 		var inv *uuid.UUID

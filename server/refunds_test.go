@@ -293,3 +293,30 @@ func (e *env) creditNote(id, token string) download {
 	body, _ := io.ReadAll(resp.Body)
 	return download{resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), body}
 }
+
+// balanceUpdated fires for refunds, disputes and their reversal: they move
+// the balance through the ledger like any other change.
+func TestBalanceUpdated_FiresOnRefundsAndDisputes(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.workspace("0")
+	b := e.buy(owner, "50.00", "pm_card_visa")
+	sub, err := e.subscribe(context.Background(), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.close()
+	sub.waitFor(t, "50.00")
+	e.deliver("evt_1", "charge.refunded", chargeObject(b, 5000, 1000))
+	sub.waitFor(t, "40.00")
+	e.deliver("evt_2", "charge.dispute.created", disputeObject(b, "dp_1", "needs_response", 2000))
+	sub.waitFor(t, "20.00")
+	e.deliver("evt_3", "charge.dispute.closed", disputeObject(b, "dp_1", "won", 2000))
+	sub.waitFor(t, "40.00")
+	amount := money.Dollars(40)
+	if _, err := e.billing.RefundPurchase(context.Background(), billing.RefundRequest{PurchaseID: uuid.MustParse(b.purchaseID), Amount: &amount, Reason: "rest"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := sub.waitFor(t, "0.00"); m["blocked"] != true {
+		t.Fatalf("a balance of zero after the refund is not blocked: %v", m)
+	}
+}

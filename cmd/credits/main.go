@@ -400,7 +400,11 @@ func (a *instance) reconcile(ctx context.Context, args []string, out io.Writer) 
 		}
 	} else {
 		for _, d := range report {
-			fmt.Fprintf(out, "%s purchase %s intent %s amount %s fixed=%v\n", d.Kind, d.PurchaseID, d.IntentID, d.Amount, d.Fixed)
+			refund := ""
+			if d.RefundID != "" {
+				refund = " refund " + d.RefundID
+			}
+			fmt.Fprintf(out, "%s purchase %s intent %s%s amount %s fixed=%v\n", d.Kind, d.PurchaseID, d.IntentID, refund, d.Amount, d.Fixed)
 		}
 		fmt.Fprintf(out, "%d differences between %s and %s\n", len(report), from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
