@@ -43,7 +43,7 @@ func TestSellerTaxOf_ReverseChargesVATRegistrationsAbroadOnly(t *testing.T) {
 	}
 }
 
-func TestParseTaxMode(t *testing.T) {
+func TestParseTaxMode_AcceptsNoneAndReverseChargeOnly(t *testing.T) {
 	for in, want := range map[string]TaxMode{"": TaxNone, "none": TaxNone, " NONE ": TaxNone, "reverse_charge": TaxReverseCharge, "Reverse_Charge": TaxReverseCharge} {
 		if got, err := ParseTaxMode(in); err != nil || got != want {
 			t.Errorf("ParseTaxMode(%q) = %q, %v; want %q", in, got, err, want)
@@ -70,7 +70,7 @@ func TestCountryCode_ReadsCodesAndEnglishNames(t *testing.T) {
 	}
 }
 
-func TestCheckSeller(t *testing.T) {
+func TestCheckSeller_RefusesDetailsAnInvoiceCannotCarry(t *testing.T) {
 	ok := Seller{Name: "AI Router GmbH", Address: []string{"Friedrichstraße 68", "10117 Berlin", "Germany"}, Country: "DE",
 		TaxID: "DE136695976", TaxIDType: "eu_vat", TaxMode: TaxReverseCharge}
 	if err := CheckSeller(ok); err != nil {
