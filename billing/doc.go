@@ -1,6 +1,7 @@
 // Package billing owns the money rules of the credits service: pricing usage,
 // the ledger and the balance it sums to, blocking at zero, trace overage,
-// purchases, auto top-up and invoices issued.
+// purchases, auto top-up, invoices issued and the tax rule they are issued
+// under, refunds, disputes and the credit notes that cancel invoices.
 //
 // Every balance change goes through one function (post) that, in one
 // database transaction, row-locks the workspace, appends a ledger entry keyed

@@ -16,17 +16,55 @@ import (
 	"github.com/airouter/credits/ent/predicate"
 	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/taxid"
 )
 
-// Party is a seller or buyer as printed on an invoice.
+// Party is a seller or buyer as printed on an invoice or credit note.
 type Party struct {
 	Name    string
 	Address []string
-	TaxID   string
+	// TaxID is the number as printed after its label ("PL5261025421").
+	// Invoices of snapshot version 1 hold the older text, "PL… (eu_vat)".
+	TaxID string
+	// TaxIDType is the Stripe type of the number, when known ("eu_vat").
+	TaxIDType string
+	// TaxIDLabel is printed before the number ("EU VAT"); "" prints "Tax ID:".
+	TaxIDLabel string
+	// TaxIDCountry is the country's name printed after the number in
+	// parentheses ("Germany"); "" for none (the label or number says it).
+	TaxIDCountry string
 }
 
-// Seller is who issues invoices (SELLER_NAME, SELLER_ADDRESS, SELLER_TAX_ID).
-type Seller = Party
+// Seller is who issues invoices and the tax rule it issues them under
+// (SELLER_NAME, SELLER_ADDRESS, SELLER_COUNTRY, SELLER_TAX_ID,
+// SELLER_TAX_ID_TYPE, TAX_MODE).
+type Seller struct {
+	Name    string
+	Address []string
+	// Country is ISO 3166-1 alpha-2; the reverse charge needs it.
+	Country string
+	// TaxID is the seller's tax registration, printed on every invoice
+	// when set; TaxIDType (a Stripe type, optional) gives its label.
+	TaxID     string
+	TaxIDType string
+	TaxMode   TaxMode
+}
+
+// party is the seller as printed: the registration with its label (or
+// "Tax ID:") and its country.
+func (s Seller) party() Party {
+	p := Party{Name: s.Name, Address: s.Address, TaxID: s.TaxID}
+	if s.TaxID != "" {
+		p.TaxIDType = s.TaxIDType
+		if s.TaxIDType != "" {
+			p.TaxIDLabel = taxid.ShortLabel(s.TaxIDType)
+		}
+		if s.Country != "" {
+			p.TaxIDCountry = countryName(s.Country)
+		}
+	}
+	return p
+}
 
 // Invoice is an issued invoice: everything printed on it, as it was issued.
 type Invoice struct {
@@ -41,11 +79,20 @@ type Invoice struct {
 	Description string
 	Quantity    int64
 	UnitPrice   money.Amount
-	Amount      money.Amount
-	Currency    string
-	CardBrand   string
-	CardLast4   string
-	Kind        PurchaseKind
+	// Subtotal is the line before tax; Taxes the tax rows on it (none
+	// prints "Tax 0.00"); Amount the total paid, Subtotal + Σ Taxes.
+	Subtotal  money.Amount
+	Taxes     []TaxLine
+	Amount    money.Amount
+	Currency  string
+	CardBrand string
+	CardLast4 string
+	Kind      PurchaseKind
+	// Note is printed under the totals (the reverse-charge statement).
+	Note string
+	// TaxRule is the seller's TaxMode when the invoice was issued ("" for
+	// invoices issued before tax rules existed, snapshot version 1).
+	TaxRule TaxMode
 }
 
 // invoiceNumber formats the service-wide sequence number: CR-2026-000123.
@@ -71,11 +118,14 @@ func (s *Service) issueInvoice(ctx context.Context, tx *ledger.Tx, p *ent.Purcha
 		return fmt.Errorf("next invoice number: %w", err)
 	}
 	now := s.now()
+	buyer := buyerProfile(p.Buyer)
+	taxes, note := s.cfg.Seller.taxOf(buyer.TaxID)
 	inv := Invoice{
 		ID: uuid.New(), WorkspaceID: p.WorkspaceID, PurchaseID: p.ID, Number: invoiceNumber(counter.Last, now),
-		IssuedAt: now, PaidAt: now, Seller: s.cfg.Seller, Buyer: buyerParty(p.Buyer),
-		Description: "AI Router credits", Quantity: 1, UnitPrice: money.Amount(p.Amount), Amount: money.Amount(p.Amount), Currency: money.Currency,
-		CardBrand: p.CardBrand, CardLast4: p.CardLast4, Kind: p.Kind,
+		IssuedAt: now, PaidAt: now, Seller: s.cfg.Seller.party(), Buyer: buyerParty(buyer),
+		Description: "AI Router credits", Quantity: 1, UnitPrice: money.Amount(p.Amount), Subtotal: money.Amount(p.Amount),
+		Taxes: taxes, Amount: money.Amount(p.Amount), Currency: money.Currency,
+		CardBrand: p.CardBrand, CardLast4: p.CardLast4, Kind: p.Kind, Note: note, TaxRule: s.cfg.Seller.TaxMode,
 	}
 	snapshot, err := encodeInvoiceSnapshot(inv)
 	if err != nil {
@@ -88,15 +138,13 @@ func (s *Service) issueInvoice(ctx context.Context, tx *ledger.Tx, p *ent.Purcha
 	return nil
 }
 
-func buyerParty(b map[string]string) Party {
-	p := Party{Name: b["name"], Address: FormatAddress(Address{Line1: b["line1"], Line2: b["line2"], City: b["city"],
-		PostalCode: b["postal_code"], State: b["state"], Country: b["country"]})}
-	if v := b["tax_value"]; v != "" {
-		// EU VAT numbers carry their country already (PL1234567890).
-		if !strings.HasPrefix(v, b["tax_country"]) {
-			v = b["tax_country"] + " " + v
-		}
-		p.TaxID = fmt.Sprintf("%s (%s)", v, b["tax_type"])
+// buyerParty is the buyer as printed: the tax ID as entered (normalized)
+// after its label, "EU VAT PL5261025421", "US EIN 12-3456789": the label
+// names the country where the number does not.
+func buyerParty(b BillingProfile) Party {
+	p := Party{Name: b.Name, Address: FormatAddress(b.Address)}
+	if t := b.TaxID; t != nil && t.Value != "" {
+		p.TaxID, p.TaxIDType, p.TaxIDLabel = t.Value, t.Type, taxid.ShortLabel(t.Type)
 	}
 	return p
 }
@@ -181,11 +229,79 @@ type partySnapshotV1 struct {
 	TaxID   string   `json:"tax_id,omitempty"`
 }
 
+func partyV1(p partySnapshotV1) Party { return Party{Name: p.Name, Address: p.Address, TaxID: p.TaxID} }
+
+// invoiceSnapshotV2 adds what a finance team files an invoice by: each
+// party's tax ID with its type, printed label and country, the tax rows
+// on the subtotal, the note under the totals (reverse charge) and the tax
+// rule in force when the invoice was issued, so re-rendering it later,
+// under another TAX_MODE or a newer label table, prints the same invoice.
+// JSON names frozen, as for v1.
+type invoiceSnapshotV2 struct {
+	Version     int               `json:"v"`
+	ID          uuid.UUID         `json:"id"`
+	WorkspaceID uuid.UUID         `json:"workspace_id"`
+	PurchaseID  uuid.UUID         `json:"purchase_id"`
+	Number      string            `json:"number"`
+	IssuedAt    time.Time         `json:"issued_at"`
+	PaidAt      time.Time         `json:"paid_at"`
+	Seller      partySnapshotV2   `json:"seller"`
+	Buyer       partySnapshotV2   `json:"buyer"`
+	Description string            `json:"description"`
+	Quantity    int64             `json:"quantity"`
+	UnitPrice   money.Amount      `json:"unit_price"`
+	Subtotal    money.Amount      `json:"subtotal"`
+	Taxes       []taxLineSnapshot `json:"taxes"`
+	Amount      money.Amount      `json:"amount"`
+	Currency    string            `json:"currency"`
+	CardBrand   string            `json:"card_brand"`
+	CardLast4   string            `json:"card_last4"`
+	Kind        string            `json:"kind"`
+	Note        string            `json:"note,omitempty"`
+	TaxRule     string            `json:"tax_rule"`
+}
+
+// partySnapshotV2 is a party with its tax ID's type, label and country
+// (credit note snapshots use it too).
+type partySnapshotV2 struct {
+	Name         string   `json:"name"`
+	Address      []string `json:"address"`
+	TaxID        string   `json:"tax_id,omitempty"`
+	TaxIDType    string   `json:"tax_id_type,omitempty"`
+	TaxIDLabel   string   `json:"tax_id_label,omitempty"`
+	TaxIDCountry string   `json:"tax_id_country,omitempty"`
+}
+
+// taxLineSnapshot is a tax row as invoice v2 and credit note v1 store it.
+type taxLineSnapshot struct {
+	Label  string       `json:"label"`
+	Rate   string       `json:"rate"`
+	Amount money.Amount `json:"amount"`
+}
+
+func taxSnapshots(taxes []TaxLine) []taxLineSnapshot {
+	out := make([]taxLineSnapshot, len(taxes))
+	for i, t := range taxes {
+		out[i] = taxLineSnapshot(t)
+	}
+	return out
+}
+
+func taxLines(taxes []taxLineSnapshot) []TaxLine {
+	var out []TaxLine
+	for _, t := range taxes {
+		out = append(out, TaxLine(t))
+	}
+	return out
+}
+
+// encodeInvoiceSnapshot writes the current version, v2.
 func encodeInvoiceSnapshot(inv Invoice) ([]byte, error) {
-	return json.Marshal(invoiceSnapshotV1{Version: 1, ID: inv.ID, WorkspaceID: inv.WorkspaceID, PurchaseID: inv.PurchaseID,
-		Number: inv.Number, IssuedAt: inv.IssuedAt, PaidAt: inv.PaidAt, Seller: partySnapshotV1(inv.Seller), Buyer: partySnapshotV1(inv.Buyer),
-		Description: inv.Description, Quantity: inv.Quantity, UnitPrice: inv.UnitPrice, Amount: inv.Amount, Currency: inv.Currency,
-		CardBrand: inv.CardBrand, CardLast4: inv.CardLast4, Kind: string(inv.Kind)})
+	return json.Marshal(invoiceSnapshotV2{Version: 2, ID: inv.ID, WorkspaceID: inv.WorkspaceID, PurchaseID: inv.PurchaseID,
+		Number: inv.Number, IssuedAt: inv.IssuedAt, PaidAt: inv.PaidAt, Seller: partySnapshotV2(inv.Seller), Buyer: partySnapshotV2(inv.Buyer),
+		Description: inv.Description, Quantity: inv.Quantity, UnitPrice: inv.UnitPrice, Subtotal: inv.Subtotal, Taxes: taxSnapshots(inv.Taxes),
+		Amount: inv.Amount, Currency: inv.Currency, CardBrand: inv.CardBrand, CardLast4: inv.CardLast4, Kind: string(inv.Kind),
+		Note: inv.Note, TaxRule: string(inv.TaxRule)})
 }
 
 func decodeInvoiceSnapshot(b []byte) (Invoice, error) {
@@ -201,10 +317,20 @@ func decodeInvoiceSnapshot(b []byte) (Invoice, error) {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return Invoice{}, fmt.Errorf("decode invoice: %w", err)
 		}
+		// Version 1 printed no tax section: its subtotal is its total.
+		return Invoice{ID: s.ID, WorkspaceID: s.WorkspaceID, PurchaseID: s.PurchaseID, Number: s.Number, IssuedAt: s.IssuedAt.UTC(),
+			PaidAt: s.PaidAt.UTC(), Seller: partyV1(s.Seller), Buyer: partyV1(s.Buyer), Description: s.Description, Quantity: s.Quantity,
+			UnitPrice: s.UnitPrice, Subtotal: s.Amount, Amount: s.Amount, Currency: s.Currency, CardBrand: s.CardBrand, CardLast4: s.CardLast4,
+			Kind: PurchaseKind(s.Kind)}, nil
+	case 2:
+		var s invoiceSnapshotV2
+		if err := json.Unmarshal(b, &s); err != nil {
+			return Invoice{}, fmt.Errorf("decode invoice: %w", err)
+		}
 		return Invoice{ID: s.ID, WorkspaceID: s.WorkspaceID, PurchaseID: s.PurchaseID, Number: s.Number, IssuedAt: s.IssuedAt.UTC(),
 			PaidAt: s.PaidAt.UTC(), Seller: Party(s.Seller), Buyer: Party(s.Buyer), Description: s.Description, Quantity: s.Quantity,
-			UnitPrice: s.UnitPrice, Amount: s.Amount, Currency: s.Currency, CardBrand: s.CardBrand, CardLast4: s.CardLast4,
-			Kind: PurchaseKind(s.Kind)}, nil
+			UnitPrice: s.UnitPrice, Subtotal: s.Subtotal, Taxes: taxLines(s.Taxes), Amount: s.Amount, Currency: s.Currency,
+			CardBrand: s.CardBrand, CardLast4: s.CardLast4, Kind: PurchaseKind(s.Kind), Note: s.Note, TaxRule: TaxMode(s.TaxRule)}, nil
 	}
 	return Invoice{}, fmt.Errorf("decode invoice: unknown snapshot version %d", v.Version)
 }

@@ -10,11 +10,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/ent/billingprofile"
 	"github.com/airouter/credits/ent/workspace"
 	"github.com/airouter/credits/payments"
+	"github.com/airouter/credits/pdf"
 	"github.com/airouter/credits/taxid"
 )
 
@@ -39,10 +41,13 @@ type BillingProfile struct {
 // an invoice line does not need more).
 const maxProfileField = 200
 
-// normalizeProfile validates p and returns it trimmed, with the country
-// upper-cased and the tax ID in its canonical form.
+// normalizeProfile validates p and returns it trimmed and composed (NFC,
+// the form invoices print), with the country upper-cased and the tax ID
+// in its canonical form. Every text an invoice prints must print as
+// entered: a script the invoice cannot render (right to left, emoji,
+// control characters) is refused naming the field.
 func normalizeProfile(p BillingProfile) (BillingProfile, error) {
-	trim := strings.TrimSpace
+	trim := func(s string) string { return norm.NFC.String(strings.TrimSpace(s)) }
 	p.Name = trim(p.Name)
 	a := &p.Address
 	a.Line1, a.Line2, a.City, a.PostalCode, a.State = trim(a.Line1), trim(a.Line2), trim(a.City), trim(a.PostalCode), trim(a.State)
@@ -61,6 +66,9 @@ func normalizeProfile(p BillingProfile) (BillingProfile, error) {
 		if err := checkText(f.name, f.value, maxProfileField); err != nil {
 			return p, err
 		}
+		if err := checkPrintable(f.name, f.value); err != nil {
+			return p, err
+		}
 	}
 	if !isCountryCode(a.Country) {
 		return p, badInput("billing.address.country", "billing.address.country must be a two-letter ISO 3166-1 code such as DE or US")
@@ -74,9 +82,22 @@ func normalizeProfile(p BillingProfile) (BillingProfile, error) {
 			}
 			return p, badInput("billing.taxId", "tax ID: %v", err)
 		}
+		if err := checkPrintable("billing.taxId.value", id.Value); err != nil {
+			return p, err
+		}
 		p.TaxID = &TaxID{Country: id.Country, Type: id.Type, Value: id.Value}
 	}
 	return p, nil
+}
+
+// checkPrintable refuses text an invoice or credit note cannot print as
+// entered (pdf.CheckPrintable: the character, where, and why), naming the
+// field; text is NFC already.
+func checkPrintable(field, v string) error {
+	if err := pdf.CheckPrintable(v); err != nil {
+		return badInput(field, "%s cannot be printed on an invoice: %v", field, err)
+	}
+	return nil
 }
 
 // checkText is the one check of free text a client sends (names,

@@ -75,6 +75,9 @@ type Purchase struct {
 	CreatedAt       time.Time
 	SucceededAt     *time.Time
 	InvoiceID       *uuid.UUID
+	// Refunded is what has been given back of it: refunds and lost
+	// disputes, the sum of its credit notes.
+	Refunded money.Amount
 }
 
 // PurchaseRequest is AddCredits' input. Card: a saved card (CardID), or a
@@ -447,6 +450,11 @@ func (s *Service) paymentSucceeded(ctx context.Context, purchaseID uuid.UUID, in
 		if err := s.issueInvoice(ctx, tx, p); err != nil {
 			return err
 		}
+		// Refunds and disputes the processor reported before this success
+		// land with it: the refunded part is never credited on its own.
+		if err := s.settle(ctx, tx, p); err != nil {
+			return err
+		}
 		if p.Kind != PurchaseManual {
 			return nil
 		}
@@ -495,12 +503,19 @@ func (s *Service) purchasesOf(ctx context.Context, rows []*ent.Purchase) ([]Purc
 	for _, inv := range invs {
 		byPurchase[inv.PurchaseID] = inv.ID
 	}
+	var refunded map[uuid.UUID]money.Amount
+	if len(invs) > 0 { // only an invoiced purchase can have credit notes
+		if refunded, err = s.refundedOf(ctx, rows[0].WorkspaceID, ids); err != nil {
+			return nil, err
+		}
+	}
 	for i, p := range rows {
 		var inv *uuid.UUID
 		if id, ok := byPurchase[p.ID]; ok {
 			inv = &id
 		}
 		out[i] = purchaseOf(p, inv)
+		out[i].Refunded = refunded[p.ID]
 	}
 	return out, nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/ent/purchase"
+	"github.com/airouter/credits/ent/refund"
 	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
 	"github.com/airouter/credits/payments"
@@ -20,11 +22,17 @@ type Discrepancy struct {
 	PurchaseID uuid.UUID
 	IntentID   string
 	// Kind: "charged_not_credited" (the processor took the money, we did not
-	// credit it) or "credited_not_charged" (we credited, the processor has no
-	// succeeded charge).
+	// credit it), "credited_not_charged" (we credited, the processor has no
+	// succeeded charge), "refunded_not_recorded" (the processor refunded,
+	// we did not withdraw the credits), "recorded_not_refunded" (we
+	// withdrew credits for a refund the processor does not have, or has as
+	// failed) or "refund_pending" (an operator's refund whose answer never
+	// came, and that the processor does not list).
 	Kind   string
 	Amount money.Amount
-	Fixed  bool
+	// RefundID is the processor's refund id, for the refund kinds.
+	RefundID string `json:",omitempty"`
+	Fixed    bool
 }
 
 // ReconcileMargin widens the processor's side of a reconciliation window
@@ -113,7 +121,147 @@ func (s *Service) Reconcile(ctx context.Context, since, until time.Time, fix boo
 		}
 		out = append(out, d)
 	}
+	refunds, err := s.reconcileRefunds(ctx, since, until, fix)
+	return append(out, refunds...), err
+}
+
+// reconcileRefunds compares our refunds recorded in [since, until) with
+// the processor's refunds of that window (widened by ReconcileMargin),
+// matched by the processor's refund id, or, for an operator refund whose
+// answer was lost, by the refund_id metadata we sent with it.
+//
+// A processor refund of one of our purchases that no refund of ours
+// matches is refunded_not_recorded, unless our refunds of that purchase
+// already add up to the processor's (a webhook without the refund list
+// records the cumulative amount under the charge's id, not each refund's);
+// --fix records it as its webhook would have (ledger entry, credit note,
+// once) and completes a matching pending operator refund. A refund we
+// recorded under a processor id the processor does not know, or has as
+// failed, is recorded_not_refunded, and an operator refund still pending
+// and unknown to the processor is refund_pending: both are reported, not
+// fixed (an operator decides: a grant gives credits back, running the
+// refund command again finishes a pending refund).
+func (s *Service) reconcileRefunds(ctx context.Context, since, until time.Time, fix bool) ([]Discrepancy, error) {
+	listed, err := s.payments.ListRefunds(ctx, since.Add(-ReconcileMargin), until.Add(ReconcileMargin))
+	if err != nil {
+		return nil, fmt.Errorf("list processor refunds: %w", err)
+	}
+	ours, err := s.ent.Refund.Query().Where(refund.CreatedAtGTE(since), refund.CreatedAtLT(until)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list refunds: %w", err)
+	}
+	ids := make([]string, 0, len(listed))
+	for _, r := range listed {
+		ids = append(ids, r.ID)
+	}
+	// Our rows for the listed refunds, wherever their creation falls.
+	known, err := s.ent.Refund.Query().Where(refund.ProcessorIDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find refunds: %w", err)
+	}
+	byProcessor := map[string]*ent.Refund{}
+	for _, r := range known {
+		byProcessor[*r.ProcessorID] = r
+	}
+	listedIDs, matchedOurs := map[string]payments.Refund{}, map[uuid.UUID]bool{}
+	processorTotal := map[string]int64{} // intent → cents refunded in the listed window
+	for _, r := range listed {
+		listedIDs[r.ID] = r
+		if r.Status != payments.RefundFailed {
+			processorTotal[r.IntentID] += r.AmountCents
+		}
+	}
+
+	var out []Discrepancy
+	for _, r := range listed {
+		if r.Status == payments.RefundFailed {
+			continue
+		}
+		if row, ok := byProcessor[r.ID]; ok {
+			matchedOurs[row.ID] = true
+			continue
+		}
+		ourID, _ := uuid.Parse(r.Metadata["refund_id"])
+		purchaseID, err := s.PurchaseIDForIntent(ctx, r.IntentID, r.Metadata)
+		if errors.Is(err, ErrNotOurs) {
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		pending, err := s.ent.Refund.Query().Where(refund.ID(ourID), refund.PurchaseID(purchaseID), refund.StatusEQ(RefundPending)).Exist(ctx)
+		if err != nil {
+			return out, fmt.Errorf("find refund %s: %w", ourID, err)
+		}
+		if !pending {
+			recorded, err := s.recordedRefundCents(ctx, purchaseID)
+			if err != nil {
+				return out, err
+			}
+			if recorded >= processorTotal[r.IntentID] {
+				continue // covered by a cumulative record
+			}
+		}
+		matchedOurs[ourID] = pending
+		d := Discrepancy{PurchaseID: purchaseID, IntentID: r.IntentID, Kind: "refunded_not_recorded", Amount: money.Cents(r.AmountCents), RefundID: r.ID}
+		if fix {
+			recorded, err := s.recordedRefundCents(ctx, purchaseID)
+			if err != nil {
+				return out, err
+			}
+			target := recorded + r.AmountCents
+			if pending {
+				target = recorded // the pending refund counts already
+			}
+			if err := s.recordProcessorRefunds(ctx, purchaseID, []payments.Refund{r}, target, r.ID); err != nil {
+				return out, fmt.Errorf("record refund %s: %w", r.ID, err)
+			}
+			d.Fixed = true
+		}
+		out = append(out, d)
+	}
+	for _, row := range ours {
+		if matchedOurs[row.ID] {
+			continue
+		}
+		intent := ""
+		if p, err := s.ent.Purchase.Get(ctx, row.PurchaseID); err == nil && p.PaymentIntentID != nil {
+			intent = *p.PaymentIntentID
+		}
+		switch {
+		case row.Status == RefundPending:
+			out = append(out, Discrepancy{PurchaseID: row.PurchaseID, IntentID: intent, Kind: "refund_pending", Amount: money.Amount(row.Amount)})
+		case row.Status == RefundSucceeded && strings.HasPrefix(*row.ProcessorID, "re_"):
+			if r, ok := listedIDs[*row.ProcessorID]; ok && r.Status != payments.RefundFailed {
+				continue
+			}
+			r, err := s.payments.GetRefund(ctx, *row.ProcessorID)
+			if err == nil && r.Status != payments.RefundFailed {
+				continue // outside the listed window after all
+			}
+			if err != nil && !isProcessorNotFound(err) {
+				return out, fmt.Errorf("look up refund %s: %w", *row.ProcessorID, err)
+			}
+			out = append(out, Discrepancy{PurchaseID: row.PurchaseID, IntentID: intent, Kind: "recorded_not_refunded",
+				Amount: money.Amount(row.Amount), RefundID: *row.ProcessorID})
+		}
+	}
 	return out, nil
+}
+
+// recordedRefundCents is what our refunds of a purchase add up to (made or
+// on their way), in cents.
+func (s *Service) recordedRefundCents(ctx context.Context, purchaseID uuid.UUID) (int64, error) {
+	rows, err := s.ent.Refund.Query().Where(refund.PurchaseID(purchaseID), refund.StatusNEQ(RefundFailed)).All(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read refunds: %w", err)
+	}
+	var sum money.Amount
+	for _, r := range rows {
+		sum += money.Amount(r.Amount)
+	}
+	cents, _ := sum.CentsExact()
+	return cents, nil
 }
 
 // purchaseOfCharge finds the purchase a processor charge belongs to: by its

@@ -18,6 +18,9 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/creditnote"
+	"github.com/airouter/credits/ent/creditnotecounter"
+	"github.com/airouter/credits/ent/dispute"
 	"github.com/airouter/credits/ent/hold"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
@@ -27,6 +30,7 @@ import (
 	"github.com/airouter/credits/ent/plan"
 	"github.com/airouter/credits/ent/processorevent"
 	"github.com/airouter/credits/ent/purchase"
+	"github.com/airouter/credits/ent/refund"
 	"github.com/airouter/credits/ent/token"
 	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
@@ -46,6 +50,12 @@ type Client struct {
 	AutoTopUpSetting *AutoTopUpSettingClient
 	// BillingProfile is the client for interacting with the BillingProfile builders.
 	BillingProfile *BillingProfileClient
+	// CreditNote is the client for interacting with the CreditNote builders.
+	CreditNote *CreditNoteClient
+	// CreditNoteCounter is the client for interacting with the CreditNoteCounter builders.
+	CreditNoteCounter *CreditNoteCounterClient
+	// Dispute is the client for interacting with the Dispute builders.
+	Dispute *DisputeClient
 	// Hold is the client for interacting with the Hold builders.
 	Hold *HoldClient
 	// Invoice is the client for interacting with the Invoice builders.
@@ -64,6 +74,8 @@ type Client struct {
 	ProcessorEvent *ProcessorEventClient
 	// Purchase is the client for interacting with the Purchase builders.
 	Purchase *PurchaseClient
+	// Refund is the client for interacting with the Refund builders.
+	Refund *RefundClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 	// TopUp is the client for interacting with the TopUp builders.
@@ -89,6 +101,9 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.AutoTopUpSetting = NewAutoTopUpSettingClient(c.config)
 	c.BillingProfile = NewBillingProfileClient(c.config)
+	c.CreditNote = NewCreditNoteClient(c.config)
+	c.CreditNoteCounter = NewCreditNoteCounterClient(c.config)
+	c.Dispute = NewDisputeClient(c.config)
 	c.Hold = NewHoldClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
 	c.InvoiceCounter = NewInvoiceCounterClient(c.config)
@@ -98,6 +113,7 @@ func (c *Client) init() {
 	c.Plan = NewPlanClient(c.config)
 	c.ProcessorEvent = NewProcessorEventClient(c.config)
 	c.Purchase = NewPurchaseClient(c.config)
+	c.Refund = NewRefundClient(c.config)
 	c.Token = NewTokenClient(c.config)
 	c.TopUp = NewTopUpClient(c.config)
 	c.TraceCounter = NewTraceCounterClient(c.config)
@@ -194,25 +210,29 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:              ctx,
-		config:           cfg,
-		AutoTopUpSetting: NewAutoTopUpSettingClient(cfg),
-		BillingProfile:   NewBillingProfileClient(cfg),
-		Hold:             NewHoldClient(cfg),
-		Invoice:          NewInvoiceClient(cfg),
-		InvoiceCounter:   NewInvoiceCounterClient(cfg),
-		LedgerEntry:      NewLedgerEntryClient(cfg),
-		ModelPrice:       NewModelPriceClient(cfg),
-		PaymentMethod:    NewPaymentMethodClient(cfg),
-		Plan:             NewPlanClient(cfg),
-		ProcessorEvent:   NewProcessorEventClient(cfg),
-		Purchase:         NewPurchaseClient(cfg),
-		Token:            NewTokenClient(cfg),
-		TopUp:            NewTopUpClient(cfg),
-		TraceCounter:     NewTraceCounterClient(cfg),
-		UsageEvent:       NewUsageEventClient(cfg),
-		UsageRollup:      NewUsageRollupClient(cfg),
-		Workspace:        NewWorkspaceClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		AutoTopUpSetting:  NewAutoTopUpSettingClient(cfg),
+		BillingProfile:    NewBillingProfileClient(cfg),
+		CreditNote:        NewCreditNoteClient(cfg),
+		CreditNoteCounter: NewCreditNoteCounterClient(cfg),
+		Dispute:           NewDisputeClient(cfg),
+		Hold:              NewHoldClient(cfg),
+		Invoice:           NewInvoiceClient(cfg),
+		InvoiceCounter:    NewInvoiceCounterClient(cfg),
+		LedgerEntry:       NewLedgerEntryClient(cfg),
+		ModelPrice:        NewModelPriceClient(cfg),
+		PaymentMethod:     NewPaymentMethodClient(cfg),
+		Plan:              NewPlanClient(cfg),
+		ProcessorEvent:    NewProcessorEventClient(cfg),
+		Purchase:          NewPurchaseClient(cfg),
+		Refund:            NewRefundClient(cfg),
+		Token:             NewTokenClient(cfg),
+		TopUp:             NewTopUpClient(cfg),
+		TraceCounter:      NewTraceCounterClient(cfg),
+		UsageEvent:        NewUsageEventClient(cfg),
+		UsageRollup:       NewUsageRollupClient(cfg),
+		Workspace:         NewWorkspaceClient(cfg),
 	}, nil
 }
 
@@ -230,25 +250,29 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:              ctx,
-		config:           cfg,
-		AutoTopUpSetting: NewAutoTopUpSettingClient(cfg),
-		BillingProfile:   NewBillingProfileClient(cfg),
-		Hold:             NewHoldClient(cfg),
-		Invoice:          NewInvoiceClient(cfg),
-		InvoiceCounter:   NewInvoiceCounterClient(cfg),
-		LedgerEntry:      NewLedgerEntryClient(cfg),
-		ModelPrice:       NewModelPriceClient(cfg),
-		PaymentMethod:    NewPaymentMethodClient(cfg),
-		Plan:             NewPlanClient(cfg),
-		ProcessorEvent:   NewProcessorEventClient(cfg),
-		Purchase:         NewPurchaseClient(cfg),
-		Token:            NewTokenClient(cfg),
-		TopUp:            NewTopUpClient(cfg),
-		TraceCounter:     NewTraceCounterClient(cfg),
-		UsageEvent:       NewUsageEventClient(cfg),
-		UsageRollup:      NewUsageRollupClient(cfg),
-		Workspace:        NewWorkspaceClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		AutoTopUpSetting:  NewAutoTopUpSettingClient(cfg),
+		BillingProfile:    NewBillingProfileClient(cfg),
+		CreditNote:        NewCreditNoteClient(cfg),
+		CreditNoteCounter: NewCreditNoteCounterClient(cfg),
+		Dispute:           NewDisputeClient(cfg),
+		Hold:              NewHoldClient(cfg),
+		Invoice:           NewInvoiceClient(cfg),
+		InvoiceCounter:    NewInvoiceCounterClient(cfg),
+		LedgerEntry:       NewLedgerEntryClient(cfg),
+		ModelPrice:        NewModelPriceClient(cfg),
+		PaymentMethod:     NewPaymentMethodClient(cfg),
+		Plan:              NewPlanClient(cfg),
+		ProcessorEvent:    NewProcessorEventClient(cfg),
+		Purchase:          NewPurchaseClient(cfg),
+		Refund:            NewRefundClient(cfg),
+		Token:             NewTokenClient(cfg),
+		TopUp:             NewTopUpClient(cfg),
+		TraceCounter:      NewTraceCounterClient(cfg),
+		UsageEvent:        NewUsageEventClient(cfg),
+		UsageRollup:       NewUsageRollupClient(cfg),
+		Workspace:         NewWorkspaceClient(cfg),
 	}, nil
 }
 
@@ -278,10 +302,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AutoTopUpSetting, c.BillingProfile, c.Hold, c.Invoice, c.InvoiceCounter,
-		c.LedgerEntry, c.ModelPrice, c.PaymentMethod, c.Plan, c.ProcessorEvent,
-		c.Purchase, c.Token, c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup,
-		c.Workspace,
+		c.AutoTopUpSetting, c.BillingProfile, c.CreditNote, c.CreditNoteCounter,
+		c.Dispute, c.Hold, c.Invoice, c.InvoiceCounter, c.LedgerEntry, c.ModelPrice,
+		c.PaymentMethod, c.Plan, c.ProcessorEvent, c.Purchase, c.Refund, c.Token,
+		c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup, c.Workspace,
 	} {
 		n.Use(hooks...)
 	}
@@ -291,10 +315,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AutoTopUpSetting, c.BillingProfile, c.Hold, c.Invoice, c.InvoiceCounter,
-		c.LedgerEntry, c.ModelPrice, c.PaymentMethod, c.Plan, c.ProcessorEvent,
-		c.Purchase, c.Token, c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup,
-		c.Workspace,
+		c.AutoTopUpSetting, c.BillingProfile, c.CreditNote, c.CreditNoteCounter,
+		c.Dispute, c.Hold, c.Invoice, c.InvoiceCounter, c.LedgerEntry, c.ModelPrice,
+		c.PaymentMethod, c.Plan, c.ProcessorEvent, c.Purchase, c.Refund, c.Token,
+		c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup, c.Workspace,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -307,6 +331,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AutoTopUpSetting.mutate(ctx, m)
 	case *BillingProfileMutation:
 		return c.BillingProfile.mutate(ctx, m)
+	case *CreditNoteMutation:
+		return c.CreditNote.mutate(ctx, m)
+	case *CreditNoteCounterMutation:
+		return c.CreditNoteCounter.mutate(ctx, m)
+	case *DisputeMutation:
+		return c.Dispute.mutate(ctx, m)
 	case *HoldMutation:
 		return c.Hold.mutate(ctx, m)
 	case *InvoiceMutation:
@@ -325,6 +355,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ProcessorEvent.mutate(ctx, m)
 	case *PurchaseMutation:
 		return c.Purchase.mutate(ctx, m)
+	case *RefundMutation:
+		return c.Refund.mutate(ctx, m)
 	case *TokenMutation:
 		return c.Token.mutate(ctx, m)
 	case *TopUpMutation:
@@ -605,6 +637,405 @@ func (c *BillingProfileClient) mutate(ctx context.Context, m *BillingProfileMuta
 		return (&BillingProfileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown BillingProfile mutation op: %q", m.Op())
+	}
+}
+
+// CreditNoteClient is a client for the CreditNote schema.
+type CreditNoteClient struct {
+	config
+}
+
+// NewCreditNoteClient returns a client for the CreditNote from the given config.
+func NewCreditNoteClient(c config) *CreditNoteClient {
+	return &CreditNoteClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `creditnote.Hooks(f(g(h())))`.
+func (c *CreditNoteClient) Use(hooks ...Hook) {
+	c.hooks.CreditNote = append(c.hooks.CreditNote, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `creditnote.Intercept(f(g(h())))`.
+func (c *CreditNoteClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CreditNote = append(c.inters.CreditNote, interceptors...)
+}
+
+// Create returns a builder for creating a CreditNote entity.
+func (c *CreditNoteClient) Create() *CreditNoteCreate {
+	mutation := newCreditNoteMutation(c.config, OpCreate)
+	return &CreditNoteCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CreditNote entities.
+func (c *CreditNoteClient) CreateBulk(builders ...*CreditNoteCreate) *CreditNoteCreateBulk {
+	return &CreditNoteCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CreditNoteClient) MapCreateBulk(slice any, setFunc func(*CreditNoteCreate, int)) *CreditNoteCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CreditNoteCreateBulk{err: fmt.Errorf("calling to CreditNoteClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CreditNoteCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CreditNoteCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CreditNote.
+func (c *CreditNoteClient) Update() *CreditNoteUpdate {
+	mutation := newCreditNoteMutation(c.config, OpUpdate)
+	return &CreditNoteUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CreditNoteClient) UpdateOne(_m *CreditNote) *CreditNoteUpdateOne {
+	mutation := newCreditNoteMutation(c.config, OpUpdateOne, withCreditNote(_m))
+	return &CreditNoteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CreditNoteClient) UpdateOneID(id uuid.UUID) *CreditNoteUpdateOne {
+	mutation := newCreditNoteMutation(c.config, OpUpdateOne, withCreditNoteID(id))
+	return &CreditNoteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CreditNote.
+func (c *CreditNoteClient) Delete() *CreditNoteDelete {
+	mutation := newCreditNoteMutation(c.config, OpDelete)
+	return &CreditNoteDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CreditNoteClient) DeleteOne(_m *CreditNote) *CreditNoteDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CreditNoteClient) DeleteOneID(id uuid.UUID) *CreditNoteDeleteOne {
+	builder := c.Delete().Where(creditnote.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CreditNoteDeleteOne{builder}
+}
+
+// Query returns a query builder for CreditNote.
+func (c *CreditNoteClient) Query() *CreditNoteQuery {
+	return &CreditNoteQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCreditNote},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CreditNote entity by its id.
+func (c *CreditNoteClient) Get(ctx context.Context, id uuid.UUID) (*CreditNote, error) {
+	return c.Query().Where(creditnote.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CreditNoteClient) GetX(ctx context.Context, id uuid.UUID) *CreditNote {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CreditNoteClient) Hooks() []Hook {
+	return c.hooks.CreditNote
+}
+
+// Interceptors returns the client interceptors.
+func (c *CreditNoteClient) Interceptors() []Interceptor {
+	return c.inters.CreditNote
+}
+
+func (c *CreditNoteClient) mutate(ctx context.Context, m *CreditNoteMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CreditNoteCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CreditNoteUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CreditNoteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CreditNoteDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CreditNote mutation op: %q", m.Op())
+	}
+}
+
+// CreditNoteCounterClient is a client for the CreditNoteCounter schema.
+type CreditNoteCounterClient struct {
+	config
+}
+
+// NewCreditNoteCounterClient returns a client for the CreditNoteCounter from the given config.
+func NewCreditNoteCounterClient(c config) *CreditNoteCounterClient {
+	return &CreditNoteCounterClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `creditnotecounter.Hooks(f(g(h())))`.
+func (c *CreditNoteCounterClient) Use(hooks ...Hook) {
+	c.hooks.CreditNoteCounter = append(c.hooks.CreditNoteCounter, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `creditnotecounter.Intercept(f(g(h())))`.
+func (c *CreditNoteCounterClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CreditNoteCounter = append(c.inters.CreditNoteCounter, interceptors...)
+}
+
+// Create returns a builder for creating a CreditNoteCounter entity.
+func (c *CreditNoteCounterClient) Create() *CreditNoteCounterCreate {
+	mutation := newCreditNoteCounterMutation(c.config, OpCreate)
+	return &CreditNoteCounterCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CreditNoteCounter entities.
+func (c *CreditNoteCounterClient) CreateBulk(builders ...*CreditNoteCounterCreate) *CreditNoteCounterCreateBulk {
+	return &CreditNoteCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CreditNoteCounterClient) MapCreateBulk(slice any, setFunc func(*CreditNoteCounterCreate, int)) *CreditNoteCounterCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CreditNoteCounterCreateBulk{err: fmt.Errorf("calling to CreditNoteCounterClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CreditNoteCounterCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CreditNoteCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CreditNoteCounter.
+func (c *CreditNoteCounterClient) Update() *CreditNoteCounterUpdate {
+	mutation := newCreditNoteCounterMutation(c.config, OpUpdate)
+	return &CreditNoteCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CreditNoteCounterClient) UpdateOne(_m *CreditNoteCounter) *CreditNoteCounterUpdateOne {
+	mutation := newCreditNoteCounterMutation(c.config, OpUpdateOne, withCreditNoteCounter(_m))
+	return &CreditNoteCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CreditNoteCounterClient) UpdateOneID(id int) *CreditNoteCounterUpdateOne {
+	mutation := newCreditNoteCounterMutation(c.config, OpUpdateOne, withCreditNoteCounterID(id))
+	return &CreditNoteCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CreditNoteCounter.
+func (c *CreditNoteCounterClient) Delete() *CreditNoteCounterDelete {
+	mutation := newCreditNoteCounterMutation(c.config, OpDelete)
+	return &CreditNoteCounterDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CreditNoteCounterClient) DeleteOne(_m *CreditNoteCounter) *CreditNoteCounterDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CreditNoteCounterClient) DeleteOneID(id int) *CreditNoteCounterDeleteOne {
+	builder := c.Delete().Where(creditnotecounter.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CreditNoteCounterDeleteOne{builder}
+}
+
+// Query returns a query builder for CreditNoteCounter.
+func (c *CreditNoteCounterClient) Query() *CreditNoteCounterQuery {
+	return &CreditNoteCounterQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCreditNoteCounter},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CreditNoteCounter entity by its id.
+func (c *CreditNoteCounterClient) Get(ctx context.Context, id int) (*CreditNoteCounter, error) {
+	return c.Query().Where(creditnotecounter.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CreditNoteCounterClient) GetX(ctx context.Context, id int) *CreditNoteCounter {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CreditNoteCounterClient) Hooks() []Hook {
+	return c.hooks.CreditNoteCounter
+}
+
+// Interceptors returns the client interceptors.
+func (c *CreditNoteCounterClient) Interceptors() []Interceptor {
+	return c.inters.CreditNoteCounter
+}
+
+func (c *CreditNoteCounterClient) mutate(ctx context.Context, m *CreditNoteCounterMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CreditNoteCounterCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CreditNoteCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CreditNoteCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CreditNoteCounterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CreditNoteCounter mutation op: %q", m.Op())
+	}
+}
+
+// DisputeClient is a client for the Dispute schema.
+type DisputeClient struct {
+	config
+}
+
+// NewDisputeClient returns a client for the Dispute from the given config.
+func NewDisputeClient(c config) *DisputeClient {
+	return &DisputeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dispute.Hooks(f(g(h())))`.
+func (c *DisputeClient) Use(hooks ...Hook) {
+	c.hooks.Dispute = append(c.hooks.Dispute, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dispute.Intercept(f(g(h())))`.
+func (c *DisputeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Dispute = append(c.inters.Dispute, interceptors...)
+}
+
+// Create returns a builder for creating a Dispute entity.
+func (c *DisputeClient) Create() *DisputeCreate {
+	mutation := newDisputeMutation(c.config, OpCreate)
+	return &DisputeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Dispute entities.
+func (c *DisputeClient) CreateBulk(builders ...*DisputeCreate) *DisputeCreateBulk {
+	return &DisputeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DisputeClient) MapCreateBulk(slice any, setFunc func(*DisputeCreate, int)) *DisputeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DisputeCreateBulk{err: fmt.Errorf("calling to DisputeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DisputeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DisputeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Dispute.
+func (c *DisputeClient) Update() *DisputeUpdate {
+	mutation := newDisputeMutation(c.config, OpUpdate)
+	return &DisputeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DisputeClient) UpdateOne(_m *Dispute) *DisputeUpdateOne {
+	mutation := newDisputeMutation(c.config, OpUpdateOne, withDispute(_m))
+	return &DisputeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DisputeClient) UpdateOneID(id uuid.UUID) *DisputeUpdateOne {
+	mutation := newDisputeMutation(c.config, OpUpdateOne, withDisputeID(id))
+	return &DisputeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Dispute.
+func (c *DisputeClient) Delete() *DisputeDelete {
+	mutation := newDisputeMutation(c.config, OpDelete)
+	return &DisputeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DisputeClient) DeleteOne(_m *Dispute) *DisputeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DisputeClient) DeleteOneID(id uuid.UUID) *DisputeDeleteOne {
+	builder := c.Delete().Where(dispute.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DisputeDeleteOne{builder}
+}
+
+// Query returns a query builder for Dispute.
+func (c *DisputeClient) Query() *DisputeQuery {
+	return &DisputeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDispute},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Dispute entity by its id.
+func (c *DisputeClient) Get(ctx context.Context, id uuid.UUID) (*Dispute, error) {
+	return c.Query().Where(dispute.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DisputeClient) GetX(ctx context.Context, id uuid.UUID) *Dispute {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DisputeClient) Hooks() []Hook {
+	return c.hooks.Dispute
+}
+
+// Interceptors returns the client interceptors.
+func (c *DisputeClient) Interceptors() []Interceptor {
+	return c.inters.Dispute
+}
+
+func (c *DisputeClient) mutate(ctx context.Context, m *DisputeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DisputeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DisputeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DisputeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DisputeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Dispute mutation op: %q", m.Op())
 	}
 }
 
@@ -1837,6 +2268,139 @@ func (c *PurchaseClient) mutate(ctx context.Context, m *PurchaseMutation) (Value
 	}
 }
 
+// RefundClient is a client for the Refund schema.
+type RefundClient struct {
+	config
+}
+
+// NewRefundClient returns a client for the Refund from the given config.
+func NewRefundClient(c config) *RefundClient {
+	return &RefundClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `refund.Hooks(f(g(h())))`.
+func (c *RefundClient) Use(hooks ...Hook) {
+	c.hooks.Refund = append(c.hooks.Refund, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `refund.Intercept(f(g(h())))`.
+func (c *RefundClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Refund = append(c.inters.Refund, interceptors...)
+}
+
+// Create returns a builder for creating a Refund entity.
+func (c *RefundClient) Create() *RefundCreate {
+	mutation := newRefundMutation(c.config, OpCreate)
+	return &RefundCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Refund entities.
+func (c *RefundClient) CreateBulk(builders ...*RefundCreate) *RefundCreateBulk {
+	return &RefundCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RefundClient) MapCreateBulk(slice any, setFunc func(*RefundCreate, int)) *RefundCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RefundCreateBulk{err: fmt.Errorf("calling to RefundClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RefundCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RefundCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Refund.
+func (c *RefundClient) Update() *RefundUpdate {
+	mutation := newRefundMutation(c.config, OpUpdate)
+	return &RefundUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RefundClient) UpdateOne(_m *Refund) *RefundUpdateOne {
+	mutation := newRefundMutation(c.config, OpUpdateOne, withRefund(_m))
+	return &RefundUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RefundClient) UpdateOneID(id uuid.UUID) *RefundUpdateOne {
+	mutation := newRefundMutation(c.config, OpUpdateOne, withRefundID(id))
+	return &RefundUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Refund.
+func (c *RefundClient) Delete() *RefundDelete {
+	mutation := newRefundMutation(c.config, OpDelete)
+	return &RefundDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RefundClient) DeleteOne(_m *Refund) *RefundDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RefundClient) DeleteOneID(id uuid.UUID) *RefundDeleteOne {
+	builder := c.Delete().Where(refund.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RefundDeleteOne{builder}
+}
+
+// Query returns a query builder for Refund.
+func (c *RefundClient) Query() *RefundQuery {
+	return &RefundQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRefund},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Refund entity by its id.
+func (c *RefundClient) Get(ctx context.Context, id uuid.UUID) (*Refund, error) {
+	return c.Query().Where(refund.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RefundClient) GetX(ctx context.Context, id uuid.UUID) *Refund {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RefundClient) Hooks() []Hook {
+	return c.hooks.Refund
+}
+
+// Interceptors returns the client interceptors.
+func (c *RefundClient) Interceptors() []Interceptor {
+	return c.inters.Refund
+}
+
+func (c *RefundClient) mutate(ctx context.Context, m *RefundMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RefundCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RefundUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RefundUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RefundDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Refund mutation op: %q", m.Op())
+	}
+}
+
 // TokenClient is a client for the Token schema.
 type TokenClient struct {
 	config
@@ -2766,14 +3330,16 @@ func (c *WorkspaceClient) mutate(ctx context.Context, m *WorkspaceMutation) (Val
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AutoTopUpSetting, BillingProfile, Hold, Invoice, InvoiceCounter, LedgerEntry,
-		ModelPrice, PaymentMethod, Plan, ProcessorEvent, Purchase, Token, TopUp,
-		TraceCounter, UsageEvent, UsageRollup, Workspace []ent.Hook
+		AutoTopUpSetting, BillingProfile, CreditNote, CreditNoteCounter, Dispute, Hold,
+		Invoice, InvoiceCounter, LedgerEntry, ModelPrice, PaymentMethod, Plan,
+		ProcessorEvent, Purchase, Refund, Token, TopUp, TraceCounter, UsageEvent,
+		UsageRollup, Workspace []ent.Hook
 	}
 	inters struct {
-		AutoTopUpSetting, BillingProfile, Hold, Invoice, InvoiceCounter, LedgerEntry,
-		ModelPrice, PaymentMethod, Plan, ProcessorEvent, Purchase, Token, TopUp,
-		TraceCounter, UsageEvent, UsageRollup, Workspace []ent.Interceptor
+		AutoTopUpSetting, BillingProfile, CreditNote, CreditNoteCounter, Dispute, Hold,
+		Invoice, InvoiceCounter, LedgerEntry, ModelPrice, PaymentMethod, Plan,
+		ProcessorEvent, Purchase, Refund, Token, TopUp, TraceCounter, UsageEvent,
+		UsageRollup, Workspace []ent.Interceptor
 	}
 )
 

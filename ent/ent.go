@@ -14,6 +14,9 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/creditnote"
+	"github.com/airouter/credits/ent/creditnotecounter"
+	"github.com/airouter/credits/ent/dispute"
 	"github.com/airouter/credits/ent/hold"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
@@ -23,6 +26,7 @@ import (
 	"github.com/airouter/credits/ent/plan"
 	"github.com/airouter/credits/ent/processorevent"
 	"github.com/airouter/credits/ent/purchase"
+	"github.com/airouter/credits/ent/refund"
 	"github.com/airouter/credits/ent/token"
 	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ent/tracecounter"
@@ -89,23 +93,27 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			autotopupsetting.Table: autotopupsetting.ValidColumn,
-			billingprofile.Table:   billingprofile.ValidColumn,
-			hold.Table:             hold.ValidColumn,
-			invoice.Table:          invoice.ValidColumn,
-			invoicecounter.Table:   invoicecounter.ValidColumn,
-			ledgerentry.Table:      ledgerentry.ValidColumn,
-			modelprice.Table:       modelprice.ValidColumn,
-			paymentmethod.Table:    paymentmethod.ValidColumn,
-			plan.Table:             plan.ValidColumn,
-			processorevent.Table:   processorevent.ValidColumn,
-			purchase.Table:         purchase.ValidColumn,
-			token.Table:            token.ValidColumn,
-			topup.Table:            topup.ValidColumn,
-			tracecounter.Table:     tracecounter.ValidColumn,
-			usageevent.Table:       usageevent.ValidColumn,
-			usagerollup.Table:      usagerollup.ValidColumn,
-			workspace.Table:        workspace.ValidColumn,
+			autotopupsetting.Table:  autotopupsetting.ValidColumn,
+			billingprofile.Table:    billingprofile.ValidColumn,
+			creditnote.Table:        creditnote.ValidColumn,
+			creditnotecounter.Table: creditnotecounter.ValidColumn,
+			dispute.Table:           dispute.ValidColumn,
+			hold.Table:              hold.ValidColumn,
+			invoice.Table:           invoice.ValidColumn,
+			invoicecounter.Table:    invoicecounter.ValidColumn,
+			ledgerentry.Table:       ledgerentry.ValidColumn,
+			modelprice.Table:        modelprice.ValidColumn,
+			paymentmethod.Table:     paymentmethod.ValidColumn,
+			plan.Table:              plan.ValidColumn,
+			processorevent.Table:    processorevent.ValidColumn,
+			purchase.Table:          purchase.ValidColumn,
+			refund.Table:            refund.ValidColumn,
+			token.Table:             token.ValidColumn,
+			topup.Table:             topup.ValidColumn,
+			tracecounter.Table:      tracecounter.ValidColumn,
+			usageevent.Table:        usageevent.ValidColumn,
+			usagerollup.Table:       usagerollup.ValidColumn,
+			workspace.Table:         workspace.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

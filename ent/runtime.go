@@ -7,6 +7,9 @@ import (
 
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
+	"github.com/airouter/credits/ent/creditnote"
+	"github.com/airouter/credits/ent/creditnotecounter"
+	"github.com/airouter/credits/ent/dispute"
 	"github.com/airouter/credits/ent/hold"
 	"github.com/airouter/credits/ent/invoice"
 	"github.com/airouter/credits/ent/invoicecounter"
@@ -16,6 +19,7 @@ import (
 	"github.com/airouter/credits/ent/plan"
 	"github.com/airouter/credits/ent/processorevent"
 	"github.com/airouter/credits/ent/purchase"
+	"github.com/airouter/credits/ent/refund"
 	"github.com/airouter/credits/ent/schema"
 	"github.com/airouter/credits/ent/token"
 	"github.com/airouter/credits/ent/topup"
@@ -106,6 +110,40 @@ func init() {
 	billingprofile.DefaultUpdatedAt = billingprofileDescUpdatedAt.Default.(func() time.Time)
 	// billingprofile.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	billingprofile.UpdateDefaultUpdatedAt = billingprofileDescUpdatedAt.UpdateDefault.(func() time.Time)
+	creditnoteFields := schema.CreditNote{}.Fields()
+	_ = creditnoteFields
+	// creditnoteDescAmount is the schema descriptor for amount field.
+	creditnoteDescAmount := creditnoteFields[7].Descriptor()
+	// creditnote.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	creditnote.AmountValidator = creditnoteDescAmount.Validators[0].(func(int64) error)
+	// creditnoteDescID is the schema descriptor for id field.
+	creditnoteDescID := creditnoteFields[0].Descriptor()
+	// creditnote.DefaultID holds the default value on creation for the id field.
+	creditnote.DefaultID = creditnoteDescID.Default.(func() uuid.UUID)
+	creditnotecounterFields := schema.CreditNoteCounter{}.Fields()
+	_ = creditnotecounterFields
+	// creditnotecounterDescLast is the schema descriptor for last field.
+	creditnotecounterDescLast := creditnotecounterFields[1].Descriptor()
+	// creditnotecounter.DefaultLast holds the default value on creation for the last field.
+	creditnotecounter.DefaultLast = creditnotecounterDescLast.Default.(int64)
+	disputeFields := schema.Dispute{}.Fields()
+	_ = disputeFields
+	// disputeDescProcessorID is the schema descriptor for processor_id field.
+	disputeDescProcessorID := disputeFields[3].Descriptor()
+	// dispute.ProcessorIDValidator is a validator for the "processor_id" field. It is called by the builders before save.
+	dispute.ProcessorIDValidator = disputeDescProcessorID.Validators[0].(func(string) error)
+	// disputeDescAmount is the schema descriptor for amount field.
+	disputeDescAmount := disputeFields[5].Descriptor()
+	// dispute.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	dispute.AmountValidator = disputeDescAmount.Validators[0].(func(int64) error)
+	// disputeDescReason is the schema descriptor for reason field.
+	disputeDescReason := disputeFields[6].Descriptor()
+	// dispute.DefaultReason holds the default value on creation for the reason field.
+	dispute.DefaultReason = disputeDescReason.Default.(string)
+	// disputeDescID is the schema descriptor for id field.
+	disputeDescID := disputeFields[0].Descriptor()
+	// dispute.DefaultID holds the default value on creation for the id field.
+	dispute.DefaultID = disputeDescID.Default.(func() uuid.UUID)
 	holdFields := schema.Hold{}.Fields()
 	_ = holdFields
 	// holdDescRequestID is the schema descriptor for request_id field.
@@ -262,6 +300,20 @@ func init() {
 	purchaseDescID := purchaseFields[0].Descriptor()
 	// purchase.DefaultID holds the default value on creation for the id field.
 	purchase.DefaultID = purchaseDescID.Default.(func() uuid.UUID)
+	refundFields := schema.Refund{}.Fields()
+	_ = refundFields
+	// refundDescAmount is the schema descriptor for amount field.
+	refundDescAmount := refundFields[6].Descriptor()
+	// refund.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	refund.AmountValidator = refundDescAmount.Validators[0].(func(int64) error)
+	// refundDescReason is the schema descriptor for reason field.
+	refundDescReason := refundFields[7].Descriptor()
+	// refund.DefaultReason holds the default value on creation for the reason field.
+	refund.DefaultReason = refundDescReason.Default.(string)
+	// refundDescID is the schema descriptor for id field.
+	refundDescID := refundFields[0].Descriptor()
+	// refund.DefaultID holds the default value on creation for the id field.
+	refund.DefaultID = refundDescID.Default.(func() uuid.UUID)
 	tokenFields := schema.Token{}.Fields()
 	_ = tokenFields
 	// tokenDescCreatedAt is the schema descriptor for created_at field.

@@ -18,6 +18,12 @@ type Tx struct {
 	AutoTopUpSetting *AutoTopUpSettingClient
 	// BillingProfile is the client for interacting with the BillingProfile builders.
 	BillingProfile *BillingProfileClient
+	// CreditNote is the client for interacting with the CreditNote builders.
+	CreditNote *CreditNoteClient
+	// CreditNoteCounter is the client for interacting with the CreditNoteCounter builders.
+	CreditNoteCounter *CreditNoteCounterClient
+	// Dispute is the client for interacting with the Dispute builders.
+	Dispute *DisputeClient
 	// Hold is the client for interacting with the Hold builders.
 	Hold *HoldClient
 	// Invoice is the client for interacting with the Invoice builders.
@@ -36,6 +42,8 @@ type Tx struct {
 	ProcessorEvent *ProcessorEventClient
 	// Purchase is the client for interacting with the Purchase builders.
 	Purchase *PurchaseClient
+	// Refund is the client for interacting with the Refund builders.
+	Refund *RefundClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 	// TopUp is the client for interacting with the TopUp builders.
@@ -181,6 +189,9 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.AutoTopUpSetting = NewAutoTopUpSettingClient(tx.config)
 	tx.BillingProfile = NewBillingProfileClient(tx.config)
+	tx.CreditNote = NewCreditNoteClient(tx.config)
+	tx.CreditNoteCounter = NewCreditNoteCounterClient(tx.config)
+	tx.Dispute = NewDisputeClient(tx.config)
 	tx.Hold = NewHoldClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)
 	tx.InvoiceCounter = NewInvoiceCounterClient(tx.config)
@@ -190,6 +201,7 @@ func (tx *Tx) init() {
 	tx.Plan = NewPlanClient(tx.config)
 	tx.ProcessorEvent = NewProcessorEventClient(tx.config)
 	tx.Purchase = NewPurchaseClient(tx.config)
+	tx.Refund = NewRefundClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 	tx.TopUp = NewTopUpClient(tx.config)
 	tx.TraceCounter = NewTraceCounterClient(tx.config)

@@ -73,6 +73,16 @@ func (r *Resolver) node(ctx context.Context, c auth.Caller, id string) (model.No
 		}
 		return inv, err
 	}
+	if nid, ok := parseID(cnPrefix, id); ok {
+		cn, err := r.Billing.GetCreditNote(ctx, c.WorkspaceID, nid)
+		if errors.Is(err, billing.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return r.creditNoteModel(cn), nil
+	}
 	if cid, ok := parseID(cardPrefix, id); ok {
 		card, err := r.Billing.Card(ctx, c.WorkspaceID, cid)
 		if errors.Is(err, billing.ErrNotFound) {
@@ -106,17 +116,21 @@ func transactionModel(p billing.Purchase) *model.Transaction {
 	t := &model.Transaction{
 		ID: globalID(txnPrefix, p.ID), Type: model.TransactionTypePurchase, Amount: p.Amount, Currency: money.Currency,
 		CreatedAt: p.CreatedAt, FailureReason: optional(p.FailureReason), CardBrand: optional(p.CardBrand), CardLast4: optional(p.CardLast4),
-		WorkspaceID: p.WorkspaceID, PurchaseID: p.ID, InvoiceID: p.InvoiceID,
+		WorkspaceID: p.WorkspaceID, PurchaseID: p.ID, InvoiceID: p.InvoiceID, RefundedAmount: p.Refunded,
 	}
 	if p.Kind == billing.PurchaseAuto {
 		t.Type = model.TransactionTypeAutoTopUp
 	}
-	switch p.Status {
-	case billing.StatusSucceeded:
+	switch {
+	case p.Status == billing.StatusSucceeded && p.FullyRefunded():
+		t.Status = model.TransactionStatusRefunded
+	case p.Status == billing.StatusSucceeded && p.PartiallyRefunded():
+		t.Status = model.TransactionStatusPartiallyRefunded
+	case p.Status == billing.StatusSucceeded:
 		t.Status = model.TransactionStatusSucceeded
-	case billing.StatusFailed:
+	case p.Status == billing.StatusFailed:
 		t.Status = model.TransactionStatusFailed
-	case billing.StatusRequiresAction:
+	case p.Status == billing.StatusRequiresAction:
 		t.Status = model.TransactionStatusRequiresAction
 	default:
 		t.Status = model.TransactionStatusPending

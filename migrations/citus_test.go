@@ -16,13 +16,15 @@ import (
 // small, shared, or globally unique by design. Everything else that has a
 // workspace_id is workspace-scoped. docs/scaling.md says why each is here.
 var referenceTables = []string{
-	"plans",             // shared catalog
-	"model_prices",      // shared catalog
-	"invoice_counters",  // the one global invoice sequence
-	"invoices",          // numbered by that sequence, unique over all workspaces; one per purchase
-	"tokens",            // looked up by hash before the workspace is known
-	"processor_events",  // Stripe event ids, global
-	"schema_migrations", // the migrator's own
+	"plans",                // shared catalog
+	"model_prices",         // shared catalog
+	"invoice_counters",     // the one global invoice sequence
+	"invoices",             // numbered by that sequence, unique over all workspaces; one per purchase
+	"credit_note_counters", // the one global credit note sequence
+	"credit_notes",         // numbered by it, like invoices; one per refund or lost dispute
+	"tokens",               // looked up by hash before the workspace is known
+	"processor_events",     // Stripe event ids, global
+	"schema_migrations",    // the migrator's own
 }
 
 // distributionColumn is the Citus distribution column: workspace_id, or id

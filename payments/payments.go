@@ -38,6 +38,18 @@ type Provider interface {
 	// ListCharges lists the PaymentIntents created in [since, until) with
 	// their metadata (reconciliation).
 	ListCharges(ctx context.Context, since, until time.Time) ([]Charge, error)
+	// Refund sends AmountCents of a succeeded PaymentIntent back to the
+	// card. The same IdempotencyKey never refunds twice: a replay returns
+	// the first refund. A request the processor refuses for good (more
+	// than is left to refund, a charge that is not refundable, an unknown
+	// intent) is an error wrapping ErrRefused; any other error means the
+	// outcome is unknown and a retry with the same key settles it.
+	Refund(ctx context.Context, req RefundRequest) (Refund, error)
+	// GetRefund reads a refund back by the processor's id (reconciliation).
+	GetRefund(ctx context.Context, refundID string) (Refund, error)
+	// ListRefunds lists the refunds created in [since, until), with their
+	// intent and metadata (reconciliation).
+	ListRefunds(ctx context.Context, since, until time.Time) ([]Refund, error)
 }
 
 // Customer is what the processor keeps about the buyer.
@@ -125,3 +137,45 @@ func (e *DeclineError) Error() string {
 
 // ErrNotFound means the processor has no such object (e.g. an unknown PaymentMethod id).
 var ErrNotFound = errors.New("payments: no such object")
+
+// ErrRefused means the processor answered a request with a definite no
+// (an invalid request: nothing happened, and the same request would be
+// refused again), as opposed to an outage, whose outcome is unknown.
+var ErrRefused = errors.New("payments: refused by the processor")
+
+// RefundRequest sends money of a succeeded PaymentIntent back.
+type RefundRequest struct {
+	IntentID    string
+	AmountCents int64
+	// IdempotencyKey is derived from our own refund id ("refund-<uuid>").
+	IdempotencyKey string
+	// Metadata is kept with the refund (refund_id, purchase_id, reason),
+	// so webhooks and reconciliation can match it to ours.
+	Metadata map[string]string
+}
+
+// RefundStatus is a refund's state, reduced to what billing acts on.
+type RefundStatus string
+
+const (
+	// RefundSucceeded: the money is back on the card.
+	RefundSucceeded RefundStatus = "succeeded"
+	// RefundPending: accepted and on its way (Stripe's pending and
+	// requires_action); card refunds all get there.
+	RefundPending RefundStatus = "pending"
+	// RefundFailed: failed or canceled; nothing went back.
+	RefundFailed RefundStatus = "failed"
+)
+
+// Refund is a processor refund as billing sees it.
+type Refund struct {
+	ID          string // "re_…"
+	IntentID    string // the PaymentIntent refunded
+	AmountCents int64
+	Status      RefundStatus
+	Created     time.Time
+	// Reason is the processor's reason code (Stripe: duplicate,
+	// fraudulent, requested_by_customer), when it has one.
+	Reason   string
+	Metadata map[string]string
+}

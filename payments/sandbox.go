@@ -23,6 +23,8 @@ type Sandbox struct {
 	// is returned as is and nothing is charged or recorded (tests use it to
 	// simulate outages). Set it before the sandbox is shared.
 	BeforeCharge func(req ChargeRequest) error
+	// BeforeRefund is BeforeCharge for Refund.
+	BeforeRefund func(req RefundRequest) error
 
 	mu            sync.Mutex
 	customers     map[string]Customer       // customer id → details
@@ -31,6 +33,15 @@ type Sandbox struct {
 	intents       map[string]*sandboxIntent // intent id → intent
 	intentByKey   map[string]*sandboxIntent // idempotency key → intent
 	moneyMoved    int                       // intents that succeeded
+	refunds       map[string]*sandboxRefund // refund id → refund
+	refundByKey   map[string]*sandboxRefund // idempotency key → refund
+	refundedCents map[string]int64          // intent id → cents refunded
+}
+
+// sandboxRefund is one refund and the request that made it.
+type sandboxRefund struct {
+	req    RefundRequest
+	refund Refund
 }
 
 var _ Provider = (*Sandbox)(nil)
@@ -81,6 +92,9 @@ func NewSandbox(log *slog.Logger) *Sandbox {
 		attachedTo:    map[string]string{},
 		intents:       map[string]*sandboxIntent{},
 		intentByKey:   map[string]*sandboxIntent{},
+		refunds:       map[string]*sandboxRefund{},
+		refundByKey:   map[string]*sandboxRefund{},
+		refundedCents: map[string]int64{},
 	}
 }
 
@@ -363,4 +377,103 @@ func (s *Sandbox) ChargeCount(idempotencyKey string) int {
 		return 1
 	}
 	return 0
+}
+
+// Refund refunds a succeeded intent, at most what is left of it, as
+// Stripe does; a replayed idempotency key returns the first refund, and
+// reusing a key with other parameters is an error. An intent the sandbox
+// does not remember but that has the sandbox's id shape (charged before a
+// restart, or by another process: the sandbox lives in one process's
+// memory) is refunded as asked, billing having checked the amount.
+func (s *Sandbox) Refund(ctx context.Context, req RefundRequest) (Refund, error) {
+	if s.BeforeRefund != nil {
+		if err := s.BeforeRefund(req); err != nil {
+			return Refund{}, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Refund{}, err
+	}
+	switch {
+	case req.IdempotencyKey == "":
+		return Refund{}, errors.New("sandbox: RefundRequest.IdempotencyKey is required")
+	case req.AmountCents < 1:
+		return Refund{}, fmt.Errorf("sandbox: refund amount %d cents: %w", req.AmountCents, ErrRefused)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.refundByKey[req.IdempotencyKey]; ok {
+		if r.req.IntentID != req.IntentID || r.req.AmountCents != req.AmountCents || !maps.Equal(r.req.Metadata, req.Metadata) {
+			return Refund{}, fmt.Errorf("sandbox: idempotency key %q was used with other parameters", req.IdempotencyKey)
+		}
+		return r.refund.clone(), nil
+	}
+	in, known := s.intents[req.IntentID]
+	switch {
+	case !known && !strings.HasPrefix(req.IntentID, "pi_sbx_"):
+		return Refund{}, fmt.Errorf("sandbox: payment intent %q: %w", req.IntentID, ErrNotFound)
+	case known && !in.charged:
+		return Refund{}, fmt.Errorf("sandbox: payment intent %s has no succeeded charge to refund: %w", req.IntentID, ErrRefused)
+	case known && s.refundedCents[req.IntentID]+req.AmountCents > in.current.AmountCents:
+		return Refund{}, fmt.Errorf("sandbox: refund of %d cents is more than the %d cents left of %s: %w",
+			req.AmountCents, in.current.AmountCents-s.refundedCents[req.IntentID], req.IntentID, ErrRefused)
+	}
+	r := &sandboxRefund{req: req, refund: Refund{ID: sandboxID("re"), IntentID: req.IntentID, AmountCents: req.AmountCents,
+		Status: RefundSucceeded, Created: time.Now().UTC(), Metadata: maps.Clone(req.Metadata)}}
+	r.req.Metadata = maps.Clone(req.Metadata)
+	s.refunds[r.refund.ID] = r
+	s.refundByKey[req.IdempotencyKey] = r
+	s.refundedCents[req.IntentID] += req.AmountCents
+	return r.refund.clone(), nil
+}
+
+func (r Refund) clone() Refund {
+	r.Metadata = maps.Clone(r.Metadata)
+	return r
+}
+
+// GetRefund reads a refund back.
+func (s *Sandbox) GetRefund(ctx context.Context, refundID string) (Refund, error) {
+	if err := ctx.Err(); err != nil {
+		return Refund{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.refunds[refundID]
+	if !ok {
+		return Refund{}, fmt.Errorf("sandbox: refund %q: %w", refundID, ErrNotFound)
+	}
+	return r.refund.clone(), nil
+}
+
+// ListRefunds lists the refunds created in [since, until), oldest first.
+func (s *Sandbox) ListRefunds(ctx context.Context, since, until time.Time) ([]Refund, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Refund
+	for _, r := range s.refunds {
+		if !r.refund.Created.Before(since) && r.refund.Created.Before(until) {
+			out = append(out, r.refund.clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b Refund) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
+// Refunded is how many cents of an intent the sandbox has refunded (tests).
+func (s *Sandbox) Refunded(intentID string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refundedCents[intentID]
+}
+
+// RefundCount is how many refunds the sandbox has made, over all keys (tests
+// assert "refunded once").
+func (s *Sandbox) RefundCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.refunds)
 }

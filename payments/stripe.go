@@ -252,6 +252,90 @@ func (s *Stripe) ListCharges(ctx context.Context, since, until time.Time) ([]Cha
 	return out, nil
 }
 
+// Refund refunds part or all of a PaymentIntent under the request's
+// idempotency key. Our reason is free text, kept in the metadata: Stripe's
+// own reason field takes only its three codes.
+func (s *Stripe) Refund(ctx context.Context, req RefundRequest) (Refund, error) {
+	if req.IdempotencyKey == "" {
+		// Without our own key a retry after a timeout could refund twice.
+		return Refund{}, errors.New("stripe refund: RefundRequest.IdempotencyKey is required")
+	}
+	params := &stripe.RefundParams{PaymentIntent: stripe.String(req.IntentID), Amount: stripe.Int64(req.AmountCents)}
+	for k, v := range req.Metadata {
+		params.AddMetadata(k, v)
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(req.IdempotencyKey)
+	r, err := s.api.Refunds.New(params)
+	if err != nil {
+		return Refund{}, refundError("refund", err)
+	}
+	return refundOf(r), nil
+}
+
+// GetRefund reads a refund back.
+func (s *Stripe) GetRefund(ctx context.Context, refundID string) (Refund, error) {
+	params := &stripe.RefundParams{}
+	params.Context = ctx
+	r, err := s.api.Refunds.Get(refundID, params)
+	if err != nil {
+		return Refund{}, mapError("get refund", err)
+	}
+	return refundOf(r), nil
+}
+
+// ListRefunds pages through the refunds created in [since, until).
+func (s *Stripe) ListRefunds(ctx context.Context, since, until time.Time) ([]Refund, error) {
+	params := &stripe.RefundListParams{CreatedRange: &stripe.RangeQueryParams{
+		GreaterThanOrEqual: since.Unix(), LesserThan: until.Unix()}}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	it := s.api.Refunds.List(params)
+	var out []Refund
+	for it.Next() {
+		out = append(out, refundOf(it.Refund()))
+	}
+	if err := it.Err(); err != nil {
+		return nil, mapError("list refunds", err)
+	}
+	return out, nil
+}
+
+// refundOf reduces a Stripe refund to what billing acts on.
+func refundOf(r *stripe.Refund) Refund {
+	out := Refund{ID: r.ID, AmountCents: r.Amount, Reason: string(r.Reason), Metadata: r.Metadata, Created: time.Unix(r.Created, 0).UTC()}
+	if r.PaymentIntent != nil {
+		out.IntentID = r.PaymentIntent.ID
+	}
+	out.Status = RefundStatusOf(string(r.Status))
+	return out
+}
+
+// RefundStatusOf reads Stripe's refund status: succeeded; failed and
+// canceled are failed; pending, requires_action (and anything newer) are
+// pending.
+func RefundStatusOf(status string) RefundStatus {
+	switch stripe.RefundStatus(status) {
+	case stripe.RefundStatusSucceeded:
+		return RefundSucceeded
+	case stripe.RefundStatusFailed, stripe.RefundStatusCanceled:
+		return RefundFailed
+	}
+	return RefundPending
+}
+
+// refundError tells a refusal (Stripe answered 4xx: an invalid request,
+// e.g. more than is left to refund, a disputed or unknown charge) from an
+// unknown outcome (network, 409 idempotency conflict, 429, 5xx).
+func refundError(op string, err error) error {
+	var serr *stripe.Error
+	if errors.As(err, &serr) && serr.HTTPStatusCode >= 400 && serr.HTTPStatusCode < 500 &&
+		serr.HTTPStatusCode != http.StatusConflict && serr.HTTPStatusCode != http.StatusTooManyRequests {
+		return fmt.Errorf("stripe %s: %s (%s %s, HTTP %d): %w", op, serr.Msg, serr.Type, serr.Code, serr.HTTPStatusCode, ErrRefused)
+	}
+	return mapError(op, err)
+}
+
 // chargeOf reduces a PaymentIntent to what billing acts on.
 func chargeOf(pi *stripe.PaymentIntent) Charge {
 	c := Charge{IntentID: pi.ID, AmountCents: pi.Amount, Metadata: pi.Metadata}

@@ -110,3 +110,20 @@ func TestStripeMock_Charges(t *testing.T) {
 		t.Fatalf("ListCharges = %+v, %v", listed, err)
 	}
 }
+
+func TestStripeMock_Refunds(t *testing.T) {
+	s, ctx := newMockedStripe(t), context.Background()
+	r, err := s.Refund(ctx, payments.RefundRequest{IntentID: "pi_123", AmountCents: 1000, IdempotencyKey: "refund-r1",
+		Metadata: map[string]string{"refund_id": "r1", "purchase_id": "p1", "reason": "Unused credits: Łódź office closed"}})
+	if err != nil || !strings.HasPrefix(r.ID, "re_") || r.AmountCents == 0 {
+		t.Fatalf("Refund = %+v, %v", r, err)
+	}
+	got, err := s.GetRefund(ctx, r.ID)
+	if err != nil || got.ID != r.ID {
+		t.Fatalf("GetRefund = %+v, %v", got, err)
+	}
+	listed, err := s.ListRefunds(ctx, time.Now().Add(-time.Hour), time.Now())
+	if err != nil || len(listed) == 0 || !strings.HasPrefix(listed[0].ID, "re_") {
+		t.Fatalf("ListRefunds = %+v, %v", listed, err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/auth"
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/money"
 )
 
 // idorOps is every GraphQL operation with a document aimed at workspace
@@ -32,9 +34,11 @@ func idorOps(b bObjects) map[string]struct {
 		"modelPrices":             {`{ modelPrices { model } }`, nil},
 		"purchaseSettings":        {`{ purchaseSettings { minimum } }`, nil},
 		"node":                    {`query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": b.txn}},
+		"nodeCreditNote":          {`query($id: ID!) { node(id: $id) { id ... on CreditNote { number amount reason invoice { number } } } }`, map[string]any{"id": b.creditNote}},
+		"taxIdTypes":              {`{ taxIdTypes(country: "PL") { type } }`, nil},
 		"transactions":            {`{ transactions { totalCount edges { node { id } } } }`, nil},
 		"paymentMethods":          {`{ paymentMethods { id } }`, nil},
-		"invoice":                 {`query($id: ID!) { invoice(id: $id) { id number } }`, map[string]any{"id": b.invoice}},
+		"invoice":                 {`query($id: ID!) { invoice(id: $id) { id number creditNotes { id number } } }`, map[string]any{"id": b.invoice}},
 		"billingProfile":          {`{ billingProfile { name } }`, nil},
 		"autoTopUp":               {`{ autoTopUp { enabled threshold paymentMethod { id } } }`, nil},
 		"usage":                   {`query($f: Time!, $t: Time!) { usage(from: $f, to: $t, groupBy: []) { requests } }`, map[string]any{"f": time.Now().Add(-time.Hour).Format(time.RFC3339), "t": time.Now().Format(time.RFC3339)}},
@@ -53,6 +57,7 @@ type bObjects struct {
 	ws                 uuid.UUID
 	txn, invoice, card string
 	intent             string
+	creditNote         string
 }
 
 func TestIDOR_SweepEveryOperation(t *testing.T) {
@@ -75,6 +80,14 @@ func TestIDOR_SweepEveryOperation(t *testing.T) {
 	if err := e.db.SQL.QueryRow(`SELECT payment_intent_id FROM purchases WHERE workspace_id = $1 AND status = 'requires_action'`, bWS).Scan(&b.intent); err != nil {
 		t.Fatal(err)
 	}
+	// B's purchase is partly refunded: a credit note.
+	refundAmount := money.Dollars(7)
+	refunded, err := e.billing.RefundPurchase(ctx, billing.RefundRequest{PurchaseID: uuid.MustParse(strings.TrimPrefix(b.txn, "txn_")),
+		Amount: &refundAmount, Reason: "Zofia asked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.creditNote = "cn_" + refunded.CreditNote.ID.String()
 	revoked, revokedID, _ := e.tokens.Create(ctx, a, auth.RoleOwner, nil)
 	if err := e.tokens.Revoke(ctx, revokedID); err != nil {
 		t.Fatal(err)
@@ -99,7 +112,7 @@ func TestIDOR_SweepEveryOperation(t *testing.T) {
 	}
 
 	// B's secrets must never appear in A's answers.
-	bSecrets := []string{b.txn, b.invoice, b.card, "77.00", "Zofia", bWS.String()}
+	bSecrets := []string{b.txn, b.invoice, b.card, b.creditNote, refunded.CreditNote.Number, "77.00", "Zofia", bWS.String()}
 	bBefore := e.snapshot(bWS)
 	attempts := 0
 	for name, op := range ops {
@@ -134,6 +147,10 @@ func TestIDOR_SweepEveryOperation(t *testing.T) {
 		got := e.download(b.invoice, token)
 		if got.status != http.StatusNotFound && got.status != http.StatusUnauthorized {
 			t.Errorf("invoice PDF as %s: %d", who, got.status)
+		}
+		attempts++
+		if got := e.creditNote(b.creditNote, token); got.status != http.StatusNotFound && got.status != http.StatusUnauthorized {
+			t.Errorf("credit note PDF as %s: %d", who, got.status)
 		}
 		if code, _ := e.post("/sandbox/payment_intents/"+b.intent+"/authenticate", token, map[string]any{}); code != http.StatusNotFound && code != http.StatusUnauthorized {
 			t.Errorf("sandbox authenticate of B's intent as %s: %d", who, code)
@@ -174,7 +191,9 @@ func (e *env) snapshot(ws uuid.UUID) string {
 		(SELECT string_agg(processor_id || ':' || is_default, ',' ORDER BY processor_id) FROM payment_methods WHERE workspace_id = $1),
 		(SELECT name FROM billing_profiles WHERE workspace_id = $1),
 		(SELECT count(*) FROM auto_top_up_settings WHERE workspace_id = $1),
-		(SELECT string_agg(status, ',' ORDER BY id) FROM purchases WHERE workspace_id = $1))`, ws).Scan(&s)
+		(SELECT string_agg(status, ',' ORDER BY id) FROM purchases WHERE workspace_id = $1),
+		(SELECT count(*) FROM refunds WHERE workspace_id = $1),
+		(SELECT count(*) FROM credit_notes WHERE workspace_id = $1))`, ws).Scan(&s)
 	if err != nil {
 		e.t.Fatal(err)
 	}

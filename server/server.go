@@ -100,6 +100,7 @@ func New(d Deps) *Server {
 	}
 	s.mux.Handle("POST /stripe/webhook", bodyDeadline(d.BodyTimeout, http.HandlerFunc(s.stripeWebhook)))
 	s.mux.Handle("GET /invoices/{file}", s.withCaller(http.HandlerFunc(s.invoicePDF)))
+	s.mux.Handle("GET /credit-notes/{file}", s.withCaller(http.HandlerFunc(s.creditNotePDF)))
 	if d.Sandbox != nil {
 		s.mux.Handle("POST /sandbox/payment_intents/{id}/authenticate", s.withCaller(http.HandlerFunc(s.sandboxAuthenticate)))
 	}

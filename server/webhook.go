@@ -6,20 +6,25 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/payments"
 )
 
 // maxWebhookBody is far above any Stripe event we handle.
 const maxWebhookBody = 512 << 10
 
-// stripeWebhook verifies and applies a Stripe event. Every effect is
-// idempotent (a purchase is credited once by its ledger key), so replays
-// and out-of-order deliveries change nothing; the event id is recorded only
-// to count them. API version: events of any version are accepted, because
+// stripeWebhook verifies and applies a Stripe event: payment intents
+// succeeded or failed, cards detached, charges refunded (cumulative
+// amount_refunded, with the refund list when present) and disputes
+// (created, updated, funds withdrawn, closed). Every effect is idempotent
+// (a purchase is credited once by its ledger key, a refund or dispute
+// recorded once by the processor's id), so replays and out-of-order
+// deliveries change nothing; the event id is recorded only to count them. API version: events of any version are accepted, because
 // only fields stable across versions are read (ids, metadata, status,
 // last_payment_error.message); pin the endpoint to 2023-10-16 to be strict.
 func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) {
@@ -74,14 +79,23 @@ func (s *Server) applyEvent(ctx context.Context, event stripe.Event) error {
 				outcome.Reason = pi.LastPaymentError.Msg
 			}
 		}
-		err := s.deps.Billing.ApplyPaymentOutcome(ctx, pi.ID, pi.Metadata, outcome)
-		if errors.Is(err, billing.ErrNotOurs) {
-			// Another environment or integration on the same Stripe account:
-			// acknowledged, so Stripe stops retrying it.
-			s.deps.Log.Info("stripe webhook: not ours", "event", event.ID, "type", event.Type, "payment_intent", pi.ID)
-			return nil
+		return s.notOurs(event, "payment_intent", pi.ID, s.deps.Billing.ApplyPaymentOutcome(ctx, pi.ID, pi.Metadata, outcome))
+	case "charge.refunded":
+		var ch stripe.Charge
+		if err := json.Unmarshal(event.Data.Raw, &ch); err != nil {
+			return err
 		}
-		return err
+		return s.notOurs(event, "charge", ch.ID, s.deps.Billing.ApplyChargeRefunded(ctx, chargeRefunded(&ch)))
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.funds_withdrawn", "charge.dispute.closed":
+		var d stripe.Dispute
+		if err := json.Unmarshal(event.Data.Raw, &d); err != nil {
+			return err
+		}
+		u := billing.DisputeUpdate{ID: d.ID, AmountCents: d.Amount, Status: string(d.Status), Reason: string(d.Reason)}
+		if d.PaymentIntent != nil {
+			u.IntentID = d.PaymentIntent.ID
+		}
+		return s.notOurs(event, "dispute", d.ID, s.deps.Billing.ApplyDispute(ctx, u))
 	case "payment_method.detached":
 		var pm stripe.PaymentMethod
 		if err := json.Unmarshal(event.Data.Raw, &pm); err != nil {
@@ -90,4 +104,34 @@ func (s *Server) applyEvent(ctx context.Context, event stripe.Event) error {
 		return s.deps.Billing.PaymentMethodDetached(ctx, pm.ID)
 	}
 	return nil // other events are not ours to act on
+}
+
+// notOurs acknowledges an event about an object of another environment
+// or integration on the same Stripe account (ErrNotOurs), so Stripe stops
+// retrying it; any other error is returned.
+func (s *Server) notOurs(event stripe.Event, kind, id string, err error) error {
+	if errors.Is(err, billing.ErrNotOurs) {
+		s.deps.Log.Info("stripe webhook: not ours", "event", event.ID, "type", event.Type, kind, id)
+		return nil
+	}
+	return err
+}
+
+// chargeRefunded reads a charge.refunded event's charge: the cumulative
+// refunded amount, and the refund list when the event carries it.
+func chargeRefunded(ch *stripe.Charge) billing.ChargeRefunded {
+	c := billing.ChargeRefunded{ChargeID: ch.ID, Metadata: ch.Metadata, AmountRefundedCents: ch.AmountRefunded}
+	if ch.PaymentIntent != nil {
+		c.IntentID = ch.PaymentIntent.ID
+	}
+	if ch.Refunds != nil {
+		for _, r := range ch.Refunds.Data {
+			if r == nil {
+				continue
+			}
+			c.Refunds = append(c.Refunds, payments.Refund{ID: r.ID, AmountCents: r.Amount, Status: payments.RefundStatusOf(string(r.Status)),
+				Created: time.Unix(r.Created, 0).UTC(), Reason: string(r.Reason), Metadata: r.Metadata, IntentID: c.IntentID})
+		}
+	}
+	return c
 }

@@ -11,12 +11,17 @@ import (
 
 // FuzzWebhook posts arbitrary payloads, signed or not, to /stripe/webhook:
 // unsigned ones are always refused with 400, nothing panics, and no
-// payload, signed or not, moves a balance it has no purchase for.
+// payload, signed or not, moves a balance it has no purchase for (credits,
+// refunds, disputes).
 func FuzzWebhook(f *testing.F) {
 	for _, seed := range []string{
 		`{"id":"evt_1","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","object":"payment_intent","metadata":{"purchase_id":"00000000-0000-0000-0000-000000000000"}}}}`,
 		`{"id":"evt_2","object":"event","type":"payment_method.detached","data":{"object":{"id":"pm_card_visa"}}}`,
 		`{"id":"evt_3","type":"payment_intent.payment_failed","data":{"object":{"id":"pi_x","metadata":{"purchase_id":"not-a-uuid"}}}}`,
+		`{"id":"evt_4","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge","amount":500,"amount_refunded":500,"payment_intent":"pi_1","refunds":{"object":"list","data":[{"id":"re_1","amount":500,"status":"succeeded"},null]}}}}`,
+		`{"id":"evt_5","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1","amount_refunded":-9223372036854775808,"payment_intent":{"id":"pi_1"},"metadata":{"purchase_id":"00000000-0000-0000-0000-000000000000"}}}}`,
+		`{"id":"evt_6","object":"event","type":"charge.dispute.closed","data":{"object":{"id":"dp_1","object":"dispute","amount":9223372036854775807,"payment_intent":"pi_1","status":"lost"}}}`,
+		`{"id":"evt_7","object":"event","type":"charge.dispute.created","data":{"object":{"id":"","status":"needs_response"}}}`,
 		`{}`, `[`, `{"data":null}`,
 	} {
 		f.Add([]byte(seed), true)
@@ -45,11 +50,11 @@ func FuzzWebhook(f *testing.F) {
 			t.Fatalf("answered %d", code)
 		}
 		var moved int
-		if err := e.db.SQL.QueryRow(`SELECT count(*) FROM ledger_entries WHERE kind IN ('purchase', 'auto_top_up')`).Scan(&moved); err != nil {
+		if err := e.db.SQL.QueryRow(`SELECT count(*) FROM ledger_entries WHERE kind IN ('purchase', 'auto_top_up', 'refund', 'dispute', 'dispute_won')`).Scan(&moved); err != nil {
 			t.Fatal(err)
 		}
 		if moved != 0 {
-			t.Fatal("a webhook credited a purchase that does not exist")
+			t.Fatal("a webhook moved a balance for a purchase that does not exist")
 		}
 	})
 }

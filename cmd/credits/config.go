@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/graph"
 	"github.com/airouter/credits/links"
 	"github.com/airouter/credits/money"
@@ -33,6 +34,9 @@ type config struct {
 	SellerName          string
 	SellerAddress       string
 	SellerTaxID         string
+	SellerTaxIDType     string
+	SellerCountry       string
+	TaxMode             billing.TaxMode
 	AutoMigrate         bool
 	Introspection       bool
 	AuthorizeMaxStale   time.Duration
@@ -69,6 +73,8 @@ func loadConfig() (config, error) {
 		SellerName:          env("SELLER_NAME", "AI Router Inc."),
 		SellerAddress:       env("SELLER_ADDRESS", "548 Market St; San Francisco, CA 94104; United States"),
 		SellerTaxID:         os.Getenv("SELLER_TAX_ID"),
+		SellerTaxIDType:     os.Getenv("SELLER_TAX_ID_TYPE"),
+		SellerCountry:       os.Getenv("SELLER_COUNTRY"),
 		LogLevel:            env("LOG_LEVEL", "info"),
 		DebugAddr:           os.Getenv("DEBUG_ADDR"),
 	}
@@ -131,6 +137,15 @@ func loadConfig() (config, error) {
 	}
 	if c.MaxPurchase < c.MinPurchase {
 		return c, fmt.Errorf("MAX_PURCHASE %s is below MIN_PURCHASE %s", c.MaxPurchase, c.MinPurchase)
+	}
+	if c.TaxMode, err = billing.ParseTaxMode(os.Getenv("TAX_MODE")); err != nil {
+		return c, fmt.Errorf("TAX_MODE: %w", err)
+	}
+	if c.SellerCountry, err = sellerCountry(c.SellerCountry, c.SellerAddress); err != nil {
+		return c, err
+	}
+	if err := billing.CheckSeller(c.seller()); err != nil {
+		return c, err
 	}
 	if c.AutoMigrate, err = strconv.ParseBool(env("AUTO_MIGRATE", "false")); err != nil {
 		return c, fmt.Errorf("AUTO_MIGRATE: %w", err)
@@ -222,6 +237,31 @@ func parseDays(s string) (time.Duration, error) {
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// sellerCountry is SELLER_COUNTRY (an ISO code or an English country
+// name), or else the country named by SELLER_ADDRESS's last line ("…;
+// Germany"), or "" when that line names none.
+func sellerCountry(country, address string) (string, error) {
+	if country != "" {
+		code, ok := billing.CountryCode(country)
+		if !ok {
+			return "", fmt.Errorf("SELLER_COUNTRY %q is neither an ISO 3166-1 code (DE) nor a country's English name", country)
+		}
+		return code, nil
+	}
+	if lines := splitLines(address); len(lines) > 0 {
+		if code, ok := billing.CountryCode(lines[len(lines)-1]); ok {
+			return code, nil
+		}
+	}
+	return "", nil
+}
+
+// seller is who invoices are issued by, and under which tax rule.
+func (c config) seller() billing.Seller {
+	return billing.Seller{Name: c.SellerName, Address: splitLines(c.SellerAddress), Country: c.SellerCountry,
+		TaxID: c.SellerTaxID, TaxIDType: c.SellerTaxIDType, TaxMode: c.TaxMode}
 }
 
 func env(key, def string) string {

@@ -41,6 +41,8 @@ commands:
   token revoke --id TOKEN_ID
   credits grant --workspace ID --amount D --reason R [--reference REF] [--confirm-large]
   credits debit --workspace ID --amount D --reason R [--reference REF] [--confirm-large]
+  refund --transaction ID [--amount D] --reason R [--allow-negative] [--json]
+  refund --transaction ID --resume REFUND_ID     finish a refund whose outcome was unknown
   price set --model M --input D --output D [--cached D|none] [--effective-from RFC3339] [--force]
   reconcile [--since RFC3339] [--until RFC3339] [--fix] [--json] [--allow-sandbox]
 `
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return withDB(ctx, cfg, func(a *instance) error { return a.adjust(ctx, args, out, false) })
 	case "credits debit":
 		return withDB(ctx, cfg, func(a *instance) error { return a.adjust(ctx, args, out, true) })
+	case "refund":
+		return withDB(ctx, cfg, func(a *instance) error { return a.refund(ctx, args, out) })
 	case "price set":
 		return withDB(ctx, cfg, func(a *instance) error { return a.setPrice(ctx, args, out) })
 	case "reconcile":
@@ -126,7 +130,7 @@ func options(cfg config, log *slog.Logger) app.Options {
 	if cfg.StripeSecretKey != "" {
 		processor = payments.NewStripe(cfg.StripeSecretKey, payments.StripeOptions{APIBase: cfg.StripeAPIBase}, log)
 	}
-	seller := billing.Seller{Name: cfg.SellerName, Address: splitLines(cfg.SellerAddress), TaxID: cfg.SellerTaxID}
+	seller := cfg.seller()
 	var key []byte
 	if cfg.DownloadSigningKey != "" {
 		key = []byte(cfg.DownloadSigningKey)
@@ -349,6 +353,53 @@ func (a *instance) adjust(ctx context.Context, args []string, out io.Writer, deb
 	return nil
 }
 
+// refund refunds a purchase through the payment provider: all of what is
+// not yet refunded, or --amount. After an unknown outcome, --resume
+// finishes that refund (same idempotency key) instead of making another.
+func (a *instance) refund(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("refund", flag.ContinueOnError)
+	txn := fs.String("transaction", "", "the purchase: its transaction id (txn_…) or uuid")
+	amountFlag := fs.String("amount", "", "USD to refund, e.g. 10.00 (default: all not yet refunded)")
+	reason := fs.String("reason", "", "why; printed on the credit note")
+	allowNegative := fs.Bool("allow-negative", false, "refund even if the balance goes below zero (the workspace is then blocked)")
+	resume := fs.String("resume", "", "finish this refund, whose outcome was unknown (sent again under its own idempotency key)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, err := uuid.Parse(strings.TrimPrefix(*txn, "txn_"))
+	if err != nil {
+		return fmt.Errorf("--transaction %q: a transaction id (txn_…) or uuid is required", *txn)
+	}
+	req := billing.RefundRequest{PurchaseID: id, Reason: *reason, AllowNegative: *allowNegative}
+	if *resume != "" {
+		r, err := uuid.Parse(*resume)
+		if err != nil {
+			return fmt.Errorf("--resume %q: a refund id is required", *resume)
+		}
+		req.Resume = &r
+	}
+	if *amountFlag != "" {
+		amount, err := money.Parse(*amountFlag)
+		if err != nil {
+			return fmt.Errorf("--amount %q: %w", *amountFlag, err)
+		}
+		req.Amount = &amount
+	}
+	res, err := a.Billing.RefundPurchase(ctx, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(map[string]any{"refund_id": res.Refund.ID, "processor_id": res.Refund.ProcessorID,
+			"amount": res.Refund.Amount.String(), "credit_note": res.CreditNote.Number, "credit_note_id": res.CreditNote.ID,
+			"balance": res.Balance.Amount.String(), "blocked": res.Balance.Blocked()})
+	}
+	fmt.Fprintf(out, "refunded %s USD of transaction txn_%s (refund %s, credit note %s); balance %s USD (blocked: %v)\n",
+		res.Refund.Amount, id, res.Refund.ProcessorID, res.CreditNote.Number, res.Balance.Amount, res.Balance.Blocked())
+	return nil
+}
+
 func (a *instance) reconcile(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	since := fs.String("since", time.Now().Add(-48*time.Hour).UTC().Format(time.RFC3339), "window start (RFC 3339)")
@@ -380,7 +431,11 @@ func (a *instance) reconcile(ctx context.Context, args []string, out io.Writer) 
 		}
 	} else {
 		for _, d := range report {
-			fmt.Fprintf(out, "%s purchase %s intent %s amount %s fixed=%v\n", d.Kind, d.PurchaseID, d.IntentID, d.Amount, d.Fixed)
+			refund := ""
+			if d.RefundID != "" {
+				refund = " refund " + d.RefundID
+			}
+			fmt.Fprintf(out, "%s purchase %s intent %s%s amount %s fixed=%v\n", d.Kind, d.PurchaseID, d.IntentID, refund, d.Amount, d.Fixed)
 		}
 		fmt.Fprintf(out, "%d differences between %s and %s\n", len(report), from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}

@@ -63,6 +63,98 @@ var (
 			},
 		},
 	}
+	// CreditNotesColumns holds the columns for the "credit_notes" table.
+	CreditNotesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "invoice_id", Type: field.TypeUUID},
+		{Name: "purchase_id", Type: field.TypeUUID},
+		{Name: "source_id", Type: field.TypeUUID},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "number", Type: field.TypeString},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "issued_at", Type: field.TypeTime},
+		{Name: "snapshot", Type: field.TypeBytes},
+	}
+	// CreditNotesTable holds the schema information for the "credit_notes" table.
+	CreditNotesTable = &schema.Table{
+		Name:       "credit_notes",
+		Columns:    CreditNotesColumns,
+		PrimaryKey: []*schema.Column{CreditNotesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "creditnote_workspace_id_source_id",
+				Unique:  true,
+				Columns: []*schema.Column{CreditNotesColumns[1], CreditNotesColumns[4]},
+			},
+			{
+				Name:    "creditnote_workspace_id_invoice_id",
+				Unique:  false,
+				Columns: []*schema.Column{CreditNotesColumns[1], CreditNotesColumns[2]},
+			},
+			{
+				Name:    "creditnote_workspace_id_purchase_id",
+				Unique:  false,
+				Columns: []*schema.Column{CreditNotesColumns[1], CreditNotesColumns[3]},
+			},
+			{
+				Name:    "creditnote_seq",
+				Unique:  true,
+				Columns: []*schema.Column{CreditNotesColumns[5]},
+			},
+			{
+				Name:    "creditnote_number",
+				Unique:  true,
+				Columns: []*schema.Column{CreditNotesColumns[6]},
+			},
+		},
+	}
+	// CreditNoteCountersColumns holds the columns for the "credit_note_counters" table.
+	CreditNoteCountersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "last", Type: field.TypeInt64, Default: 0},
+	}
+	// CreditNoteCountersTable holds the schema information for the "credit_note_counters" table.
+	CreditNoteCountersTable = &schema.Table{
+		Name:       "credit_note_counters",
+		Columns:    CreditNoteCountersColumns,
+		PrimaryKey: []*schema.Column{CreditNoteCountersColumns[0]},
+	}
+	// DisputesColumns holds the columns for the "disputes" table.
+	DisputesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "purchase_id", Type: field.TypeUUID},
+		{Name: "processor_id", Type: field.TypeString},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"open", "won", "lost"}, Default: "open"},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "reason", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// DisputesTable holds the schema information for the "disputes" table.
+	DisputesTable = &schema.Table{
+		Name:       "disputes",
+		Columns:    DisputesColumns,
+		PrimaryKey: []*schema.Column{DisputesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dispute_workspace_id_processor_id",
+				Unique:  true,
+				Columns: []*schema.Column{DisputesColumns[1], DisputesColumns[3]},
+			},
+			{
+				Name:    "dispute_workspace_id_purchase_id",
+				Unique:  false,
+				Columns: []*schema.Column{DisputesColumns[1], DisputesColumns[2]},
+			},
+			{
+				Name:    "dispute_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{DisputesColumns[7]},
+			},
+		},
+	}
 	// HoldsColumns holds the columns for the "holds" table.
 	HoldsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -314,6 +406,42 @@ var (
 			},
 		},
 	}
+	// RefundsColumns holds the columns for the "refunds" table.
+	RefundsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "purchase_id", Type: field.TypeUUID},
+		{Name: "processor_id", Type: field.TypeString, Nullable: true},
+		{Name: "source", Type: field.TypeEnum, Enums: []string{"operator", "processor"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "succeeded", "failed"}, Default: "pending"},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "reason", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// RefundsTable holds the schema information for the "refunds" table.
+	RefundsTable = &schema.Table{
+		Name:       "refunds",
+		Columns:    RefundsColumns,
+		PrimaryKey: []*schema.Column{RefundsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "refund_workspace_id_processor_id",
+				Unique:  true,
+				Columns: []*schema.Column{RefundsColumns[1], RefundsColumns[3]},
+			},
+			{
+				Name:    "refund_workspace_id_purchase_id",
+				Unique:  false,
+				Columns: []*schema.Column{RefundsColumns[1], RefundsColumns[2]},
+			},
+			{
+				Name:    "refund_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{RefundsColumns[8]},
+			},
+		},
+	}
 	// TokensColumns holds the columns for the "tokens" table.
 	TokensColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -496,6 +624,9 @@ var (
 	Tables = []*schema.Table{
 		AutoTopUpSettingsTable,
 		BillingProfilesTable,
+		CreditNotesTable,
+		CreditNoteCountersTable,
+		DisputesTable,
 		HoldsTable,
 		InvoicesTable,
 		InvoiceCountersTable,
@@ -505,6 +636,7 @@ var (
 		PlansTable,
 		ProcessorEventsTable,
 		PurchasesTable,
+		RefundsTable,
 		TokensTable,
 		TopUpsTable,
 		TraceCountersTable,
@@ -520,6 +652,15 @@ func init() {
 	}
 	BillingProfilesTable.Annotation = &entsql.Annotation{
 		Table: "billing_profiles",
+	}
+	CreditNotesTable.Annotation = &entsql.Annotation{
+		Table: "credit_notes",
+	}
+	CreditNoteCountersTable.Annotation = &entsql.Annotation{
+		Table: "credit_note_counters",
+	}
+	DisputesTable.Annotation = &entsql.Annotation{
+		Table: "disputes",
 	}
 	HoldsTable.Annotation = &entsql.Annotation{
 		Table: "holds",
@@ -548,6 +689,9 @@ func init() {
 	}
 	PurchasesTable.Annotation = &entsql.Annotation{
 		Table: "purchases",
+	}
+	RefundsTable.Annotation = &entsql.Annotation{
+		Table: "refunds",
 	}
 	TokensTable.ForeignKeys[0].RefTable = WorkspacesTable
 	TokensTable.Annotation = &entsql.Annotation{

@@ -12,6 +12,15 @@ type AutoTopUpSetting func(*sql.Selector)
 // BillingProfile is the predicate function for billingprofile builders.
 type BillingProfile func(*sql.Selector)
 
+// CreditNote is the predicate function for creditnote builders.
+type CreditNote func(*sql.Selector)
+
+// CreditNoteCounter is the predicate function for creditnotecounter builders.
+type CreditNoteCounter func(*sql.Selector)
+
+// Dispute is the predicate function for dispute builders.
+type Dispute func(*sql.Selector)
+
 // Hold is the predicate function for hold builders.
 type Hold func(*sql.Selector)
 
@@ -38,6 +47,9 @@ type ProcessorEvent func(*sql.Selector)
 
 // Purchase is the predicate function for purchase builders.
 type Purchase func(*sql.Selector)
+
+// Refund is the predicate function for refund builders.
+type Refund func(*sql.Selector)
 
 // Token is the predicate function for token builders.
 type Token func(*sql.Selector)

@@ -23,6 +23,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	CreditNote() CreditNoteResolver
 	Invoice() InvoiceResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
@@ -74,8 +75,21 @@ type ComplexityRoot struct {
 		TaxID   func(childComplexity int) int
 	}
 
+	CreditNote struct {
+		Amount            func(childComplexity int) int
+		Currency          func(childComplexity int) int
+		DownloadURL       func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Invoice           func(childComplexity int) int
+		IssuedAt          func(childComplexity int) int
+		Number            func(childComplexity int) int
+		Reason            func(childComplexity int) int
+		SignedDownloadURL func(childComplexity int) int
+	}
+
 	Invoice struct {
 		Amount            func(childComplexity int) int
+		CreditNotes       func(childComplexity int) int
 		Currency          func(childComplexity int) int
 		DownloadURL       func(childComplexity int) int
 		ID                func(childComplexity int) int
@@ -135,6 +149,7 @@ type ComplexityRoot struct {
 		Node             func(childComplexity int, id string) int
 		PaymentMethods   func(childComplexity int) int
 		PurchaseSettings func(childComplexity int) int
+		TaxIDTypes       func(childComplexity int, country *string) int
 		Transactions     func(childComplexity int, filter *model.TransactionFilter, first *int, after *string) int
 		Usage            func(childComplexity int, from time.Time, to time.Time, groupBy []model.UsageGroupBy) int
 	}
@@ -153,17 +168,25 @@ type ComplexityRoot struct {
 		Value   func(childComplexity int) int
 	}
 
+	TaxIdType struct {
+		Country func(childComplexity int) int
+		Example func(childComplexity int) int
+		Label   func(childComplexity int) int
+		Type    func(childComplexity int) int
+	}
+
 	Transaction struct {
-		Amount        func(childComplexity int) int
-		CardBrand     func(childComplexity int) int
-		CardLast4     func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		Currency      func(childComplexity int) int
-		FailureReason func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Invoice       func(childComplexity int) int
-		Status        func(childComplexity int) int
-		Type          func(childComplexity int) int
+		Amount         func(childComplexity int) int
+		CardBrand      func(childComplexity int) int
+		CardLast4      func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Currency       func(childComplexity int) int
+		FailureReason  func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Invoice        func(childComplexity int) int
+		RefundedAmount func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Type           func(childComplexity int) int
 	}
 
 	TransactionConnection struct {
@@ -358,12 +381,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BillingProfile.TaxID(childComplexity), true
 
+	case "CreditNote.amount":
+		if e.ComplexityRoot.CreditNote.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Amount(childComplexity), true
+	case "CreditNote.currency":
+		if e.ComplexityRoot.CreditNote.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Currency(childComplexity), true
+	case "CreditNote.downloadUrl":
+		if e.ComplexityRoot.CreditNote.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.DownloadURL(childComplexity), true
+	case "CreditNote.id":
+		if e.ComplexityRoot.CreditNote.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.ID(childComplexity), true
+	case "CreditNote.invoice":
+		if e.ComplexityRoot.CreditNote.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Invoice(childComplexity), true
+	case "CreditNote.issuedAt":
+		if e.ComplexityRoot.CreditNote.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.IssuedAt(childComplexity), true
+	case "CreditNote.number":
+		if e.ComplexityRoot.CreditNote.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Number(childComplexity), true
+	case "CreditNote.reason":
+		if e.ComplexityRoot.CreditNote.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Reason(childComplexity), true
+	case "CreditNote.signedDownloadUrl":
+		if e.ComplexityRoot.CreditNote.SignedDownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.SignedDownloadURL(childComplexity), true
+
 	case "Invoice.amount":
 		if e.ComplexityRoot.Invoice.Amount == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Invoice.Amount(childComplexity), true
+	case "Invoice.creditNotes":
+		if e.ComplexityRoot.Invoice.CreditNotes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CreditNotes(childComplexity), true
 	case "Invoice.currency":
 		if e.ComplexityRoot.Invoice.Currency == nil {
 			break
@@ -657,6 +741,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PurchaseSettings(childComplexity), true
+	case "Query.taxIdTypes":
+		if e.ComplexityRoot.Query.TaxIDTypes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_taxIdTypes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TaxIDTypes(childComplexity, args["country"].(*string)), true
 	case "Query.transactions":
 		if e.ComplexityRoot.Query.Transactions == nil {
 			break
@@ -713,6 +808,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TaxId.Value(childComplexity), true
 
+	case "TaxIdType.country":
+		if e.ComplexityRoot.TaxIdType.Country == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxIdType.Country(childComplexity), true
+	case "TaxIdType.example":
+		if e.ComplexityRoot.TaxIdType.Example == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxIdType.Example(childComplexity), true
+	case "TaxIdType.label":
+		if e.ComplexityRoot.TaxIdType.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxIdType.Label(childComplexity), true
+	case "TaxIdType.type":
+		if e.ComplexityRoot.TaxIdType.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxIdType.Type(childComplexity), true
+
 	case "Transaction.amount":
 		if e.ComplexityRoot.Transaction.Amount == nil {
 			break
@@ -761,6 +881,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transaction.Invoice(childComplexity), true
+	case "Transaction.refundedAmount":
+		if e.ComplexityRoot.Transaction.RefundedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.RefundedAmount(childComplexity), true
 	case "Transaction.status":
 		if e.ComplexityRoot.Transaction.Status == nil {
 			break
@@ -1165,6 +1291,41 @@ type Mutation {
   updateBillingProfile(input: BillingProfileInput!): BillingProfile!
 }
 `, BuiltIn: false},
+	{Name: "../refunds.graphqls", Input: `extend enum TransactionStatus {
+  "Succeeded, and all of it given back (refunds, lost disputes)."
+  REFUNDED
+  "Succeeded, and part of it given back."
+  PARTIALLY_REFUNDED
+}
+
+extend type Transaction {
+  "What has been given back of it: refunds and lost disputes (its credit notes); 0 when none."
+  refundedAmount: Decimal!
+}
+
+extend type Invoice {
+  "The credit notes that cancel this invoice wholly or in part, in the order issued."
+  creditNotes: [CreditNote!]!
+}
+
+"A credit note: cancels an invoice wholly or in part (a refund, a lost dispute); immutable."
+type CreditNote implements Node {
+  id: ID!
+  "CN-<year>-<seq>, its own gapless series."
+  number: String!
+  issuedAt: Time!
+  "The amount credited."
+  amount: Decimal!
+  currency: String!
+  reason: String!
+  "Authorized PDF download (send the bearer token)."
+  downloadUrl: String!
+  "Works as a plain link, without a header, for 15 minutes; 404 once expired or tampered with."
+  signedDownloadUrl: String!
+  "The invoice it credits."
+  invoice: Invoice!
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `"Exact decimal amount as a string, e.g. \"12.50\" or \"0.000000150\". Never a float."
 scalar Decimal
 "RFC 3339 timestamp."
@@ -1236,6 +1397,23 @@ type PurchaseSettings {
 
 extend type Query {
   purchaseSettings: PurchaseSettings!
+}
+`, BuiltIn: false},
+	{Name: "../tax.graphqls", Input: `"A tax ID type a customer in a country can choose (Stripe's types), for the Add Credits dialog."
+type TaxIdType {
+  "ISO 3166-1 alpha-2"
+  country: String!
+  "Stripe's type, e.g. eu_vat: send it as TaxIdInput.type."
+  type: String!
+  "Stripe's description, e.g. European VAT number."
+  label: String!
+  "Stripe's example of the format, e.g. DE123456789."
+  example: String!
+}
+
+extend type Query {
+  "All countries when country is null; sorted by country, then label. An unknown country gets an empty list."
+  taxIdTypes(country: String): [TaxIdType!]!
 }
 `, BuiltIn: false},
 	{Name: "../usage.graphqls", Input: `"A 64-bit integer (token counts can exceed 2^31)."
@@ -1357,6 +1535,30 @@ func (ec *executionContext) childFields_BillingProfile(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type BillingProfile", field.Name)
 }
 
+func (ec *executionContext) childFields_CreditNote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CreditNote_id(ctx, field)
+	case "number":
+		return ec.fieldContext_CreditNote_number(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_CreditNote_issuedAt(ctx, field)
+	case "amount":
+		return ec.fieldContext_CreditNote_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_CreditNote_currency(ctx, field)
+	case "reason":
+		return ec.fieldContext_CreditNote_reason(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_CreditNote_downloadUrl(ctx, field)
+	case "signedDownloadUrl":
+		return ec.fieldContext_CreditNote_signedDownloadUrl(ctx, field)
+	case "invoice":
+		return ec.fieldContext_CreditNote_invoice(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditNote", field.Name)
+}
+
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1375,6 +1577,8 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_signedDownloadUrl(ctx, field)
 	case "transaction":
 		return ec.fieldContext_Invoice_transaction(ctx, field)
+	case "creditNotes":
+		return ec.fieldContext_Invoice_creditNotes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
 }
@@ -1461,6 +1665,20 @@ func (ec *executionContext) childFields_TaxId(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type TaxId", field.Name)
 }
 
+func (ec *executionContext) childFields_TaxIdType(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "country":
+		return ec.fieldContext_TaxIdType_country(ctx, field)
+	case "type":
+		return ec.fieldContext_TaxIdType_type(ctx, field)
+	case "label":
+		return ec.fieldContext_TaxIdType_label(ctx, field)
+	case "example":
+		return ec.fieldContext_TaxIdType_example(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaxIdType", field.Name)
+}
+
 func (ec *executionContext) childFields_Transaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1483,6 +1701,8 @@ func (ec *executionContext) childFields_Transaction(ctx context.Context, field g
 		return ec.fieldContext_Transaction_cardBrand(ctx, field)
 	case "cardLast4":
 		return ec.fieldContext_Transaction_cardLast4(ctx, field)
+	case "refundedAmount":
+		return ec.fieldContext_Transaction_refundedAmount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
 }

@@ -20,6 +20,8 @@ type Transaction struct {
 	FailureReason *string           `json:"failureReason,omitempty"`
 	CardBrand     *string           `json:"cardBrand,omitempty"`
 	CardLast4     *string           `json:"cardLast4,omitempty"`
+	// RefundedAmount is what has been given back (refunds, lost disputes).
+	RefundedAmount money.Amount `json:"refundedAmount"`
 
 	WorkspaceID uuid.UUID  `json:"-"`
 	PurchaseID  uuid.UUID  `json:"-"`

@@ -172,6 +172,18 @@ type TaxIDInput struct {
 	Value   string `json:"value"`
 }
 
+// A tax ID type a customer in a country can choose (Stripe's types), for the Add Credits dialog.
+type TaxIDType struct {
+	// ISO 3166-1 alpha-2
+	Country string `json:"country"`
+	// Stripe's type, e.g. eu_vat: send it as TaxIdInput.type.
+	Type string `json:"type"`
+	// Stripe's description, e.g. European VAT number.
+	Label string `json:"label"`
+	// Stripe's example of the format, e.g. DE123456789.
+	Example string `json:"example"`
+}
+
 type TransactionConnection struct {
 	Edges    []*TransactionEdge `json:"edges"`
 	PageInfo *PageInfo          `json:"pageInfo"`
@@ -272,6 +284,10 @@ const (
 	TransactionStatusRequiresAction TransactionStatus = "REQUIRES_ACTION"
 	TransactionStatusSucceeded      TransactionStatus = "SUCCEEDED"
 	TransactionStatusFailed         TransactionStatus = "FAILED"
+	// Succeeded, and all of it given back (refunds, lost disputes).
+	TransactionStatusRefunded TransactionStatus = "REFUNDED"
+	// Succeeded, and part of it given back.
+	TransactionStatusPartiallyRefunded TransactionStatus = "PARTIALLY_REFUNDED"
 )
 
 var AllTransactionStatus = []TransactionStatus{
@@ -279,11 +295,13 @@ var AllTransactionStatus = []TransactionStatus{
 	TransactionStatusRequiresAction,
 	TransactionStatusSucceeded,
 	TransactionStatusFailed,
+	TransactionStatusRefunded,
+	TransactionStatusPartiallyRefunded,
 }
 
 func (e TransactionStatus) IsValid() bool {
 	switch e {
-	case TransactionStatusPending, TransactionStatusRequiresAction, TransactionStatusSucceeded, TransactionStatusFailed:
+	case TransactionStatusPending, TransactionStatusRequiresAction, TransactionStatusSucceeded, TransactionStatusFailed, TransactionStatusRefunded, TransactionStatusPartiallyRefunded:
 		return true
 	}
 	return false
