@@ -20,12 +20,18 @@ import (
 // connection pool: another process, as far as Postgres can tell.
 func (f *fixture) second(t *testing.T, policy billing.TopUpPolicy) *billing.Service {
 	t.Helper()
+	return f.secondWith(t, billing.Config{TopUps: policy})
+}
+
+// secondWith is second with a whole config (a clock, a policy).
+func (f *fixture) secondWith(t *testing.T, cfg billing.Config) *billing.Service {
+	t.Helper()
 	db, err := sql.Open("postgres", f.db.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	svc := billing.New(db, f.sandbox, billing.Config{TopUps: policy}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := billing.New(db, f.sandbox, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +155,8 @@ func TestAutoTopUp_ConcurrentDeductionsBelowTheThresholdChargeExactlyOnce(t *tes
 func TestAutoTopUp_DeclinesAreRecordedRetriedWithBackoffThenPaused(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	svc := f.withPolicy(t, billing.TopUpPolicy{MaxDeclines: 3, Backoff: 20 * time.Millisecond})
+	clock := newTestClock()
+	svc := f.service(t, billing.Config{Clock: clock.Now, TopUps: billing.TopUpPolicy{MaxDeclines: 3, Backoff: time.Hour}})
 	ws := f.workspace(t, "free", "10")
 	f.card(t, ws, "pm_card_chargeDeclined")
 	f.enable(t, svc, ws, "50", "100") // balance 10 < 50: scheduled at once
@@ -159,15 +166,23 @@ func TestAutoTopUp_DeclinesAreRecordedRetriedWithBackoffThenPaused(t *testing.T)
 	if a.Status != billing.AutoTopUpProcessing || a.LastError == "" {
 		t.Fatalf("after the first decline: %+v", a)
 	}
-	// The retry waits for its backoff: processing now charges nothing.
+	// The retry waits for its backoff (1 h, then 2 h): the clock moves, no sleeping.
+	clock.Advance(time.Hour - time.Second)
 	if did, _ := svc.ProcessTopUp(ctx); did {
 		t.Fatal("a declined top-up was retried before its backoff")
 	}
-	for i := 0; i < 20 && a.Status != billing.AutoTopUpPaused; i++ {
-		time.Sleep(25 * time.Millisecond)
-		drain(t, svc)
-		a, _ = svc.GetAutoTopUp(ctx, ws)
+	clock.Advance(time.Second)
+	drain(t, svc) // second decline
+	if a, _ = svc.GetAutoTopUp(ctx, ws); a.Status != billing.AutoTopUpProcessing {
+		t.Fatalf("after the second decline: %+v", a)
 	}
+	clock.Advance(2*time.Hour - time.Second)
+	if did, _ := svc.ProcessTopUp(ctx); did {
+		t.Fatal("the second retry did not wait for the doubled backoff")
+	}
+	clock.Advance(time.Second)
+	drain(t, svc) // third decline: paused
+	a, _ = svc.GetAutoTopUp(ctx, ws)
 	if a.Status != billing.AutoTopUpPaused {
 		t.Fatalf("not paused after repeated declines: %+v", a)
 	}
@@ -198,7 +213,8 @@ func TestAutoTopUp_CrashBetweenChargeAndCreditIsRecoveredWithoutASecondCharge(t 
 	f := newFixture(t)
 	ws := f.workspace(t, "free", "10")
 	f.card(t, ws, "pm_card_visa")
-	crashing := f.withPolicy(t, billing.TopUpPolicy{Lease: 50 * time.Millisecond})
+	clock := newTestClock()
+	crashing := f.service(t, billing.Config{Clock: clock.Now, TopUps: billing.TopUpPolicy{Lease: 2 * time.Minute}})
 	crashCtx, crash := context.WithCancel(context.Background())
 	billing.SetAfterChargeHook(crashing, func(billing.Purchase) error {
 		crash() // the process dies: nothing after the charge is written
@@ -212,8 +228,12 @@ func TestAutoTopUp_CrashBetweenChargeAndCreditIsRecoveredWithoutASecondCharge(t 
 		t.Fatalf("after the crash: charges %d balance %s", f.sandbox.Charges(), f.assertInvariant(t, ws))
 	}
 	// Restart: another process takes the top-up over once its lease expires.
-	restarted := f.second(t, billing.TopUpPolicy{Lease: 50 * time.Millisecond})
-	time.Sleep(100 * time.Millisecond)
+	restarted := f.secondWith(t, billing.Config{Clock: clock.Now, TopUps: billing.TopUpPolicy{Lease: 2 * time.Minute}})
+	drain(t, restarted)
+	if f.sandbox.Charges() != 1 {
+		t.Fatal("the top-up was taken over before its lease expired")
+	}
+	clock.Advance(2*time.Minute + time.Microsecond)
 	drain(t, restarted)
 	if f.sandbox.Charges() != 1 {
 		t.Fatalf("recovery charged again: %d charges", f.sandbox.Charges())
