@@ -38,15 +38,6 @@ func (f *fixture) secondWith(t *testing.T, cfg billing.Config) *billing.Service 
 	return svc
 }
 
-func (f *fixture) withPolicy(t *testing.T, policy billing.TopUpPolicy) *billing.Service {
-	t.Helper()
-	svc := billing.New(f.db.SQL, f.sandbox, billing.Config{TopUps: policy}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := svc.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return svc
-}
-
 // card saves a card (the default) and, if there is none, a billing profile:
 // auto top-up needs both.
 func (f *fixture) card(t *testing.T, ws uuid.UUID, pm string) billing.Card {
