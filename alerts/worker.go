@@ -1,0 +1,368 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
+
+	"github.com/airouter/credits/ent"
+	"github.com/airouter/credits/ent/alertdelivery"
+	"github.com/airouter/credits/ent/alertevent"
+	"github.com/airouter/credits/ent/invoice"
+	"github.com/airouter/credits/ent/notificationsetting"
+	"github.com/airouter/credits/ent/webhookendpoint"
+	"github.com/airouter/credits/ent/workspace"
+)
+
+// dispatchBatch bounds the events one dispatch transaction fans out.
+const dispatchBatch = 100
+
+// Run dispatches and delivers alerts until ctx ends. Any number of
+// workers, in any number of processes, may run: each claims its events and
+// deliveries with FOR UPDATE SKIP LOCKED.
+func (s *Service) Run(ctx context.Context) {
+	running.Lock()
+	running.workers[s] = true
+	running.Unlock()
+	defer func() {
+		running.Lock()
+		delete(running.workers, s)
+		running.Unlock()
+	}()
+	t := time.NewTicker(s.cfg.Poll)
+	defer t.Stop()
+	for {
+		if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("alerts worker", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// RunOnce dispatches every event recorded so far and makes one attempt at
+// every delivery due by the service clock; attempted counts the attempts.
+// Tests call it instead of Run and move the clock between calls.
+func (s *Service) RunOnce(ctx context.Context) (attempted int, err error) {
+	for {
+		n, err := s.dispatch(ctx)
+		if err != nil {
+			return attempted, err
+		}
+		if n < dispatchBatch {
+			break
+		}
+	}
+	for {
+		n, err := s.deliverDue(ctx)
+		attempted += n
+		if err != nil || n == 0 {
+			return attempted, err
+		}
+	}
+}
+
+// dispatch fans a batch of recorded events out into deliveries: one to the
+// billing emails (when there are any) and one per webhook endpoint, as they
+// are now. It completes each event's data once (the workspace's name; a
+// purchase's invoice, issued later in the transaction that recorded the
+// event), so every delivery and every retry carries the same payload.
+func (s *Service) dispatch(ctx context.Context) (int, error) {
+	now := s.now()
+	n := 0
+	err := s.inTx(ctx, func(tx *ent.Tx) error {
+		events, err := tx.AlertEvent.Query().Where(alertevent.DispatchedAtIsNil()).Order(alertevent.ByCreatedAt()).
+			Limit(dispatchBatch).ForUpdate(entsql.WithLockAction(entsql.SkipLocked)).All(ctx)
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		n = len(events)
+		var wsIDs []uuid.UUID
+		seen := map[uuid.UUID]bool{}
+		for _, e := range events {
+			if !seen[e.WorkspaceID] {
+				seen[e.WorkspaceID] = true
+				wsIDs = append(wsIDs, e.WorkspaceID)
+			}
+		}
+		settings, err := tx.NotificationSetting.Query().Where(notificationsetting.WorkspaceIDIn(wsIDs...)).All(ctx)
+		if err != nil {
+			return fmt.Errorf("read notification settings: %w", err)
+		}
+		emails := map[uuid.UUID][]string{}
+		for _, st := range settings {
+			emails[st.WorkspaceID] = st.Emails
+		}
+		endpoints, err := tx.WebhookEndpoint.Query().Where(webhookendpoint.WorkspaceIDIn(wsIDs...)).All(ctx)
+		if err != nil {
+			return fmt.Errorf("read webhook endpoints: %w", err)
+		}
+		names := map[uuid.UUID]string{}
+		wss, err := tx.Workspace.Query().Where(workspace.IDIn(wsIDs...)).Select(workspace.FieldID, workspace.FieldName).All(ctx)
+		if err != nil {
+			return fmt.Errorf("read workspace names: %w", err)
+		}
+		for _, w := range wss {
+			names[w.ID] = w.Name
+		}
+		var deliveries []*ent.AlertDeliveryCreate
+		for _, row := range events {
+			e, err := s.complete(ctx, tx, eventOf(row), names[row.WorkspaceID])
+			if err != nil {
+				return err
+			}
+			raw, err := json.Marshal(e.Data)
+			if err != nil {
+				return err
+			}
+			if err := tx.AlertEvent.UpdateOneID(row.ID).SetData(raw).SetDispatchedAt(now).Exec(ctx); err != nil {
+				return fmt.Errorf("dispatch alert %s: %w", row.ID, err)
+			}
+			newDelivery := func() *ent.AlertDeliveryCreate {
+				return tx.AlertDelivery.Create().SetWorkspaceID(row.WorkspaceID).SetEventID(row.ID).SetEventType(string(row.Type)).
+					SetNextAttemptAt(now).SetCreatedAt(now)
+			}
+			if to := emails[row.WorkspaceID]; len(to) > 0 {
+				deliveries = append(deliveries, newDelivery().SetChannel(alertdelivery.ChannelEmail).SetDestination("email").
+					SetTarget(strings.Join(to, ", ")))
+			}
+			for _, ep := range endpoints {
+				if ep.WorkspaceID == row.WorkspaceID {
+					deliveries = append(deliveries, newDelivery().SetChannel(alertdelivery.ChannelWebhook).SetEndpointID(ep.ID).
+						SetDestination(ep.ID.String()).SetTarget(ep.URL))
+				}
+			}
+		}
+		if len(deliveries) == 0 {
+			return nil
+		}
+		return tx.AlertDelivery.CreateBulk(deliveries...).OnConflictColumns(alertdelivery.FieldWorkspaceID, alertdelivery.FieldEventID,
+			alertdelivery.FieldDestination).DoNothing().Exec(ctx)
+	})
+	if err == nil && n > 0 {
+		s.Wake() // the deliveries just written are due now
+	}
+	return n, err
+}
+
+func eventOf(row *ent.AlertEvent) Event {
+	e := Event{ID: row.ID, WorkspaceID: row.WorkspaceID, Type: row.Type, Key: row.Key, CreatedAt: row.CreatedAt.UTC()}
+	json.Unmarshal(row.Data, &e.Data) //nolint:errcheck // written by Record from Data; an unreadable field stays empty
+	return e
+}
+
+// complete fills in what the transaction that recorded an event could not
+// know yet.
+func (s *Service) complete(ctx context.Context, tx *ent.Tx, e Event, workspaceName string) (Event, error) {
+	e.Data.WorkspaceName = workspaceName
+	if e.Type != PurchaseSucceeded || e.Data.Invoice != nil {
+		return e, nil
+	}
+	purchaseID, err := uuid.Parse(strings.TrimPrefix(e.Data.TransactionID, "txn_"))
+	if err != nil {
+		return e, nil
+	}
+	inv, err := tx.Invoice.Query().Where(invoice.WorkspaceID(e.WorkspaceID), invoice.PurchaseID(purchaseID)).
+		Select(invoice.FieldID, invoice.FieldNumber).Only(ctx)
+	if ent.IsNotFound(err) {
+		return e, nil
+	}
+	if err != nil {
+		return e, fmt.Errorf("read invoice of purchase %s: %w", purchaseID, err)
+	}
+	// The same link as the API's Invoice.downloadUrl (the GraphQL id is "inv_<uuid>").
+	e.Data.Invoice = &Invoice{ID: "inv_" + inv.ID.String(), Number: inv.Number,
+		DownloadURL: s.cfg.PublicURL + "/invoices/" + inv.ID.String() + ".pdf"}
+	return e, nil
+}
+
+// claimed is a delivery this worker leased for one attempt.
+type claimed struct {
+	*ent.AlertDelivery
+	attempt int
+	event   Event
+	secret  string // webhook endpoint's; "" when the endpoint is gone
+}
+
+// deliverDue leases the deliveries due now (at most a few per concurrent
+// sender), attempts each once, in parallel, and records the outcomes. The
+// lease (next_attempt_at moved past any attempt's end) is what keeps two
+// workers from sending one delivery at once; a worker that dies mid-attempt
+// leaves it to be retried when the lease ends.
+func (s *Service) deliverDue(ctx context.Context) (int, error) {
+	now := s.now()
+	var batch []*claimed
+	err := s.inTx(ctx, func(tx *ent.Tx) error {
+		rows, err := tx.AlertDelivery.Query().Where(alertdelivery.StateEQ(alertdelivery.StatePending), alertdelivery.NextAttemptAtLTE(now)).
+			Order(alertdelivery.ByNextAttemptAt()).Limit(2 * s.cfg.Concurrency).ForUpdate(entsql.WithLockAction(entsql.SkipLocked)).All(ctx)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		ids := make([]uuid.UUID, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+			batch = append(batch, &claimed{AlertDelivery: r, attempt: r.Attempts + 1})
+		}
+		return tx.AlertDelivery.Update().Where(alertdelivery.IDIn(ids...)).AddAttempts(1).SetLastAttemptAt(now).
+			SetNextAttemptAt(now.Add(s.cfg.lease())).Exec(ctx)
+	})
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	if err := s.loadClaimed(ctx, batch); err != nil {
+		return 0, err
+	}
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	var wg sync.WaitGroup
+	errs := make([]error, len(batch))
+	for i, c := range batch {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			status, sendErr := s.attempt(ctx, c)
+			errs[i] = s.recordAttempt(ctx, c, status, sendErr)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return len(batch), err
+		}
+	}
+	return len(batch), nil
+}
+
+// loadClaimed reads the events and the endpoint secrets of a claimed batch.
+func (s *Service) loadClaimed(ctx context.Context, batch []*claimed) error {
+	var eventIDs, endpointIDs []uuid.UUID
+	for _, c := range batch {
+		eventIDs = append(eventIDs, c.EventID)
+		if c.EndpointID != nil {
+			endpointIDs = append(endpointIDs, *c.EndpointID)
+		}
+	}
+	events, err := s.ent.AlertEvent.Query().Where(alertevent.IDIn(eventIDs...)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("read alert events: %w", err)
+	}
+	byID := map[uuid.UUID]Event{}
+	for _, e := range events {
+		byID[e.ID] = eventOf(e)
+	}
+	secrets := map[uuid.UUID]string{}
+	if len(endpointIDs) > 0 {
+		eps, err := s.ent.WebhookEndpoint.Query().Where(webhookendpoint.IDIn(endpointIDs...)).All(ctx)
+		if err != nil {
+			return fmt.Errorf("read webhook endpoints: %w", err)
+		}
+		for _, ep := range eps {
+			secrets[ep.ID] = ep.Secret
+		}
+	}
+	for _, c := range batch {
+		c.event = byID[c.EventID]
+		if c.EndpointID != nil {
+			c.secret = secrets[*c.EndpointID]
+		}
+	}
+	return nil
+}
+
+// errEndpointGone cancels a delivery whose endpoint was deleted meanwhile.
+var errEndpointGone = errors.New("endpoint deleted")
+
+// attempt sends one delivery once.
+func (s *Service) attempt(ctx context.Context, c *claimed) (status int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+	defer cancel()
+	if c.Channel == alertdelivery.ChannelEmail {
+		to := strings.Split(c.Target, ", ")
+		return 0, s.mailer.send(ctx, emailOf(c.event, s.cfg.From, to))
+	}
+	if c.secret == "" {
+		return 0, errEndpointGone
+	}
+	body, err := webhookBody(c.event)
+	if err != nil {
+		return 0, err
+	}
+	return s.hooks.post(ctx, webhookAttempt{URL: c.Target, Secret: c.secret, MessageID: messageID(c.event), Timestamp: s.now(), Body: body})
+}
+
+// recordAttempt records an attempt's outcome, if this worker still holds
+// the delivery's lease (attempts unchanged): delivered; or retried after
+// the backoff; or, a day after the event, failed (and its webhook endpoint
+// marked failing).
+func (s *Service) recordAttempt(ctx context.Context, c *claimed, status int, sendErr error) error {
+	// Record even when ctx ended mid-attempt: the outcome is known now.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := s.now()
+	u := s.ent.AlertDelivery.Update().Where(alertdelivery.ID(c.ID), alertdelivery.Attempts(c.attempt),
+		alertdelivery.StateEQ(alertdelivery.StatePending)).SetLastStatus(status)
+	switch {
+	case sendErr == nil:
+		if err := u.SetState(alertdelivery.StateDelivered).SetDeliveredAt(now).SetLastError("").Exec(ctx); err != nil {
+			return fmt.Errorf("record delivery %s: %w", c.ID, err)
+		}
+		if c.EndpointID != nil {
+			return s.ent.WebhookEndpoint.Update().Where(webhookendpoint.ID(*c.EndpointID), webhookendpoint.FailingSinceNotNil()).
+				ClearFailingSince().Exec(ctx)
+		}
+		return nil
+	case errors.Is(sendErr, errEndpointGone):
+		return u.SetState(alertdelivery.StateCanceled).SetLastError(sendErr.Error()).Exec(ctx)
+	}
+	s.log.Warn("alert delivery failed", "delivery", c.ID, "event", c.EventID, "channel", string(c.Channel), "attempt", c.attempt, "err", sendErr)
+	u.SetLastError(errorText(sendErr))
+	deadline := c.CreatedAt.Add(s.cfg.GiveUpAfter)
+	if now.Before(deadline) {
+		next := now.Add(s.backoff(c.attempt))
+		if next.After(deadline) {
+			next = deadline // one last attempt when the day ends
+		}
+		return u.SetNextAttemptAt(next).Exec(ctx)
+	}
+	if err := u.SetState(alertdelivery.StateFailed).Exec(ctx); err != nil {
+		return fmt.Errorf("record delivery %s: %w", c.ID, err)
+	}
+	if c.EndpointID != nil {
+		return s.ent.WebhookEndpoint.Update().Where(webhookendpoint.ID(*c.EndpointID), webhookendpoint.FailingSinceIsNil()).
+			SetFailingSince(now).Exec(ctx)
+	}
+	return nil
+}
+
+// backoff is the wait after the attempt-th failed attempt: Backoff,
+// doubled after each further failure, at most MaxBackoff.
+func (s *Service) backoff(attempt int) time.Duration {
+	d := s.cfg.Backoff
+	for i := 1; i < attempt && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	if d > s.cfg.MaxBackoff {
+		d = s.cfg.MaxBackoff
+	}
+	return d
+}
+
+// errorText is what the delivery log shows of an error: one line, bounded.
+func errorText(err error) string {
+	s := headerText(err.Error())
+	if r := []rune(s); len(r) > 300 {
+		s = string(r[:300]) + "…"
+	}
+	return s
+}
