@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -88,7 +89,7 @@ func NewSMTPServer(t testing.TB, user, password string) *SMTPServer {
 
 // URL is the SMTP_URL that reaches this server with its credentials.
 func (s *SMTPServer) URL() string {
-	return "smtp://" + s.User + ":" + s.Password + "@" + s.Addr
+	return (&url.URL{Scheme: "smtp", User: url.UserPassword(s.User, s.Password), Host: s.Addr}).String()
 }
 
 // Mails returns what was received so far.
