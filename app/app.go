@@ -19,6 +19,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	_ "github.com/lib/pq" // the Postgres driver
 
+	"github.com/airouter/credits/alerts"
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/ent"
@@ -37,7 +38,10 @@ type Options struct {
 	// Processor is the card processor; nil means the sandbox.
 	Processor payments.Provider
 	Billing   billing.Config
-	Limits    graph.Limits
+	// Alerts configures email (SMTP) and webhook delivery of alerts; its
+	// PublicURL and Clock default to the instance's.
+	Alerts alerts.Config
+	Limits graph.Limits
 	// PublicURL is the base of invoice links.
 	PublicURL string
 	// WebhookSecret verifies Stripe webhooks.
@@ -63,6 +67,7 @@ type App struct {
 	DB       *sql.DB
 	ownsDB   bool
 	Billing  *billing.Service
+	Alerts   *alerts.Service
 	Gate     *billing.Gate
 	Hub      *feed.Hub
 	Tokens   *auth.Tokens
@@ -104,6 +109,21 @@ func Build(opts Options) (*App, error) {
 		a.Sandbox = sb
 	}
 	a.Billing = billing.New(a.DB, processor, opts.Billing, opts.Log)
+	alertsCfg := opts.Alerts
+	if alertsCfg.PublicURL == "" {
+		alertsCfg.PublicURL = opts.PublicURL
+	}
+	if alertsCfg.Clock == nil && opts.Billing.Clock != nil {
+		alertsCfg.Clock = opts.Billing.Clock
+	}
+	alertsSvc, err := alerts.New(a.Billing.Ledger().Ent(), alertsCfg, opts.Log)
+	if err != nil {
+		if a.ownsDB {
+			a.DB.Close()
+		}
+		return nil, err
+	}
+	a.Alerts = alertsSvc
 	a.Tokens = auth.NewTokens(ent.NewClient(ent.Driver(entsql.OpenDB("postgres", a.DB))))
 	a.Gate = billing.NewGate(a.Billing, opts.AuthorizeMaxStale)
 	a.Hub = feed.NewHub()
@@ -114,7 +134,7 @@ func Build(opts Options) (*App, error) {
 		DB: a.DB, Billing: a.Billing, Gate: a.Gate, Tokens: a.Tokens, Limits: opts.Limits, Log: opts.Log,
 		WebhookSecret: opts.WebhookSecret, Sandbox: a.Sandbox,
 		MutationsPerSecond: opts.MutationsPerSecond, MutationBurst: opts.MutationBurst,
-		Resolver: &graph.Resolver{Billing: a.Billing, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, PublicURL: opts.PublicURL,
+		Resolver: &graph.Resolver{Billing: a.Billing, Alerts: a.Alerts, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, PublicURL: opts.PublicURL,
 			BalanceInterval: opts.BalanceInterval},
 	})
 	return a, nil
@@ -142,7 +162,8 @@ func Open(ctx context.Context, url string) (*sql.DB, error) {
 
 // Start loads what billing keeps in memory and runs the background work
 // until ctx ends: the balance listener (live is closed once it first
-// connects), the auto top-up worker, hold expiry and the price reload.
+// connects), the auto top-up worker, hold expiry, the price reload and the
+// alerts worker.
 // Stop waits for all of it to end.
 func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	if err := a.Billing.Start(ctx); err != nil {
@@ -169,6 +190,9 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	run(func() { a.Billing.RunTopUps(ctx) })
 	run(func() { a.Billing.RunHoldExpiry(ctx, a.opts.HoldExpiryInterval) })
 	run(func() { a.Billing.RunPriceReload(ctx, a.opts.PriceReloadInterval) })
+	// Alerts worker: dispatches the outbox and delivers email and webhooks;
+	// safe with any number of instances (SKIP LOCKED).
+	run(func() { a.Alerts.Run(ctx) })
 	return connected, nil
 }
 

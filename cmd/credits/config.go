@@ -33,6 +33,10 @@ type config struct {
 	MutationsPerSecond  float64
 	MutationBurst       int
 	DebugAddr           string // pprof, off when empty
+	SMTPURL             string // alert emails; unset: logged, not sent
+	SMTPFrom            string
+	WebhookAllowPrivate bool
+	AlertsSendTimeout   time.Duration
 }
 
 func loadConfig() (config, error) {
@@ -47,6 +51,8 @@ func loadConfig() (config, error) {
 		SellerTaxID:         os.Getenv("SELLER_TAX_ID"),
 		LogLevel:            env("LOG_LEVEL", "info"),
 		DebugAddr:           os.Getenv("DEBUG_ADDR"),
+		SMTPURL:             os.Getenv("SMTP_URL"),
+		SMTPFrom:            os.Getenv("SMTP_FROM"),
 	}
 	c.PublicURL = env("PUBLIC_URL", "http://localhost"+c.Addr)
 	var err error
@@ -85,6 +91,12 @@ func loadConfig() (config, error) {
 	}
 	if c.MutationBurst, err = strconv.Atoi(env("GRAPHQL_MUTATION_BURST", "20")); err != nil {
 		return c, fmt.Errorf("GRAPHQL_MUTATION_BURST: %w", err)
+	}
+	if c.WebhookAllowPrivate, err = strconv.ParseBool(env("WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		return c, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: %w", err)
+	}
+	if c.AlertsSendTimeout, err = time.ParseDuration(env("ALERTS_SEND_TIMEOUT", "10s")); err != nil || c.AlertsSendTimeout <= 0 {
+		return c, fmt.Errorf("ALERTS_SEND_TIMEOUT: a positive duration, e.g. 10s")
 	}
 	return c, nil
 }

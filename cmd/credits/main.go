@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	_ "github.com/lib/pq"
 
+	"github.com/airouter/credits/alerts"
 	"github.com/airouter/credits/app"
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
@@ -131,6 +132,7 @@ func options(cfg config, log *slog.Logger) app.Options {
 		DatabaseURL: cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
+		Alerts: alerts.Config{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, AllowPrivate: cfg.WebhookAllowPrivate, SendTimeout: cfg.AlertsSendTimeout},
 		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller,
 			TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}},
 	}
@@ -181,6 +183,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
 	log.Info("credits serving", "addr", cfg.Addr, "playground", cfg.PublicURL+"/")
+	if !a.Alerts.EmailEnabled() {
+		log.Warn("SMTP_URL is not set: alert emails are logged, not sent")
+	}
+	if cfg.WebhookAllowPrivate {
+		log.Warn("WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach private and loopback addresses (development and tests only)")
+	}
 	select {
 	case err := <-errc:
 		stopWork()
