@@ -22,8 +22,9 @@ type Config struct {
 	From string
 	// PublicURL is the base of links in alerts (invoice downloads).
 	PublicURL string
-	// AllowPrivate lets webhooks reach private, loopback and link-local
-	// addresses, and plain http on loopback: development and tests only.
+	// AllowPrivate lets webhooks reach private and loopback addresses, and
+	// plain http on loopback: development and tests only. Link-local
+	// addresses (cloud metadata) stay refused.
 	AllowPrivate bool
 	// SendTimeout bounds one email or webhook attempt (default 10 s).
 	SendTimeout time.Duration

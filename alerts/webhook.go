@@ -66,7 +66,7 @@ func checkEndpointURL(raw string, allowPrivate bool) (*url.URL, error) {
 	default:
 		return nil, badInput("url", "url must use https")
 	}
-	if !allowPrivate && (loopback || (isIP && !publicAddr(addr))) {
+	if isIP && linkLocal(addr) || !allowPrivate && (loopback || (isIP && !publicAddr(addr))) {
 		return nil, badInput("url", "url must not point at a private, loopback or link-local address")
 	}
 	if p := u.Port(); p != "" {
@@ -121,6 +121,14 @@ func publicAddr(a netip.Addr) bool {
 	return true
 }
 
+// linkLocal addresses are refused even with AllowPrivate: they hold cloud
+// metadata services (169.254.169.254), the classic SSRF prize, and no test
+// or development receiver needs them.
+func linkLocal(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()
+}
+
 // RefusedAddressError is a webhook connection refused before it was made:
 // the address is not on the public internet.
 type RefusedAddressError struct{ Address string }
@@ -134,15 +142,29 @@ func (e *RefusedAddressError) Error() string {
 // resolves (or re-resolves, DNS rebinding) to a private address is refused
 // here, whatever it resolved to when the endpoint was registered.
 func guardDial(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return &RefusedAddressError{Address: address}
-	}
-	a, ok := parseHostIP(host)
+	a, ok := dialedIP(address)
 	if !ok || !publicAddr(a) {
 		return &RefusedAddressError{Address: address}
 	}
 	return nil
+}
+
+// guardDialPrivate is guardDial with AllowPrivate: loopback and private
+// ranges pass, link-local never does.
+func guardDialPrivate(_, address string, _ syscall.RawConn) error {
+	a, ok := dialedIP(address)
+	if !ok || linkLocal(a) {
+		return &RefusedAddressError{Address: address}
+	}
+	return nil
+}
+
+func dialedIP(address string) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return parseHostIP(host)
 }
 
 // webhookClient posts signed webhooks.
@@ -152,9 +174,9 @@ type webhookClient struct {
 }
 
 func newWebhookClient(allowPrivate bool, timeout time.Duration) *webhookClient {
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = guardDial
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: guardDial}
+	if allowPrivate {
+		dialer.Control = guardDialPrivate
 	}
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial for us, past guardDial

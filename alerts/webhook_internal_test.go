@@ -39,6 +39,12 @@ func TestGuardDial_RefusesPrivateAddressesBeforeConnecting(t *testing.T) {
 	if err := guardDial("tcp4", "93.184.216.34:443", nil); err != nil {
 		t.Errorf("a public address was refused: %v", err)
 	}
+	// With AllowPrivate, loopback and private ranges pass; link-local never.
+	for addr, ok := range map[string]bool{"127.0.0.1:80": true, "10.1.2.3:443": true, "169.254.169.254:80": false, "[fe80::1]:443": false} {
+		if err := guardDialPrivate("tcp4", addr, nil); (err == nil) != ok {
+			t.Errorf("AllowPrivate, %s: %v", addr, err)
+		}
+	}
 }
 
 func TestSign_MatchesTheStandardWebhooksReference(t *testing.T) {
