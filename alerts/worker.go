@@ -11,6 +11,7 @@ import (
 
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/ent/alertdelivery"
@@ -55,19 +56,16 @@ func (s *Service) Run(ctx context.Context) {
 // every delivery due by the service clock; attempted counts the attempts.
 // Tests call it instead of Run and move the clock between calls.
 func (s *Service) RunOnce(ctx context.Context) (attempted int, err error) {
+	// Dispatch and delivery take turns, so a backlog of events starts
+	// reaching its receivers before the last of it is dispatched.
 	for {
-		n, err := s.dispatch(ctx)
+		dispatched, err := s.dispatch(ctx)
 		if err != nil {
 			return attempted, err
 		}
-		if n < dispatchBatch {
-			break
-		}
-	}
-	for {
 		n, err := s.deliverDue(ctx)
 		attempted += n
-		if err != nil || n == 0 {
+		if err != nil || (n == 0 && dispatched == 0) {
 			return attempted, err
 		}
 	}
@@ -117,7 +115,8 @@ func (s *Service) dispatch(ctx context.Context) (int, error) {
 			names[w.ID] = w.Name
 		}
 		var deliveries []*ent.AlertDeliveryCreate
-		for _, row := range events {
+		ids, data := make([]string, len(events)), make([]string, len(events))
+		for i, row := range events {
 			e, err := s.complete(ctx, tx, eventOf(row), names[row.WorkspaceID])
 			if err != nil {
 				return err
@@ -126,9 +125,7 @@ func (s *Service) dispatch(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := tx.AlertEvent.UpdateOneID(row.ID).SetData(raw).SetDispatchedAt(now).Exec(ctx); err != nil {
-				return fmt.Errorf("dispatch alert %s: %w", row.ID, err)
-			}
+			ids[i], data[i] = row.ID.String(), string(raw)
 			newDelivery := func() *ent.AlertDeliveryCreate {
 				return tx.AlertDelivery.Create().SetWorkspaceID(row.WorkspaceID).SetEventID(row.ID).SetEventType(string(row.Type)).
 					SetNextAttemptAt(now).SetCreatedAt(now)
@@ -143,6 +140,10 @@ func (s *Service) dispatch(ctx context.Context) (int, error) {
 						SetDestination(ep.ID.String()).SetTarget(ep.URL))
 				}
 			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alert_events e SET data = x.d::jsonb, dispatched_at = $3
+			FROM unnest($1::uuid[], $2::text[]) AS x(id, d) WHERE e.id = x.id`, pq.Array(ids), pq.Array(data), now); err != nil {
+			return fmt.Errorf("dispatch alerts: %w", err)
 		}
 		if len(deliveries) == 0 {
 			return nil
@@ -193,6 +194,9 @@ type claimed struct {
 	attempt int
 	event   Event
 	secret  string // webhook endpoint's; "" when the endpoint is gone
+	failing bool   // the endpoint is marked failing
+	status  int    // the attempt's HTTP status (0: none)
+	err     error  // the attempt's failure; nil: delivered
 }
 
 // deliverDue leases the deliveries due now (at most a few per concurrent
@@ -225,23 +229,27 @@ func (s *Service) deliverDue(ctx context.Context) (int, error) {
 	}
 	sem := make(chan struct{}, s.cfg.Concurrency)
 	var wg sync.WaitGroup
-	errs := make([]error, len(batch))
-	for i, c := range batch {
+	for _, c := range batch {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			status, sendErr := s.attempt(ctx, c)
-			errs[i] = s.recordAttempt(ctx, c, status, sendErr)
+			c.status, c.err = s.attempt(ctx, c)
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return len(batch), err
+	// Record even when ctx ended meanwhile: the outcomes are known now. One
+	// transaction for the batch: one commit, not one per delivery.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return len(batch), s.inTx(rctx, func(tx *ent.Tx) error {
+		for _, c := range batch {
+			if err := s.recordAttempt(rctx, tx.Client(), c); err != nil {
+				return err
+			}
 		}
-	}
-	return len(batch), nil
+		return nil
+	})
 }
 
 // loadClaimed reads the events and the endpoint secrets of a claimed batch.
@@ -261,20 +269,22 @@ func (s *Service) loadClaimed(ctx context.Context, batch []*claimed) error {
 	for _, e := range events {
 		byID[e.ID] = eventOf(e)
 	}
-	secrets := map[uuid.UUID]string{}
+	endpoints := map[uuid.UUID]*ent.WebhookEndpoint{}
 	if len(endpointIDs) > 0 {
 		eps, err := s.ent.WebhookEndpoint.Query().Where(webhookendpoint.IDIn(endpointIDs...)).All(ctx)
 		if err != nil {
 			return fmt.Errorf("read webhook endpoints: %w", err)
 		}
 		for _, ep := range eps {
-			secrets[ep.ID] = ep.Secret
+			endpoints[ep.ID] = ep
 		}
 	}
 	for _, c := range batch {
 		c.event = byID[c.EventID]
 		if c.EndpointID != nil {
-			c.secret = secrets[*c.EndpointID]
+			if ep, ok := endpoints[*c.EndpointID]; ok {
+				c.secret, c.failing = ep.Secret, ep.FailingSince != nil
+			}
 		}
 	}
 	return nil
@@ -305,20 +315,17 @@ func (s *Service) attempt(ctx context.Context, c *claimed) (status int, err erro
 // the delivery's lease (attempts unchanged): delivered; or retried after
 // the backoff; or, a day after the event, failed (and its webhook endpoint
 // marked failing).
-func (s *Service) recordAttempt(ctx context.Context, c *claimed, status int, sendErr error) error {
-	// Record even when ctx ended mid-attempt: the outcome is known now.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	now := s.now()
-	u := s.ent.AlertDelivery.Update().Where(alertdelivery.ID(c.ID), alertdelivery.Attempts(c.attempt),
+func (s *Service) recordAttempt(ctx context.Context, client *ent.Client, c *claimed) error {
+	now, status, sendErr := s.now(), c.status, c.err
+	u := client.AlertDelivery.Update().Where(alertdelivery.ID(c.ID), alertdelivery.Attempts(c.attempt),
 		alertdelivery.StateEQ(alertdelivery.StatePending)).SetLastStatus(status)
 	switch {
 	case sendErr == nil:
 		if err := u.SetState(alertdelivery.StateDelivered).SetDeliveredAt(now).SetLastError("").Exec(ctx); err != nil {
 			return fmt.Errorf("record delivery %s: %w", c.ID, err)
 		}
-		if c.EndpointID != nil {
-			return s.ent.WebhookEndpoint.Update().Where(webhookendpoint.ID(*c.EndpointID), webhookendpoint.FailingSinceNotNil()).
+		if c.failing {
+			return client.WebhookEndpoint.Update().Where(webhookendpoint.ID(*c.EndpointID), webhookendpoint.FailingSinceNotNil()).
 				ClearFailingSince().Exec(ctx)
 		}
 		return nil
@@ -339,7 +346,7 @@ func (s *Service) recordAttempt(ctx context.Context, c *claimed, status int, sen
 		return fmt.Errorf("record delivery %s: %w", c.ID, err)
 	}
 	if c.EndpointID != nil {
-		return s.ent.WebhookEndpoint.Update().Where(webhookendpoint.ID(*c.EndpointID), webhookendpoint.FailingSinceIsNil()).
+		return client.WebhookEndpoint.Update().Where(webhookendpoint.ID(*c.EndpointID), webhookendpoint.FailingSinceIsNil()).
 			SetFailingSince(now).Exec(ctx)
 	}
 	return nil
