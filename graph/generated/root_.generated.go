@@ -1234,7 +1234,7 @@ type WebhookDelivery {
   eventId: String!
   "balance.low, balance.depleted, auto_top_up.failed, auto_top_up.paused or purchase.succeeded."
   eventType: String!
-  "The endpoint; null once it was deleted."
+  "The endpoint it was sent to (which may have been deleted since)."
   endpointId: ID
   url: String!
   status: WebhookDeliveryStatus!

@@ -221,7 +221,7 @@ type WebhookDelivery struct {
 	EventID string `json:"eventId"`
 	// balance.low, balance.depleted, auto_top_up.failed, auto_top_up.paused or purchase.succeeded.
 	EventType string `json:"eventType"`
-	// The endpoint; null once it was deleted.
+	// The endpoint it was sent to (which may have been deleted since).
 	EndpointID *string               `json:"endpointId,omitempty"`
 	URL        string                `json:"url"`
 	Status     WebhookDeliveryStatus `json:"status"`
