@@ -202,8 +202,7 @@ func (e *env) snapshot(ws uuid.UUID) string {
 		(SELECT count(*) FROM auto_top_up_settings WHERE workspace_id = $1),
 		(SELECT string_agg(status, ',' ORDER BY id) FROM purchases WHERE workspace_id = $1),
 		(SELECT low_balance_threshold || ':' || emails::text FROM notification_settings WHERE workspace_id = $1),
-		(SELECT string_agg(id::text || url, ',' ORDER BY id) FROM webhook_endpoints WHERE workspace_id = $1),
-		(SELECT string_agg(state, ',' ORDER BY id) FROM alert_deliveries WHERE workspace_id = $1))`, ws).Scan(&s)
+		(SELECT string_agg(id::text || url, ',' ORDER BY id) FROM webhook_endpoints WHERE workspace_id = $1))`, ws).Scan(&s)
 	if err != nil {
 		e.t.Fatal(err)
 	}
