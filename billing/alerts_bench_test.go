@@ -83,6 +83,7 @@ func BenchmarkIngestUsageAlerts(b *testing.B) {
 				cancel()
 				wg.Wait()
 				b.ReportMetric(float64(delivered()-before)/elapsed.Seconds(), "deliveries/s")
+				b.ReportMetric(float64(count(`SELECT count(*) FROM alert_deliveries WHERE state = 'delivered' AND channel = 'webhook'`)), "webhooks-delivered")
 				b.ReportMetric(float64(count(`SELECT count(*) FROM alert_deliveries WHERE state = 'pending'`)), "left-pending")
 			}
 		})
