@@ -27,23 +27,26 @@ type email struct {
 	EventType Type
 }
 
-// mailer sends an email; an error means it was not accepted.
+// mailer sends emails; errs[i] is nil when ms[i] was accepted.
 type mailer interface {
-	send(ctx context.Context, m email) error
+	send(ctx context.Context, ms []email) (errs []error)
 }
 
 // logMailer stands in when no SMTP_URL is set: it logs what it would have
 // sent (addresses, subject and text) and counts it as delivered.
 type logMailer struct{ log *slog.Logger }
 
-func (l logMailer) send(_ context.Context, m email) error {
-	l.log.Info("alert email not sent: SMTP_URL is not set", "event", m.EventID, "type", string(m.EventType),
-		"to", strings.Join(m.To, ", "), "subject", m.Subject, "text", m.Text)
-	return nil
+func (l logMailer) send(_ context.Context, ms []email) []error {
+	for _, m := range ms {
+		l.log.Info("alert email not sent: SMTP_URL is not set", "event", m.EventID, "type", string(m.EventType),
+			"to", strings.Join(m.To, ", "), "subject", m.Subject, "text", m.Text)
+	}
+	return make([]error, len(ms))
 }
 
-// smtpMailer sends over SMTP with go-mail: one connection per email, so
-// concurrent sends share nothing.
+// smtpMailer sends over SMTP with go-mail: one connection per batch of
+// emails (one TLS handshake and login for all of them), none shared
+// between batches.
 type smtpMailer struct {
 	host    string
 	opts    []mail.Option
@@ -93,13 +96,45 @@ func newSMTPMailer(cfg Config) (*smtpMailer, error) {
 	return m, nil
 }
 
-func (s *smtpMailer) send(ctx context.Context, e email) error {
+func (s *smtpMailer) send(ctx context.Context, ms []email) []error {
+	errs := make([]error, len(ms))
+	msgs := make([]*mail.Msg, 0, len(ms))
+	index := make([]int, 0, len(ms)) // msgs[j] is ms[index[j]]
+	for i, e := range ms {
+		msg, err := message(e)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		msgs, index = append(msgs, msg), append(index, i)
+	}
+	if len(msgs) == 0 {
+		return errs
+	}
+	c, err := mail.NewClient(s.host, s.opts...)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, s.timeout*time.Duration(1+len(msgs)/10))
+		defer cancel()
+		err = c.DialAndSendWithContext(ctx, msgs...)
+	}
+	for j, msg := range msgs {
+		switch {
+		case msg.HasSendError():
+			errs[index[j]] = fmt.Errorf("smtp: %w", msg.SendError())
+		case err != nil && !msg.IsDelivered():
+			errs[index[j]] = fmt.Errorf("smtp: %w", err) // the connection failed before this one was sent
+		}
+	}
+	return errs
+}
+
+func message(e email) (*mail.Msg, error) {
 	msg := mail.NewMsg()
 	if err := msg.From(e.From); err != nil {
-		return fmt.Errorf("from address: %w", err)
+		return nil, fmt.Errorf("from address: %w", err)
 	}
 	if err := msg.To(e.To...); err != nil {
-		return fmt.Errorf("to addresses: %w", err)
+		return nil, fmt.Errorf("to addresses: %w", err)
 	}
 	msg.Subject(e.Subject)
 	msg.SetMessageIDWithValue(e.MessageID)
@@ -109,14 +144,5 @@ func (s *smtpMailer) send(ctx context.Context, e email) error {
 	msg.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
 	msg.SetBodyString(mail.TypeTextPlain, e.Text)
 	msg.AddAlternativeString(mail.TypeTextHTML, e.HTML)
-	c, err := mail.NewClient(s.host, s.opts...)
-	if err != nil {
-		return fmt.Errorf("smtp client: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("smtp: %w", err)
-	}
-	return nil
+	return msg, nil
 }

@@ -2,6 +2,7 @@ package alerts_test
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"log/slog"
 	"mime"
@@ -151,3 +152,23 @@ func TestEmail_HeaderInjectionThroughTheWorkspaceNameIsNeutralised(t *testing.T)
 
 // mimeDecoder decodes RFC 2047 encoded words (go-mail Q-encodes non-ASCII subjects).
 type mimeDecoder = mime.WordDecoder
+
+func TestEmail_ABatchOfAlertsSharesOneConnectionAndEachArrivesOnce(t *testing.T) {
+	h := newHarness(t)
+	smtpd := alertstest.NewSMTPServer(t, "alerts", "pw")
+	worker := h.alerts(t, alerts.Config{SMTPURL: smtpd.URL(), SMTPTLS: smtpd.ClientTLS})
+	for i := 0; i < 5; i++ {
+		ws := h.workspace(t, "12.00", "10.00", fmt.Sprintf("finance%d@acme.example", i))
+		h.debit(t, ws, "13") // low and depleted
+	}
+	if n := runOnce(t, worker); n != 10 {
+		t.Fatalf("%d attempts, want 10", n)
+	}
+	ids := map[string]bool{}
+	for _, m := range smtpd.Wait(t, 10) {
+		ids[m.Header.Get("Message-Id")] = true
+	}
+	if len(ids) != 10 || len(smtpd.Mails()) != 10 {
+		t.Fatalf("%d distinct messages of %d", len(ids), len(smtpd.Mails()))
+	}
+}

@@ -347,9 +347,28 @@ func decodeCursor(c string) (time.Time, uuid.UUID, error) {
 
 // inTx runs f in an ent transaction.
 func (s *Service) inTx(ctx context.Context, f func(tx *ent.Tx) error) error {
+	return s.inTxWith(ctx, false, f)
+}
+
+// inWorkerTx runs the worker's bookkeeping (dispatch, claims, outcomes)
+// without waiting for its commit to reach the disk: after a database crash
+// the last of it may be lost, and what that costs is an alert sent again,
+// which receivers recognise by its id (delivery is at least once). Usage
+// ingestion, which waits on those disk flushes, is spared the worker's.
+func (s *Service) inWorkerTx(ctx context.Context, f func(tx *ent.Tx) error) error {
+	return s.inTxWith(ctx, true, f)
+}
+
+func (s *Service) inTxWith(ctx context.Context, async bool, f func(tx *ent.Tx) error) error {
 	tx, err := s.ent.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if async {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			tx.Rollback() //nolint:errcheck // the exec error is the one to report
+			return fmt.Errorf("begin: %w", err)
+		}
 	}
 	if err := f(tx); err != nil {
 		tx.Rollback() //nolint:errcheck // f's error is the one to report

@@ -79,7 +79,7 @@ func (s *Service) RunOnce(ctx context.Context) (attempted int, err error) {
 func (s *Service) dispatch(ctx context.Context) (int, error) {
 	now := s.now()
 	n := 0
-	err := s.inTx(ctx, func(tx *ent.Tx) error {
+	err := s.inWorkerTx(ctx, func(tx *ent.Tx) error {
 		events, err := tx.AlertEvent.Query().Where(alertevent.DispatchedAtIsNil()).Order(alertevent.ByCreatedAt()).
 			Limit(dispatchBatch).ForUpdate(entsql.WithLockAction(entsql.SkipLocked)).All(ctx)
 		if err != nil || len(events) == 0 {
@@ -207,9 +207,9 @@ type claimed struct {
 func (s *Service) deliverDue(ctx context.Context) (int, error) {
 	now := s.now()
 	var batch []*claimed
-	err := s.inTx(ctx, func(tx *ent.Tx) error {
+	err := s.inWorkerTx(ctx, func(tx *ent.Tx) error {
 		rows, err := tx.AlertDelivery.Query().Where(alertdelivery.StateEQ(alertdelivery.StatePending), alertdelivery.NextAttemptAtLTE(now)).
-			Order(alertdelivery.ByNextAttemptAt()).Limit(2 * s.cfg.Concurrency).ForUpdate(entsql.WithLockAction(entsql.SkipLocked)).All(ctx)
+			Order(alertdelivery.ByNextAttemptAt()).Limit(4 * s.cfg.Concurrency).ForUpdate(entsql.WithLockAction(entsql.SkipLocked)).All(ctx)
 		if err != nil || len(rows) == 0 {
 			return err
 		}
@@ -227,14 +227,30 @@ func (s *Service) deliverDue(ctx context.Context) (int, error) {
 	if err := s.loadClaimed(ctx, batch); err != nil {
 		return 0, err
 	}
-	sem := make(chan struct{}, s.cfg.Concurrency)
 	var wg sync.WaitGroup
+	var emails []*claimed
 	for _, c := range batch {
+		if c.Channel == alertdelivery.ChannelEmail {
+			emails = append(emails, c)
+		}
+	}
+	if len(emails) > 0 { // the batch's emails share one SMTP connection
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.sendEmails(ctx, emails)
+		}()
+	}
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	for _, c := range batch {
+		if c.Channel == alertdelivery.ChannelEmail {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			c.status, c.err = s.attempt(ctx, c)
+			c.status, c.err = s.postWebhook(ctx, c)
 		}()
 	}
 	wg.Wait()
@@ -242,7 +258,7 @@ func (s *Service) deliverDue(ctx context.Context) (int, error) {
 	// transaction for the batch: one commit, not one per delivery.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return len(batch), s.inTx(rctx, func(tx *ent.Tx) error {
+	return len(batch), s.inWorkerTx(rctx, func(tx *ent.Tx) error {
 		for _, c := range batch {
 			if err := s.recordAttempt(rctx, tx.Client(), c); err != nil {
 				return err
@@ -293,14 +309,21 @@ func (s *Service) loadClaimed(ctx context.Context, batch []*claimed) error {
 // errEndpointGone cancels a delivery whose endpoint was deleted meanwhile.
 var errEndpointGone = errors.New("endpoint deleted")
 
-// attempt sends one delivery once.
-func (s *Service) attempt(ctx context.Context, c *claimed) (status int, err error) {
+// sendEmails makes one attempt at each email delivery.
+func (s *Service) sendEmails(ctx context.Context, cs []*claimed) {
+	ms := make([]email, len(cs))
+	for i, c := range cs {
+		ms[i] = emailOf(c.event, s.cfg.From, strings.Split(c.Target, ", "))
+	}
+	for i, err := range s.mailer.send(ctx, ms) {
+		cs[i].err = err
+	}
+}
+
+// postWebhook makes one attempt at a webhook delivery.
+func (s *Service) postWebhook(ctx context.Context, c *claimed) (status int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	defer cancel()
-	if c.Channel == alertdelivery.ChannelEmail {
-		to := strings.Split(c.Target, ", ")
-		return 0, s.mailer.send(ctx, emailOf(c.event, s.cfg.From, to))
-	}
 	if c.secret == "" {
 		return 0, errEndpointGone
 	}
