@@ -28,10 +28,22 @@ import (
 //     in the outbox, delivered while usage is ingested: deliveries/s is the
 //     outbox delivery rate under the usage load.
 //
-// Compare events/s across the three (same run, same machine).
+// The settings take turns over three rounds, so drift in the shared
+// machine's load falls on all of them alike: compare events/s across them
+// round by round. Run with a fixed count, e.g. -benchtime 400x, so each
+// runs its setup once. BenchmarkIngestUsageAlertsInterleaved below
+// interleaves finer, within one database.
 func BenchmarkIngestUsageAlerts(b *testing.B) {
-	for _, mode := range []string{"off", "on", "backlog"} {
-		b.Run("alerts="+mode, func(b *testing.B) {
+	for round := 1; round <= 3; round++ {
+		for _, mode := range []string{"off", "on", "backlog"} {
+			benchIngestWithAlerts(b, round, mode)
+		}
+	}
+}
+
+func benchIngestWithAlerts(b *testing.B, round int, mode string) {
+	{
+		b.Run(fmt.Sprintf("round=%d/alerts=%s", round, mode), func(b *testing.B) {
 			f := newFixture(b)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -136,4 +148,84 @@ func benchAlerts(b *testing.B, f *fixture, ws []uuid.UUID, backlog bool) *alerts
 		b.Fatal(err)
 	}
 	return a
+}
+
+// BenchmarkIngestUsageAlertsInterleaved measures the same thing with the
+// settings interleaved in short windows within one database, so that the
+// shared machine's load drifts evenly over them: each round ingests 40
+// batches of 100 events (16 reporters) into 100 workspaces without alerts
+// ("off"), then 100 with alerts configured ("on"), then again into those
+// while the alerts worker delivers a 5,000-event backlog ("delivering").
+// b.N is the number of rounds (-benchtime 10x).
+func BenchmarkIngestUsageAlertsInterleaved(b *testing.B) {
+	f := newFixture(b)
+	plain, alerting := make([]uuid.UUID, 100), make([]uuid.UUID, 100)
+	for i := range plain {
+		plain[i] = f.workspace(b, "enterprise", "1000000")
+		alerting[i] = f.workspace(b, "enterprise", "1000000")
+	}
+	worker := benchAlerts(b, f, alerting, true)
+	var seq atomic.Int64
+	window := func(ws []uuid.UUID) (int64, time.Duration) {
+		start, before := time.Now(), seq.Load()
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= 40 {
+					events := make([]billing.UsageEvent, 100)
+					for i := range events {
+						n := seq.Add(1)
+						events[i] = billing.UsageEvent{ID: fmt.Sprint("e", n), WorkspaceID: ws[int(n)%len(ws)].String(), Model: "gpt-4o-mini",
+							InputTokens: 1200, OutputTokens: 300, OccurredAt: time.Now()}
+					}
+					if _, err := f.svc.IngestUsage(context.Background(), events); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return seq.Load() - before, time.Since(start)
+	}
+	delivered := func() int {
+		var n int
+		if err := f.db.SQL.QueryRow(`SELECT count(*) FROM alert_deliveries WHERE state = 'delivered'`).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	type total struct {
+		events  int64
+		elapsed time.Duration
+	}
+	var off, on, delivering total
+	deliveries := 0
+	b.ResetTimer()
+	for range b.N {
+		n, d := window(plain)
+		off.events, off.elapsed = off.events+n, off.elapsed+d
+		n, d = window(alerting)
+		on.events, on.elapsed = on.events+n, on.elapsed+d
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		before := delivered()
+		go func() { defer close(done); worker.Run(ctx) }()
+		n, d = window(alerting)
+		cancel()
+		<-done
+		deliveries += delivered() - before
+		delivering.events, delivering.elapsed = delivering.events+n, delivering.elapsed+d
+	}
+	b.StopTimer()
+	rate := func(t total) float64 { return float64(t.events) / t.elapsed.Seconds() }
+	b.ReportMetric(rate(off), "off-events/s")
+	b.ReportMetric(rate(on), "on-events/s")
+	b.ReportMetric(rate(delivering), "delivering-events/s")
+	b.ReportMetric(rate(on)/rate(off), "on/off")
+	b.ReportMetric(rate(delivering)/rate(off), "delivering/off")
+	b.ReportMetric(float64(deliveries)/delivering.elapsed.Seconds(), "deliveries/s")
 }
