@@ -258,14 +258,7 @@ func (s *Service) deliverDue(ctx context.Context) (int, error) {
 	// transaction for the batch: one commit, not one per delivery.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return len(batch), s.inWorkerTx(rctx, func(tx *ent.Tx) error {
-		for _, c := range batch {
-			if err := s.recordAttempt(rctx, tx.Client(), c); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return len(batch), s.inWorkerTx(rctx, func(tx *ent.Tx) error { return s.recordOutcomes(rctx, tx, batch) })
 }
 
 // loadClaimed reads the events and the endpoint secrets of a claimed batch.
@@ -334,43 +327,66 @@ func (s *Service) postWebhook(ctx context.Context, c *claimed) (status int, err 
 	return s.hooks.post(ctx, webhookAttempt{URL: c.Target, Secret: c.secret, MessageID: messageID(c.event), Timestamp: s.now(), Body: body})
 }
 
-// recordAttempt records an attempt's outcome, if this worker still holds
-// the delivery's lease (attempts unchanged): delivered; or retried after
-// the backoff; or, a day after the event, failed (and its webhook endpoint
-// marked failing).
-func (s *Service) recordAttempt(ctx context.Context, client *ent.Client, c *claimed) error {
-	now, status, sendErr := s.now(), c.status, c.err
-	u := client.AlertDelivery.Update().Where(alertdelivery.ID(c.ID), alertdelivery.Attempts(c.attempt),
-		alertdelivery.StateEQ(alertdelivery.StatePending)).SetLastStatus(status)
-	switch {
-	case sendErr == nil:
-		if err := u.SetState(alertdelivery.StateDelivered).SetDeliveredAt(now).SetLastError("").Exec(ctx); err != nil {
-			return fmt.Errorf("record delivery %s: %w", c.ID, err)
+// recordOutcomes records the batch's outcomes in one statement, for each
+// delivery this worker still holds the lease of (attempts unchanged):
+// delivered; or retried after the backoff; or, a day after the event,
+// failed (and its webhook endpoint marked failing); or canceled (its
+// endpoint was deleted). A successful delivery clears its endpoint's
+// failing mark.
+func (s *Service) recordOutcomes(ctx context.Context, tx *ent.Tx, batch []*claimed) error {
+	now := s.now()
+	n := len(batch)
+	ids, states, errs, next := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	attempts, statuses := make([]int64, n), make([]int64, n)
+	var recovered, failing []string // endpoint ids
+	for i, c := range batch {
+		ids[i], attempts[i], statuses[i] = c.ID.String(), int64(c.attempt), int64(c.status)
+		switch {
+		case c.err == nil:
+			states[i] = string(alertdelivery.StateDelivered)
+			if c.failing {
+				recovered = append(recovered, c.EndpointID.String())
+			}
+			continue
+		case errors.Is(c.err, errEndpointGone):
+			states[i], errs[i] = string(alertdelivery.StateCanceled), c.err.Error()
+			continue
 		}
-		if c.failing {
-			return client.WebhookEndpoint.Update().Where(webhookendpoint.ID(*c.EndpointID), webhookendpoint.FailingSinceNotNil()).
-				ClearFailingSince().Exec(ctx)
+		s.log.Warn("alert delivery failed", "delivery", c.ID, "event", c.EventID, "channel", string(c.Channel), "attempt", c.attempt, "err", c.err)
+		errs[i] = errorText(c.err)
+		deadline := c.CreatedAt.Add(s.cfg.GiveUpAfter)
+		if !now.Before(deadline) {
+			states[i] = string(alertdelivery.StateFailed)
+			if c.EndpointID != nil {
+				failing = append(failing, c.EndpointID.String())
+			}
+			continue
 		}
-		return nil
-	case errors.Is(sendErr, errEndpointGone):
-		return u.SetState(alertdelivery.StateCanceled).SetLastError(sendErr.Error()).Exec(ctx)
-	}
-	s.log.Warn("alert delivery failed", "delivery", c.ID, "event", c.EventID, "channel", string(c.Channel), "attempt", c.attempt, "err", sendErr)
-	u.SetLastError(errorText(sendErr))
-	deadline := c.CreatedAt.Add(s.cfg.GiveUpAfter)
-	if now.Before(deadline) {
-		next := now.Add(s.backoff(c.attempt))
-		if next.After(deadline) {
-			next = deadline // one last attempt when the day ends
+		states[i] = string(alertdelivery.StatePending)
+		at := now.Add(s.backoff(c.attempt))
+		if at.After(deadline) {
+			at = deadline // one last attempt when the day ends
 		}
-		return u.SetNextAttemptAt(next).Exec(ctx)
+		next[i] = at.Format(time.RFC3339Nano)
 	}
-	if err := u.SetState(alertdelivery.StateFailed).Exec(ctx); err != nil {
-		return fmt.Errorf("record delivery %s: %w", c.ID, err)
+	if _, err := tx.ExecContext(ctx, `UPDATE alert_deliveries d SET state = x.st, last_status = x.code, last_error = x.err,
+			next_attempt_at = COALESCE(NULLIF(x.next, '')::timestamptz, d.next_attempt_at),
+			delivered_at = CASE WHEN x.st = 'delivered' THEN $7::timestamptz END
+		FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS x(id, att, st, code, err, next)
+		WHERE d.id = x.id AND d.attempts = x.att AND d.state = 'pending'`,
+		pq.Array(ids), pq.Array(attempts), pq.Array(states), pq.Array(statuses), pq.Array(errs), pq.Array(next), now); err != nil {
+		return fmt.Errorf("record deliveries: %w", err)
 	}
-	if c.EndpointID != nil {
-		return client.WebhookEndpoint.Update().Where(webhookendpoint.ID(*c.EndpointID), webhookendpoint.FailingSinceIsNil()).
-			SetFailingSince(now).Exec(ctx)
+	if len(recovered) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ANY($1::uuid[])`, pq.Array(recovered)); err != nil {
+			return fmt.Errorf("clear failing endpoints: %w", err)
+		}
+	}
+	if len(failing) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = $2 WHERE id = ANY($1::uuid[]) AND failing_since IS NULL`,
+			pq.Array(failing), now); err != nil {
+			return fmt.Errorf("mark failing endpoints: %w", err)
+		}
 	}
 	return nil
 }
