@@ -2,8 +2,8 @@ package alerts_test
 
 import (
 	"bytes"
-	"fmt"
 	"context"
+	"fmt"
 	"log/slog"
 	"mime"
 	"strings"

@@ -40,6 +40,10 @@ type Config struct {
 	Poll time.Duration
 	// Concurrency is how many deliveries one worker sends at once (default 8).
 	Concurrency int
+	// MaxRate paces one worker to at most this many delivery attempts a
+	// second (0: unpaced), so that draining a backlog leaves the database
+	// to usage ingestion (see docs in README).
+	MaxRate float64
 	// SMTPTLS overrides the TLS settings of the SMTP connection (tests
 	// trust their own certificate with it).
 	SMTPTLS *tls.Config

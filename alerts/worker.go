@@ -56,18 +56,45 @@ func (s *Service) Run(ctx context.Context) {
 // every delivery due by the service clock; attempted counts the attempts.
 // Tests call it instead of Run and move the clock between calls.
 func (s *Service) RunOnce(ctx context.Context) (attempted int, err error) {
-	// Dispatch and delivery take turns, so a backlog of events starts
-	// reaching its receivers before the last of it is dispatched.
+	// Deliveries due go first; events are dispatched when none is left, a
+	// batch at a time, so dispatching (which writes a delivery per
+	// destination) keeps the pace of delivering instead of running ahead.
 	for {
-		dispatched, err := s.dispatch(ctx)
+		started := time.Now()
+		n, err := s.deliverDue(ctx)
+		attempted += n
 		if err != nil {
 			return attempted, err
 		}
-		n, err := s.deliverDue(ctx)
-		attempted += n
-		if err != nil || (n == 0 && dispatched == 0) {
+		if n == 0 {
+			dispatched, err := s.dispatch(ctx)
+			if err != nil || dispatched == 0 {
+				return attempted, err
+			}
+			continue
+		}
+		if err := s.pace(ctx, n, time.Since(started)); err != nil {
 			return attempted, err
 		}
+	}
+}
+
+// pace waits out what is left of the time n attempts may take at MaxRate.
+func (s *Service) pace(ctx context.Context, n int, took time.Duration) error {
+	if s.cfg.MaxRate <= 0 || n == 0 {
+		return nil
+	}
+	wait := time.Duration(float64(n)/s.cfg.MaxRate*float64(time.Second)) - took
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -106,12 +106,19 @@ func benchIngestWithAlerts(b *testing.B, round int, mode string) {
 // its balance, one email, one endpoint) and returns a worker; with backlog
 // it also records 5,000 events to deliver.
 func benchAlerts(b *testing.B, f *fixture, ws []uuid.UUID, backlog bool) *alerts.Service {
+	a, _ := benchAlertsConfig(b, f, ws, backlog)
+	return a
+}
+
+// benchAlertsConfig is benchAlerts, also returning the worker's config
+// (to build more workers delivering to the same receivers).
+func benchAlertsConfig(b *testing.B, f *fixture, ws []uuid.UUID, backlog bool) (*alerts.Service, alerts.Config) {
 	b.Helper()
 	ctx := context.Background()
 	smtpd := alertstest.NewSMTPServer(b, "bench", "bench")
 	recv := alertstest.NewReceiver(b)
-	a, err := alerts.New(f.svc.Ledger().Ent(), alerts.Config{SMTPURL: smtpd.URL(), SMTPTLS: smtpd.ClientTLS, AllowPrivate: true,
-		PublicURL: "https://credits.example"}, f.log())
+	cfg := alerts.Config{SMTPURL: smtpd.URL(), SMTPTLS: smtpd.ClientTLS, AllowPrivate: true, PublicURL: "https://credits.example"}
+	a, err := alerts.New(f.svc.Ledger().Ent(), cfg, f.log())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -134,7 +141,7 @@ func benchAlerts(b *testing.B, f *fixture, ws []uuid.UUID, backlog bool) *alerts
 	}
 	recv.SetSecret(secret)
 	if !backlog {
-		return a
+		return a, cfg
 	}
 	err = f.svc.Ledger().InTx(ctx, func(tx *ledger.Tx) error {
 		events := make([]alerts.Event, 5000)
@@ -147,7 +154,7 @@ func benchAlerts(b *testing.B, f *fixture, ws []uuid.UUID, backlog bool) *alerts
 	if err != nil {
 		b.Fatal(err)
 	}
-	return a
+	return a, cfg
 }
 
 // BenchmarkIngestUsageAlertsInterleaved measures the same thing with the
@@ -155,8 +162,10 @@ func benchAlerts(b *testing.B, f *fixture, ws []uuid.UUID, backlog bool) *alerts
 // shared machine's load drifts evenly over them: each round ingests 40
 // batches of 100 events (16 reporters) into 100 workspaces without alerts
 // ("off"), then 100 with alerts configured ("on"), then again into those
-// while the alerts worker delivers a 5,000-event backlog ("delivering").
-// b.N is the number of rounds (-benchtime 10x).
+// while the alerts worker delivers a 5,000-event backlog flat out
+// ("delivering"), then while it delivers paced at ALERTS_MAX_RATE's
+// default of 50 a second ("paced"). b.N is the number of rounds
+// (-benchtime 10x).
 func BenchmarkIngestUsageAlertsInterleaved(b *testing.B) {
 	f := newFixture(b)
 	plain, alerting := make([]uuid.UUID, 100), make([]uuid.UUID, 100)
@@ -164,7 +173,12 @@ func BenchmarkIngestUsageAlertsInterleaved(b *testing.B) {
 		plain[i] = f.workspace(b, "enterprise", "1000000")
 		alerting[i] = f.workspace(b, "enterprise", "1000000")
 	}
-	worker := benchAlerts(b, f, alerting, true)
+	worker, cfg := benchAlertsConfig(b, f, alerting, true)
+	cfg.MaxRate = 50
+	paced, err := alerts.New(f.svc.Ledger().Ent(), cfg, f.log())
+	if err != nil {
+		b.Fatal(err)
+	}
 	var seq atomic.Int64
 	window := func(ws []uuid.UUID) (int64, time.Duration) {
 		start, before := time.Now(), seq.Load()
@@ -202,8 +216,8 @@ func BenchmarkIngestUsageAlertsInterleaved(b *testing.B) {
 		events  int64
 		elapsed time.Duration
 	}
-	var off, on, delivering total
-	deliveries := 0
+	var off, on, delivering, pacing total
+	deliveries, pacedDeliveries := 0, 0
 	b.ResetTimer()
 	for range b.N {
 		n, d := window(plain)
@@ -219,6 +233,15 @@ func BenchmarkIngestUsageAlertsInterleaved(b *testing.B) {
 		<-done
 		deliveries += delivered() - before
 		delivering.events, delivering.elapsed = delivering.events+n, delivering.elapsed+d
+		ctx, cancel = context.WithCancel(context.Background())
+		done = make(chan struct{})
+		before = delivered()
+		go func() { defer close(done); paced.Run(ctx) }()
+		n, d = window(alerting)
+		cancel()
+		<-done
+		pacedDeliveries += delivered() - before
+		pacing.events, pacing.elapsed = pacing.events+n, pacing.elapsed+d
 	}
 	b.StopTimer()
 	rate := func(t total) float64 { return float64(t.events) / t.elapsed.Seconds() }
@@ -228,4 +251,6 @@ func BenchmarkIngestUsageAlertsInterleaved(b *testing.B) {
 	b.ReportMetric(rate(on)/rate(off), "on/off")
 	b.ReportMetric(rate(delivering)/rate(off), "delivering/off")
 	b.ReportMetric(float64(deliveries)/delivering.elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(rate(pacing)/rate(off), "paced/off")
+	b.ReportMetric(float64(pacedDeliveries)/pacing.elapsed.Seconds(), "paced-deliveries/s")
 }

@@ -37,6 +37,7 @@ type config struct {
 	SMTPFrom            string
 	WebhookAllowPrivate bool
 	AlertsSendTimeout   time.Duration
+	AlertsMaxRate       float64
 }
 
 func loadConfig() (config, error) {
@@ -97,6 +98,9 @@ func loadConfig() (config, error) {
 	}
 	if c.AlertsSendTimeout, err = time.ParseDuration(env("ALERTS_SEND_TIMEOUT", "10s")); err != nil || c.AlertsSendTimeout <= 0 {
 		return c, fmt.Errorf("ALERTS_SEND_TIMEOUT: a positive duration, e.g. 10s")
+	}
+	if c.AlertsMaxRate, err = strconv.ParseFloat(env("ALERTS_MAX_RATE", "50"), 64); err != nil || c.AlertsMaxRate < 0 {
+		return c, fmt.Errorf("ALERTS_MAX_RATE: deliveries per second, 0 for unpaced")
 	}
 	return c, nil
 }

@@ -132,7 +132,8 @@ func options(cfg config, log *slog.Logger) app.Options {
 		DatabaseURL: cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, Limits: limits,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst,
-		Alerts: alerts.Config{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, AllowPrivate: cfg.WebhookAllowPrivate, SendTimeout: cfg.AlertsSendTimeout},
+		Alerts: alerts.Config{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, AllowPrivate: cfg.WebhookAllowPrivate, SendTimeout: cfg.AlertsSendTimeout,
+			MaxRate: cfg.AlertsMaxRate},
 		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller,
 			TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}},
 	}
