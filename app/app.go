@@ -19,6 +19,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	_ "github.com/lib/pq" // the Postgres driver
 
+	"github.com/airouter/credits/alerts"
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/ent"
@@ -39,7 +40,10 @@ type Options struct {
 	// Processor is the card processor; nil means the sandbox.
 	Processor payments.Provider
 	Billing   billing.Config
-	Limits    graph.Limits
+	// Alerts configures email (SMTP) and webhook delivery of alerts; its
+	// PublicURL and Clock default to the instance's.
+	Alerts alerts.Config
+	Limits graph.Limits
 	// PublicURL is the base of invoice links.
 	PublicURL string
 	// DownloadSigningKey signs the download links that work without a
@@ -79,6 +83,7 @@ type App struct {
 	DB       *sql.DB
 	ownsDB   bool
 	Billing  *billing.Service
+	Alerts   *alerts.Service
 	Gate     *billing.Gate
 	Hub      *feed.Hub
 	Tokens   *auth.Tokens
@@ -128,6 +133,21 @@ func Build(opts Options) (*App, error) {
 		// its partition dropped, charged a second time.
 		return nil, fmt.Errorf("app: usage retention %s is shorter than the maximum event age %s", opts.UsageRetention, maxAge)
 	}
+	alertsCfg := opts.Alerts
+	if alertsCfg.PublicURL == "" {
+		alertsCfg.PublicURL = opts.PublicURL
+	}
+	if alertsCfg.Clock == nil && opts.Billing.Clock != nil {
+		alertsCfg.Clock = opts.Billing.Clock
+	}
+	alertsSvc, err := alerts.New(a.Billing.Ledger().Ent(), alertsCfg, opts.Log)
+	if err != nil {
+		if a.ownsDB {
+			a.DB.Close()
+		}
+		return nil, err
+	}
+	a.Alerts = alertsSvc
 	a.Tokens = auth.NewTokens(ent.NewClient(ent.Driver(entsql.OpenDB("postgres", a.DB))))
 	a.Gate = billing.NewGate(a.Billing, opts.AuthorizeMaxStale)
 	a.Hub = feed.NewHub()
@@ -149,8 +169,9 @@ func Build(opts Options) (*App, error) {
 		WebhookSecret: opts.WebhookSecret, Sandbox: a.Sandbox, Links: signer,
 		MutationsPerSecond: opts.MutationsPerSecond, MutationBurst: opts.MutationBurst,
 		CORSAllowedOrigins: opts.CORSAllowedOrigins, BodyTimeout: opts.BodyTimeout,
-		Resolver: &graph.Resolver{Billing: a.Billing, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, Links: signer, StripePublishableKey: opts.StripePublishableKey,
-			BalanceInterval: opts.BalanceInterval},
+		Resolver: &graph.Resolver{Billing: a.Billing, Alerts: a.Alerts, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, Links: signer,
+			StripePublishableKey: opts.StripePublishableKey,
+			BalanceInterval:      opts.BalanceInterval},
 	})
 	return a, nil
 }
@@ -177,7 +198,8 @@ func Open(ctx context.Context, url string) (*sql.DB, error) {
 
 // Start loads what billing keeps in memory and runs the background work
 // until ctx ends: the balance listener (live is closed once it first
-// connects), the auto top-up worker, hold expiry and the price reload.
+// connects), the auto top-up worker, hold expiry, the price reload and the
+// alerts worker.
 // Stop waits for all of it to end.
 func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	if err := a.Billing.Start(ctx); err != nil {
@@ -206,6 +228,9 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	run(func() { a.Billing.RunHoldExpiry(ctx, a.opts.HoldExpiryInterval) })
 	run(func() { a.Billing.RunPriceReload(ctx, a.opts.PriceReloadInterval) })
 	run(func() { a.maintainPartitions(ctx) })
+	// Alerts worker: dispatches the outbox and delivers email and webhooks;
+	// safe with any number of instances (SKIP LOCKED).
+	run(func() { a.Alerts.Run(ctx) })
 	return connected, nil
 }
 

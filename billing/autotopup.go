@@ -516,6 +516,9 @@ func (s *Service) declineTopUp(ctx context.Context, t *ent.TopUp, reason string)
 		}); err != nil {
 			return err
 		}
+		if err := s.alertTopUpDeclined(ctx, tx, now, t, declines, reason, now.Add(wait)); err != nil { // alerts: auto_top_up.failed (billing/alerts.go)
+			return err
+		}
 		return tx.AutoTopUpSetting.Update().Where(autotopupsetting.WorkspaceID(t.WorkspaceID)).
 			SetLastError(fmt.Sprintf("attempt %d declined: %s; retrying", declines, reason)).Exec(ctx)
 	})
@@ -525,6 +528,9 @@ func (s *Service) pauseTopUp(ctx context.Context, t *ent.TopUp, reason string) e
 	now := s.now()
 	return s.inTx(ctx, func(tx *ledger.Tx) error {
 		if _, err := moveTopUp(ctx, tx.Client(), t.ID, topup.StatusFailed, now, func(u *ent.TopUpUpdate) { u.SetLastError(reason) }); err != nil {
+			return err
+		}
+		if err := s.alertTopUpPaused(ctx, tx, now, t, reason); err != nil { // alerts: auto_top_up.paused (billing/alerts.go)
 			return err
 		}
 		return tx.AutoTopUpSetting.Update().Where(autotopupsetting.WorkspaceID(t.WorkspaceID)).

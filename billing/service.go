@@ -131,6 +131,7 @@ func New(db *sql.DB, processor payments.Provider, cfg Config, log *slog.Logger) 
 	// Auto top-up watches every balance change from inside its transaction;
 	// the ledger calls it without knowing what it is.
 	l.OnChange(s.autoTopUpOnChange)
+	l.OnChange(s.alertsOnChange) // alerts: balance.low, balance.depleted, purchase.succeeded (billing/alerts.go)
 	return s
 }
 

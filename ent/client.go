@@ -16,6 +16,8 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/airouter/credits/ent/alertdelivery"
+	"github.com/airouter/credits/ent/alertevent"
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
 	"github.com/airouter/credits/ent/creditnote"
@@ -26,6 +28,7 @@ import (
 	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
 	"github.com/airouter/credits/ent/modelprice"
+	"github.com/airouter/credits/ent/notificationsetting"
 	"github.com/airouter/credits/ent/paymentmethod"
 	"github.com/airouter/credits/ent/plan"
 	"github.com/airouter/credits/ent/processorevent"
@@ -36,6 +39,7 @@ import (
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
 	"github.com/airouter/credits/ent/usagerollup"
+	"github.com/airouter/credits/ent/webhookendpoint"
 	"github.com/airouter/credits/ent/workspace"
 
 	stdsql "database/sql"
@@ -46,6 +50,10 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// AlertDelivery is the client for interacting with the AlertDelivery builders.
+	AlertDelivery *AlertDeliveryClient
+	// AlertEvent is the client for interacting with the AlertEvent builders.
+	AlertEvent *AlertEventClient
 	// AutoTopUpSetting is the client for interacting with the AutoTopUpSetting builders.
 	AutoTopUpSetting *AutoTopUpSettingClient
 	// BillingProfile is the client for interacting with the BillingProfile builders.
@@ -66,6 +74,8 @@ type Client struct {
 	LedgerEntry *LedgerEntryClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
 	ModelPrice *ModelPriceClient
+	// NotificationSetting is the client for interacting with the NotificationSetting builders.
+	NotificationSetting *NotificationSettingClient
 	// PaymentMethod is the client for interacting with the PaymentMethod builders.
 	PaymentMethod *PaymentMethodClient
 	// Plan is the client for interacting with the Plan builders.
@@ -86,6 +96,8 @@ type Client struct {
 	UsageEvent *UsageEventClient
 	// UsageRollup is the client for interacting with the UsageRollup builders.
 	UsageRollup *UsageRollupClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 	// Workspace is the client for interacting with the Workspace builders.
 	Workspace *WorkspaceClient
 }
@@ -99,6 +111,8 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.AlertDelivery = NewAlertDeliveryClient(c.config)
+	c.AlertEvent = NewAlertEventClient(c.config)
 	c.AutoTopUpSetting = NewAutoTopUpSettingClient(c.config)
 	c.BillingProfile = NewBillingProfileClient(c.config)
 	c.CreditNote = NewCreditNoteClient(c.config)
@@ -109,6 +123,7 @@ func (c *Client) init() {
 	c.InvoiceCounter = NewInvoiceCounterClient(c.config)
 	c.LedgerEntry = NewLedgerEntryClient(c.config)
 	c.ModelPrice = NewModelPriceClient(c.config)
+	c.NotificationSetting = NewNotificationSettingClient(c.config)
 	c.PaymentMethod = NewPaymentMethodClient(c.config)
 	c.Plan = NewPlanClient(c.config)
 	c.ProcessorEvent = NewProcessorEventClient(c.config)
@@ -119,6 +134,7 @@ func (c *Client) init() {
 	c.TraceCounter = NewTraceCounterClient(c.config)
 	c.UsageEvent = NewUsageEventClient(c.config)
 	c.UsageRollup = NewUsageRollupClient(c.config)
+	c.WebhookEndpoint = NewWebhookEndpointClient(c.config)
 	c.Workspace = NewWorkspaceClient(c.config)
 }
 
@@ -210,29 +226,33 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		AutoTopUpSetting:  NewAutoTopUpSettingClient(cfg),
-		BillingProfile:    NewBillingProfileClient(cfg),
-		CreditNote:        NewCreditNoteClient(cfg),
-		CreditNoteCounter: NewCreditNoteCounterClient(cfg),
-		Dispute:           NewDisputeClient(cfg),
-		Hold:              NewHoldClient(cfg),
-		Invoice:           NewInvoiceClient(cfg),
-		InvoiceCounter:    NewInvoiceCounterClient(cfg),
-		LedgerEntry:       NewLedgerEntryClient(cfg),
-		ModelPrice:        NewModelPriceClient(cfg),
-		PaymentMethod:     NewPaymentMethodClient(cfg),
-		Plan:              NewPlanClient(cfg),
-		ProcessorEvent:    NewProcessorEventClient(cfg),
-		Purchase:          NewPurchaseClient(cfg),
-		Refund:            NewRefundClient(cfg),
-		Token:             NewTokenClient(cfg),
-		TopUp:             NewTopUpClient(cfg),
-		TraceCounter:      NewTraceCounterClient(cfg),
-		UsageEvent:        NewUsageEventClient(cfg),
-		UsageRollup:       NewUsageRollupClient(cfg),
-		Workspace:         NewWorkspaceClient(cfg),
+		ctx:                 ctx,
+		config:              cfg,
+		AlertDelivery:       NewAlertDeliveryClient(cfg),
+		AlertEvent:          NewAlertEventClient(cfg),
+		AutoTopUpSetting:    NewAutoTopUpSettingClient(cfg),
+		BillingProfile:      NewBillingProfileClient(cfg),
+		CreditNote:          NewCreditNoteClient(cfg),
+		CreditNoteCounter:   NewCreditNoteCounterClient(cfg),
+		Dispute:             NewDisputeClient(cfg),
+		Hold:                NewHoldClient(cfg),
+		Invoice:             NewInvoiceClient(cfg),
+		InvoiceCounter:      NewInvoiceCounterClient(cfg),
+		LedgerEntry:         NewLedgerEntryClient(cfg),
+		ModelPrice:          NewModelPriceClient(cfg),
+		NotificationSetting: NewNotificationSettingClient(cfg),
+		PaymentMethod:       NewPaymentMethodClient(cfg),
+		Plan:                NewPlanClient(cfg),
+		ProcessorEvent:      NewProcessorEventClient(cfg),
+		Purchase:            NewPurchaseClient(cfg),
+		Refund:              NewRefundClient(cfg),
+		Token:               NewTokenClient(cfg),
+		TopUp:               NewTopUpClient(cfg),
+		TraceCounter:        NewTraceCounterClient(cfg),
+		UsageEvent:          NewUsageEventClient(cfg),
+		UsageRollup:         NewUsageRollupClient(cfg),
+		WebhookEndpoint:     NewWebhookEndpointClient(cfg),
+		Workspace:           NewWorkspaceClient(cfg),
 	}, nil
 }
 
@@ -250,36 +270,40 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		AutoTopUpSetting:  NewAutoTopUpSettingClient(cfg),
-		BillingProfile:    NewBillingProfileClient(cfg),
-		CreditNote:        NewCreditNoteClient(cfg),
-		CreditNoteCounter: NewCreditNoteCounterClient(cfg),
-		Dispute:           NewDisputeClient(cfg),
-		Hold:              NewHoldClient(cfg),
-		Invoice:           NewInvoiceClient(cfg),
-		InvoiceCounter:    NewInvoiceCounterClient(cfg),
-		LedgerEntry:       NewLedgerEntryClient(cfg),
-		ModelPrice:        NewModelPriceClient(cfg),
-		PaymentMethod:     NewPaymentMethodClient(cfg),
-		Plan:              NewPlanClient(cfg),
-		ProcessorEvent:    NewProcessorEventClient(cfg),
-		Purchase:          NewPurchaseClient(cfg),
-		Refund:            NewRefundClient(cfg),
-		Token:             NewTokenClient(cfg),
-		TopUp:             NewTopUpClient(cfg),
-		TraceCounter:      NewTraceCounterClient(cfg),
-		UsageEvent:        NewUsageEventClient(cfg),
-		UsageRollup:       NewUsageRollupClient(cfg),
-		Workspace:         NewWorkspaceClient(cfg),
+		ctx:                 ctx,
+		config:              cfg,
+		AlertDelivery:       NewAlertDeliveryClient(cfg),
+		AlertEvent:          NewAlertEventClient(cfg),
+		AutoTopUpSetting:    NewAutoTopUpSettingClient(cfg),
+		BillingProfile:      NewBillingProfileClient(cfg),
+		CreditNote:          NewCreditNoteClient(cfg),
+		CreditNoteCounter:   NewCreditNoteCounterClient(cfg),
+		Dispute:             NewDisputeClient(cfg),
+		Hold:                NewHoldClient(cfg),
+		Invoice:             NewInvoiceClient(cfg),
+		InvoiceCounter:      NewInvoiceCounterClient(cfg),
+		LedgerEntry:         NewLedgerEntryClient(cfg),
+		ModelPrice:          NewModelPriceClient(cfg),
+		NotificationSetting: NewNotificationSettingClient(cfg),
+		PaymentMethod:       NewPaymentMethodClient(cfg),
+		Plan:                NewPlanClient(cfg),
+		ProcessorEvent:      NewProcessorEventClient(cfg),
+		Purchase:            NewPurchaseClient(cfg),
+		Refund:              NewRefundClient(cfg),
+		Token:               NewTokenClient(cfg),
+		TopUp:               NewTopUpClient(cfg),
+		TraceCounter:        NewTraceCounterClient(cfg),
+		UsageEvent:          NewUsageEventClient(cfg),
+		UsageRollup:         NewUsageRollupClient(cfg),
+		WebhookEndpoint:     NewWebhookEndpointClient(cfg),
+		Workspace:           NewWorkspaceClient(cfg),
 	}, nil
 }
 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		AutoTopUpSetting.
+//		AlertDelivery.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -302,10 +326,12 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AutoTopUpSetting, c.BillingProfile, c.CreditNote, c.CreditNoteCounter,
-		c.Dispute, c.Hold, c.Invoice, c.InvoiceCounter, c.LedgerEntry, c.ModelPrice,
+		c.AlertDelivery, c.AlertEvent, c.AutoTopUpSetting, c.BillingProfile,
+		c.CreditNote, c.CreditNoteCounter, c.Dispute, c.Hold, c.Invoice,
+		c.InvoiceCounter, c.LedgerEntry, c.ModelPrice, c.NotificationSetting,
 		c.PaymentMethod, c.Plan, c.ProcessorEvent, c.Purchase, c.Refund, c.Token,
-		c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup, c.Workspace,
+		c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup, c.WebhookEndpoint,
+		c.Workspace,
 	} {
 		n.Use(hooks...)
 	}
@@ -315,10 +341,12 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AutoTopUpSetting, c.BillingProfile, c.CreditNote, c.CreditNoteCounter,
-		c.Dispute, c.Hold, c.Invoice, c.InvoiceCounter, c.LedgerEntry, c.ModelPrice,
+		c.AlertDelivery, c.AlertEvent, c.AutoTopUpSetting, c.BillingProfile,
+		c.CreditNote, c.CreditNoteCounter, c.Dispute, c.Hold, c.Invoice,
+		c.InvoiceCounter, c.LedgerEntry, c.ModelPrice, c.NotificationSetting,
 		c.PaymentMethod, c.Plan, c.ProcessorEvent, c.Purchase, c.Refund, c.Token,
-		c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup, c.Workspace,
+		c.TopUp, c.TraceCounter, c.UsageEvent, c.UsageRollup, c.WebhookEndpoint,
+		c.Workspace,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -327,6 +355,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *AlertDeliveryMutation:
+		return c.AlertDelivery.mutate(ctx, m)
+	case *AlertEventMutation:
+		return c.AlertEvent.mutate(ctx, m)
 	case *AutoTopUpSettingMutation:
 		return c.AutoTopUpSetting.mutate(ctx, m)
 	case *BillingProfileMutation:
@@ -347,6 +379,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.LedgerEntry.mutate(ctx, m)
 	case *ModelPriceMutation:
 		return c.ModelPrice.mutate(ctx, m)
+	case *NotificationSettingMutation:
+		return c.NotificationSetting.mutate(ctx, m)
 	case *PaymentMethodMutation:
 		return c.PaymentMethod.mutate(ctx, m)
 	case *PlanMutation:
@@ -367,10 +401,278 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.UsageEvent.mutate(ctx, m)
 	case *UsageRollupMutation:
 		return c.UsageRollup.mutate(ctx, m)
+	case *WebhookEndpointMutation:
+		return c.WebhookEndpoint.mutate(ctx, m)
 	case *WorkspaceMutation:
 		return c.Workspace.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// AlertDeliveryClient is a client for the AlertDelivery schema.
+type AlertDeliveryClient struct {
+	config
+}
+
+// NewAlertDeliveryClient returns a client for the AlertDelivery from the given config.
+func NewAlertDeliveryClient(c config) *AlertDeliveryClient {
+	return &AlertDeliveryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alertdelivery.Hooks(f(g(h())))`.
+func (c *AlertDeliveryClient) Use(hooks ...Hook) {
+	c.hooks.AlertDelivery = append(c.hooks.AlertDelivery, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alertdelivery.Intercept(f(g(h())))`.
+func (c *AlertDeliveryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AlertDelivery = append(c.inters.AlertDelivery, interceptors...)
+}
+
+// Create returns a builder for creating a AlertDelivery entity.
+func (c *AlertDeliveryClient) Create() *AlertDeliveryCreate {
+	mutation := newAlertDeliveryMutation(c.config, OpCreate)
+	return &AlertDeliveryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AlertDelivery entities.
+func (c *AlertDeliveryClient) CreateBulk(builders ...*AlertDeliveryCreate) *AlertDeliveryCreateBulk {
+	return &AlertDeliveryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertDeliveryClient) MapCreateBulk(slice any, setFunc func(*AlertDeliveryCreate, int)) *AlertDeliveryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertDeliveryCreateBulk{err: fmt.Errorf("calling to AlertDeliveryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertDeliveryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertDeliveryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AlertDelivery.
+func (c *AlertDeliveryClient) Update() *AlertDeliveryUpdate {
+	mutation := newAlertDeliveryMutation(c.config, OpUpdate)
+	return &AlertDeliveryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertDeliveryClient) UpdateOne(_m *AlertDelivery) *AlertDeliveryUpdateOne {
+	mutation := newAlertDeliveryMutation(c.config, OpUpdateOne, withAlertDelivery(_m))
+	return &AlertDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertDeliveryClient) UpdateOneID(id uuid.UUID) *AlertDeliveryUpdateOne {
+	mutation := newAlertDeliveryMutation(c.config, OpUpdateOne, withAlertDeliveryID(id))
+	return &AlertDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AlertDelivery.
+func (c *AlertDeliveryClient) Delete() *AlertDeliveryDelete {
+	mutation := newAlertDeliveryMutation(c.config, OpDelete)
+	return &AlertDeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertDeliveryClient) DeleteOne(_m *AlertDelivery) *AlertDeliveryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertDeliveryClient) DeleteOneID(id uuid.UUID) *AlertDeliveryDeleteOne {
+	builder := c.Delete().Where(alertdelivery.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertDeliveryDeleteOne{builder}
+}
+
+// Query returns a query builder for AlertDelivery.
+func (c *AlertDeliveryClient) Query() *AlertDeliveryQuery {
+	return &AlertDeliveryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlertDelivery},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AlertDelivery entity by its id.
+func (c *AlertDeliveryClient) Get(ctx context.Context, id uuid.UUID) (*AlertDelivery, error) {
+	return c.Query().Where(alertdelivery.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertDeliveryClient) GetX(ctx context.Context, id uuid.UUID) *AlertDelivery {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AlertDeliveryClient) Hooks() []Hook {
+	return c.hooks.AlertDelivery
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertDeliveryClient) Interceptors() []Interceptor {
+	return c.inters.AlertDelivery
+}
+
+func (c *AlertDeliveryClient) mutate(ctx context.Context, m *AlertDeliveryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertDeliveryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertDeliveryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertDeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AlertDelivery mutation op: %q", m.Op())
+	}
+}
+
+// AlertEventClient is a client for the AlertEvent schema.
+type AlertEventClient struct {
+	config
+}
+
+// NewAlertEventClient returns a client for the AlertEvent from the given config.
+func NewAlertEventClient(c config) *AlertEventClient {
+	return &AlertEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `alertevent.Hooks(f(g(h())))`.
+func (c *AlertEventClient) Use(hooks ...Hook) {
+	c.hooks.AlertEvent = append(c.hooks.AlertEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `alertevent.Intercept(f(g(h())))`.
+func (c *AlertEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AlertEvent = append(c.inters.AlertEvent, interceptors...)
+}
+
+// Create returns a builder for creating a AlertEvent entity.
+func (c *AlertEventClient) Create() *AlertEventCreate {
+	mutation := newAlertEventMutation(c.config, OpCreate)
+	return &AlertEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AlertEvent entities.
+func (c *AlertEventClient) CreateBulk(builders ...*AlertEventCreate) *AlertEventCreateBulk {
+	return &AlertEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AlertEventClient) MapCreateBulk(slice any, setFunc func(*AlertEventCreate, int)) *AlertEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AlertEventCreateBulk{err: fmt.Errorf("calling to AlertEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AlertEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AlertEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AlertEvent.
+func (c *AlertEventClient) Update() *AlertEventUpdate {
+	mutation := newAlertEventMutation(c.config, OpUpdate)
+	return &AlertEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AlertEventClient) UpdateOne(_m *AlertEvent) *AlertEventUpdateOne {
+	mutation := newAlertEventMutation(c.config, OpUpdateOne, withAlertEvent(_m))
+	return &AlertEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AlertEventClient) UpdateOneID(id uuid.UUID) *AlertEventUpdateOne {
+	mutation := newAlertEventMutation(c.config, OpUpdateOne, withAlertEventID(id))
+	return &AlertEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AlertEvent.
+func (c *AlertEventClient) Delete() *AlertEventDelete {
+	mutation := newAlertEventMutation(c.config, OpDelete)
+	return &AlertEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AlertEventClient) DeleteOne(_m *AlertEvent) *AlertEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AlertEventClient) DeleteOneID(id uuid.UUID) *AlertEventDeleteOne {
+	builder := c.Delete().Where(alertevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AlertEventDeleteOne{builder}
+}
+
+// Query returns a query builder for AlertEvent.
+func (c *AlertEventClient) Query() *AlertEventQuery {
+	return &AlertEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAlertEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AlertEvent entity by its id.
+func (c *AlertEventClient) Get(ctx context.Context, id uuid.UUID) (*AlertEvent, error) {
+	return c.Query().Where(alertevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AlertEventClient) GetX(ctx context.Context, id uuid.UUID) *AlertEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AlertEventClient) Hooks() []Hook {
+	return c.hooks.AlertEvent
+}
+
+// Interceptors returns the client interceptors.
+func (c *AlertEventClient) Interceptors() []Interceptor {
+	return c.inters.AlertEvent
+}
+
+func (c *AlertEventClient) mutate(ctx context.Context, m *AlertEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AlertEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AlertEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AlertEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AlertEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AlertEvent mutation op: %q", m.Op())
 	}
 }
 
@@ -1717,6 +2019,139 @@ func (c *ModelPriceClient) mutate(ctx context.Context, m *ModelPriceMutation) (V
 		return (&ModelPriceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ModelPrice mutation op: %q", m.Op())
+	}
+}
+
+// NotificationSettingClient is a client for the NotificationSetting schema.
+type NotificationSettingClient struct {
+	config
+}
+
+// NewNotificationSettingClient returns a client for the NotificationSetting from the given config.
+func NewNotificationSettingClient(c config) *NotificationSettingClient {
+	return &NotificationSettingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `notificationsetting.Hooks(f(g(h())))`.
+func (c *NotificationSettingClient) Use(hooks ...Hook) {
+	c.hooks.NotificationSetting = append(c.hooks.NotificationSetting, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `notificationsetting.Intercept(f(g(h())))`.
+func (c *NotificationSettingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.NotificationSetting = append(c.inters.NotificationSetting, interceptors...)
+}
+
+// Create returns a builder for creating a NotificationSetting entity.
+func (c *NotificationSettingClient) Create() *NotificationSettingCreate {
+	mutation := newNotificationSettingMutation(c.config, OpCreate)
+	return &NotificationSettingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of NotificationSetting entities.
+func (c *NotificationSettingClient) CreateBulk(builders ...*NotificationSettingCreate) *NotificationSettingCreateBulk {
+	return &NotificationSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *NotificationSettingClient) MapCreateBulk(slice any, setFunc func(*NotificationSettingCreate, int)) *NotificationSettingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &NotificationSettingCreateBulk{err: fmt.Errorf("calling to NotificationSettingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*NotificationSettingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &NotificationSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for NotificationSetting.
+func (c *NotificationSettingClient) Update() *NotificationSettingUpdate {
+	mutation := newNotificationSettingMutation(c.config, OpUpdate)
+	return &NotificationSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *NotificationSettingClient) UpdateOne(_m *NotificationSetting) *NotificationSettingUpdateOne {
+	mutation := newNotificationSettingMutation(c.config, OpUpdateOne, withNotificationSetting(_m))
+	return &NotificationSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *NotificationSettingClient) UpdateOneID(id int) *NotificationSettingUpdateOne {
+	mutation := newNotificationSettingMutation(c.config, OpUpdateOne, withNotificationSettingID(id))
+	return &NotificationSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for NotificationSetting.
+func (c *NotificationSettingClient) Delete() *NotificationSettingDelete {
+	mutation := newNotificationSettingMutation(c.config, OpDelete)
+	return &NotificationSettingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *NotificationSettingClient) DeleteOne(_m *NotificationSetting) *NotificationSettingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *NotificationSettingClient) DeleteOneID(id int) *NotificationSettingDeleteOne {
+	builder := c.Delete().Where(notificationsetting.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &NotificationSettingDeleteOne{builder}
+}
+
+// Query returns a query builder for NotificationSetting.
+func (c *NotificationSettingClient) Query() *NotificationSettingQuery {
+	return &NotificationSettingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeNotificationSetting},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a NotificationSetting entity by its id.
+func (c *NotificationSettingClient) Get(ctx context.Context, id int) (*NotificationSetting, error) {
+	return c.Query().Where(notificationsetting.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *NotificationSettingClient) GetX(ctx context.Context, id int) *NotificationSetting {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *NotificationSettingClient) Hooks() []Hook {
+	return c.hooks.NotificationSetting
+}
+
+// Interceptors returns the client interceptors.
+func (c *NotificationSettingClient) Interceptors() []Interceptor {
+	return c.inters.NotificationSetting
+}
+
+func (c *NotificationSettingClient) mutate(ctx context.Context, m *NotificationSettingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&NotificationSettingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&NotificationSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&NotificationSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&NotificationSettingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown NotificationSetting mutation op: %q", m.Op())
 	}
 }
 
@@ -3114,6 +3549,139 @@ func (c *UsageRollupClient) mutate(ctx context.Context, m *UsageRollupMutation) 
 	}
 }
 
+// WebhookEndpointClient is a client for the WebhookEndpoint schema.
+type WebhookEndpointClient struct {
+	config
+}
+
+// NewWebhookEndpointClient returns a client for the WebhookEndpoint from the given config.
+func NewWebhookEndpointClient(c config) *WebhookEndpointClient {
+	return &WebhookEndpointClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webhookendpoint.Hooks(f(g(h())))`.
+func (c *WebhookEndpointClient) Use(hooks ...Hook) {
+	c.hooks.WebhookEndpoint = append(c.hooks.WebhookEndpoint, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webhookendpoint.Intercept(f(g(h())))`.
+func (c *WebhookEndpointClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebhookEndpoint = append(c.inters.WebhookEndpoint, interceptors...)
+}
+
+// Create returns a builder for creating a WebhookEndpoint entity.
+func (c *WebhookEndpointClient) Create() *WebhookEndpointCreate {
+	mutation := newWebhookEndpointMutation(c.config, OpCreate)
+	return &WebhookEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebhookEndpoint entities.
+func (c *WebhookEndpointClient) CreateBulk(builders ...*WebhookEndpointCreate) *WebhookEndpointCreateBulk {
+	return &WebhookEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebhookEndpointClient) MapCreateBulk(slice any, setFunc func(*WebhookEndpointCreate, int)) *WebhookEndpointCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebhookEndpointCreateBulk{err: fmt.Errorf("calling to WebhookEndpointClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebhookEndpointCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebhookEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Update() *WebhookEndpointUpdate {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdate)
+	return &WebhookEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebhookEndpointClient) UpdateOne(_m *WebhookEndpoint) *WebhookEndpointUpdateOne {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdateOne, withWebhookEndpoint(_m))
+	return &WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebhookEndpointClient) UpdateOneID(id uuid.UUID) *WebhookEndpointUpdateOne {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdateOne, withWebhookEndpointID(id))
+	return &WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Delete() *WebhookEndpointDelete {
+	mutation := newWebhookEndpointMutation(c.config, OpDelete)
+	return &WebhookEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebhookEndpointClient) DeleteOne(_m *WebhookEndpoint) *WebhookEndpointDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebhookEndpointClient) DeleteOneID(id uuid.UUID) *WebhookEndpointDeleteOne {
+	builder := c.Delete().Where(webhookendpoint.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebhookEndpointDeleteOne{builder}
+}
+
+// Query returns a query builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Query() *WebhookEndpointQuery {
+	return &WebhookEndpointQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebhookEndpoint},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebhookEndpoint entity by its id.
+func (c *WebhookEndpointClient) Get(ctx context.Context, id uuid.UUID) (*WebhookEndpoint, error) {
+	return c.Query().Where(webhookendpoint.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebhookEndpointClient) GetX(ctx context.Context, id uuid.UUID) *WebhookEndpoint {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *WebhookEndpointClient) Hooks() []Hook {
+	return c.hooks.WebhookEndpoint
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebhookEndpointClient) Interceptors() []Interceptor {
+	return c.inters.WebhookEndpoint
+}
+
+func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebhookEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebhookEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebhookEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebhookEndpoint mutation op: %q", m.Op())
+	}
+}
+
 // WorkspaceClient is a client for the Workspace schema.
 type WorkspaceClient struct {
 	config
@@ -3330,16 +3898,18 @@ func (c *WorkspaceClient) mutate(ctx context.Context, m *WorkspaceMutation) (Val
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AutoTopUpSetting, BillingProfile, CreditNote, CreditNoteCounter, Dispute, Hold,
-		Invoice, InvoiceCounter, LedgerEntry, ModelPrice, PaymentMethod, Plan,
-		ProcessorEvent, Purchase, Refund, Token, TopUp, TraceCounter, UsageEvent,
-		UsageRollup, Workspace []ent.Hook
+		AlertDelivery, AlertEvent, AutoTopUpSetting, BillingProfile, CreditNote,
+		CreditNoteCounter, Dispute, Hold, Invoice, InvoiceCounter, LedgerEntry,
+		ModelPrice, NotificationSetting, PaymentMethod, Plan, ProcessorEvent, Purchase,
+		Refund, Token, TopUp, TraceCounter, UsageEvent, UsageRollup, WebhookEndpoint,
+		Workspace []ent.Hook
 	}
 	inters struct {
-		AutoTopUpSetting, BillingProfile, CreditNote, CreditNoteCounter, Dispute, Hold,
-		Invoice, InvoiceCounter, LedgerEntry, ModelPrice, PaymentMethod, Plan,
-		ProcessorEvent, Purchase, Refund, Token, TopUp, TraceCounter, UsageEvent,
-		UsageRollup, Workspace []ent.Interceptor
+		AlertDelivery, AlertEvent, AutoTopUpSetting, BillingProfile, CreditNote,
+		CreditNoteCounter, Dispute, Hold, Invoice, InvoiceCounter, LedgerEntry,
+		ModelPrice, NotificationSetting, PaymentMethod, Plan, ProcessorEvent, Purchase,
+		Refund, Token, TopUp, TraceCounter, UsageEvent, UsageRollup, WebhookEndpoint,
+		Workspace []ent.Interceptor
 	}
 )
 

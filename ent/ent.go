@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/airouter/credits/ent/alertdelivery"
+	"github.com/airouter/credits/ent/alertevent"
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
 	"github.com/airouter/credits/ent/creditnote"
@@ -22,6 +24,7 @@ import (
 	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
 	"github.com/airouter/credits/ent/modelprice"
+	"github.com/airouter/credits/ent/notificationsetting"
 	"github.com/airouter/credits/ent/paymentmethod"
 	"github.com/airouter/credits/ent/plan"
 	"github.com/airouter/credits/ent/processorevent"
@@ -32,6 +35,7 @@ import (
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
 	"github.com/airouter/credits/ent/usagerollup"
+	"github.com/airouter/credits/ent/webhookendpoint"
 	"github.com/airouter/credits/ent/workspace"
 )
 
@@ -93,27 +97,31 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			autotopupsetting.Table:  autotopupsetting.ValidColumn,
-			billingprofile.Table:    billingprofile.ValidColumn,
-			creditnote.Table:        creditnote.ValidColumn,
-			creditnotecounter.Table: creditnotecounter.ValidColumn,
-			dispute.Table:           dispute.ValidColumn,
-			hold.Table:              hold.ValidColumn,
-			invoice.Table:           invoice.ValidColumn,
-			invoicecounter.Table:    invoicecounter.ValidColumn,
-			ledgerentry.Table:       ledgerentry.ValidColumn,
-			modelprice.Table:        modelprice.ValidColumn,
-			paymentmethod.Table:     paymentmethod.ValidColumn,
-			plan.Table:              plan.ValidColumn,
-			processorevent.Table:    processorevent.ValidColumn,
-			purchase.Table:          purchase.ValidColumn,
-			refund.Table:            refund.ValidColumn,
-			token.Table:             token.ValidColumn,
-			topup.Table:             topup.ValidColumn,
-			tracecounter.Table:      tracecounter.ValidColumn,
-			usageevent.Table:        usageevent.ValidColumn,
-			usagerollup.Table:       usagerollup.ValidColumn,
-			workspace.Table:         workspace.ValidColumn,
+			alertdelivery.Table:       alertdelivery.ValidColumn,
+			alertevent.Table:          alertevent.ValidColumn,
+			autotopupsetting.Table:    autotopupsetting.ValidColumn,
+			billingprofile.Table:      billingprofile.ValidColumn,
+			creditnote.Table:          creditnote.ValidColumn,
+			creditnotecounter.Table:   creditnotecounter.ValidColumn,
+			dispute.Table:             dispute.ValidColumn,
+			hold.Table:                hold.ValidColumn,
+			invoice.Table:             invoice.ValidColumn,
+			invoicecounter.Table:      invoicecounter.ValidColumn,
+			ledgerentry.Table:         ledgerentry.ValidColumn,
+			modelprice.Table:          modelprice.ValidColumn,
+			notificationsetting.Table: notificationsetting.ValidColumn,
+			paymentmethod.Table:       paymentmethod.ValidColumn,
+			plan.Table:                plan.ValidColumn,
+			processorevent.Table:      processorevent.ValidColumn,
+			purchase.Table:            purchase.ValidColumn,
+			refund.Table:              refund.ValidColumn,
+			token.Table:               token.ValidColumn,
+			topup.Table:               topup.ValidColumn,
+			tracecounter.Table:        tracecounter.ValidColumn,
+			usageevent.Table:          usageevent.ValidColumn,
+			usagerollup.Table:         usagerollup.ValidColumn,
+			webhookendpoint.Table:     webhookendpoint.ValidColumn,
+			workspace.Table:           workspace.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -5,6 +5,8 @@ package ent
 import (
 	"time"
 
+	"github.com/airouter/credits/ent/alertdelivery"
+	"github.com/airouter/credits/ent/alertevent"
 	"github.com/airouter/credits/ent/autotopupsetting"
 	"github.com/airouter/credits/ent/billingprofile"
 	"github.com/airouter/credits/ent/creditnote"
@@ -15,6 +17,7 @@ import (
 	"github.com/airouter/credits/ent/invoicecounter"
 	"github.com/airouter/credits/ent/ledgerentry"
 	"github.com/airouter/credits/ent/modelprice"
+	"github.com/airouter/credits/ent/notificationsetting"
 	"github.com/airouter/credits/ent/paymentmethod"
 	"github.com/airouter/credits/ent/plan"
 	"github.com/airouter/credits/ent/processorevent"
@@ -26,6 +29,7 @@ import (
 	"github.com/airouter/credits/ent/tracecounter"
 	"github.com/airouter/credits/ent/usageevent"
 	"github.com/airouter/credits/ent/usagerollup"
+	"github.com/airouter/credits/ent/webhookendpoint"
 	"github.com/airouter/credits/ent/workspace"
 	"github.com/google/uuid"
 )
@@ -34,6 +38,38 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	alertdeliveryFields := schema.AlertDelivery{}.Fields()
+	_ = alertdeliveryFields
+	// alertdeliveryDescAttempts is the schema descriptor for attempts field.
+	alertdeliveryDescAttempts := alertdeliveryFields[9].Descriptor()
+	// alertdelivery.DefaultAttempts holds the default value on creation for the attempts field.
+	alertdelivery.DefaultAttempts = alertdeliveryDescAttempts.Default.(int)
+	// alertdeliveryDescLastStatus is the schema descriptor for last_status field.
+	alertdeliveryDescLastStatus := alertdeliveryFields[12].Descriptor()
+	// alertdelivery.DefaultLastStatus holds the default value on creation for the last_status field.
+	alertdelivery.DefaultLastStatus = alertdeliveryDescLastStatus.Default.(int)
+	// alertdeliveryDescLastError is the schema descriptor for last_error field.
+	alertdeliveryDescLastError := alertdeliveryFields[13].Descriptor()
+	// alertdelivery.DefaultLastError holds the default value on creation for the last_error field.
+	alertdelivery.DefaultLastError = alertdeliveryDescLastError.Default.(string)
+	// alertdeliveryDescCreatedAt is the schema descriptor for created_at field.
+	alertdeliveryDescCreatedAt := alertdeliveryFields[14].Descriptor()
+	// alertdelivery.DefaultCreatedAt holds the default value on creation for the created_at field.
+	alertdelivery.DefaultCreatedAt = alertdeliveryDescCreatedAt.Default.(func() time.Time)
+	// alertdeliveryDescID is the schema descriptor for id field.
+	alertdeliveryDescID := alertdeliveryFields[0].Descriptor()
+	// alertdelivery.DefaultID holds the default value on creation for the id field.
+	alertdelivery.DefaultID = alertdeliveryDescID.Default.(func() uuid.UUID)
+	alerteventFields := schema.AlertEvent{}.Fields()
+	_ = alerteventFields
+	// alerteventDescCreatedAt is the schema descriptor for created_at field.
+	alerteventDescCreatedAt := alerteventFields[5].Descriptor()
+	// alertevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	alertevent.DefaultCreatedAt = alerteventDescCreatedAt.Default.(func() time.Time)
+	// alerteventDescID is the schema descriptor for id field.
+	alerteventDescID := alerteventFields[0].Descriptor()
+	// alertevent.DefaultID holds the default value on creation for the id field.
+	alertevent.DefaultID = alerteventDescID.Default.(func() uuid.UUID)
 	autotopupsettingFields := schema.AutoTopUpSetting{}.Fields()
 	_ = autotopupsettingFields
 	// autotopupsettingDescEnabled is the schema descriptor for enabled field.
@@ -202,6 +238,18 @@ func init() {
 	modelpriceDescCreatedAt := modelpriceFields[5].Descriptor()
 	// modelprice.DefaultCreatedAt holds the default value on creation for the created_at field.
 	modelprice.DefaultCreatedAt = modelpriceDescCreatedAt.Default.(func() time.Time)
+	notificationsettingFields := schema.NotificationSetting{}.Fields()
+	_ = notificationsettingFields
+	// notificationsettingDescEmails is the schema descriptor for emails field.
+	notificationsettingDescEmails := notificationsettingFields[2].Descriptor()
+	// notificationsetting.DefaultEmails holds the default value on creation for the emails field.
+	notificationsetting.DefaultEmails = notificationsettingDescEmails.Default.([]string)
+	// notificationsettingDescUpdatedAt is the schema descriptor for updated_at field.
+	notificationsettingDescUpdatedAt := notificationsettingFields[3].Descriptor()
+	// notificationsetting.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	notificationsetting.DefaultUpdatedAt = notificationsettingDescUpdatedAt.Default.(func() time.Time)
+	// notificationsetting.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	notificationsetting.UpdateDefaultUpdatedAt = notificationsettingDescUpdatedAt.UpdateDefault.(func() time.Time)
 	paymentmethodFields := schema.PaymentMethod{}.Fields()
 	_ = paymentmethodFields
 	// paymentmethodDescProcessorID is the schema descriptor for processor_id field.
@@ -406,6 +454,16 @@ func init() {
 	usagerollupDescCost := usagerollupFields[8].Descriptor()
 	// usagerollup.DefaultCost holds the default value on creation for the cost field.
 	usagerollup.DefaultCost = usagerollupDescCost.Default.(int64)
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescCreatedAt is the schema descriptor for created_at field.
+	webhookendpointDescCreatedAt := webhookendpointFields[5].Descriptor()
+	// webhookendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookendpoint.DefaultCreatedAt = webhookendpointDescCreatedAt.Default.(func() time.Time)
+	// webhookendpointDescID is the schema descriptor for id field.
+	webhookendpointDescID := webhookendpointFields[0].Descriptor()
+	// webhookendpoint.DefaultID holds the default value on creation for the id field.
+	webhookendpoint.DefaultID = webhookendpointDescID.Default.(func() uuid.UUID)
 	workspaceFields := schema.Workspace{}.Fields()
 	_ = workspaceFields
 	// workspaceDescName is the schema descriptor for name field.

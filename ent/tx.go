@@ -14,6 +14,10 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// AlertDelivery is the client for interacting with the AlertDelivery builders.
+	AlertDelivery *AlertDeliveryClient
+	// AlertEvent is the client for interacting with the AlertEvent builders.
+	AlertEvent *AlertEventClient
 	// AutoTopUpSetting is the client for interacting with the AutoTopUpSetting builders.
 	AutoTopUpSetting *AutoTopUpSettingClient
 	// BillingProfile is the client for interacting with the BillingProfile builders.
@@ -34,6 +38,8 @@ type Tx struct {
 	LedgerEntry *LedgerEntryClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
 	ModelPrice *ModelPriceClient
+	// NotificationSetting is the client for interacting with the NotificationSetting builders.
+	NotificationSetting *NotificationSettingClient
 	// PaymentMethod is the client for interacting with the PaymentMethod builders.
 	PaymentMethod *PaymentMethodClient
 	// Plan is the client for interacting with the Plan builders.
@@ -54,6 +60,8 @@ type Tx struct {
 	UsageEvent *UsageEventClient
 	// UsageRollup is the client for interacting with the UsageRollup builders.
 	UsageRollup *UsageRollupClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 	// Workspace is the client for interacting with the Workspace builders.
 	Workspace *WorkspaceClient
 
@@ -187,6 +195,8 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.AlertDelivery = NewAlertDeliveryClient(tx.config)
+	tx.AlertEvent = NewAlertEventClient(tx.config)
 	tx.AutoTopUpSetting = NewAutoTopUpSettingClient(tx.config)
 	tx.BillingProfile = NewBillingProfileClient(tx.config)
 	tx.CreditNote = NewCreditNoteClient(tx.config)
@@ -197,6 +207,7 @@ func (tx *Tx) init() {
 	tx.InvoiceCounter = NewInvoiceCounterClient(tx.config)
 	tx.LedgerEntry = NewLedgerEntryClient(tx.config)
 	tx.ModelPrice = NewModelPriceClient(tx.config)
+	tx.NotificationSetting = NewNotificationSettingClient(tx.config)
 	tx.PaymentMethod = NewPaymentMethodClient(tx.config)
 	tx.Plan = NewPlanClient(tx.config)
 	tx.ProcessorEvent = NewProcessorEventClient(tx.config)
@@ -207,6 +218,7 @@ func (tx *Tx) init() {
 	tx.TraceCounter = NewTraceCounterClient(tx.config)
 	tx.UsageEvent = NewUsageEventClient(tx.config)
 	tx.UsageRollup = NewUsageRollupClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 	tx.Workspace = NewWorkspaceClient(tx.config)
 }
 
@@ -217,7 +229,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: AutoTopUpSetting.QueryXXX(), the query will be executed
+// applies a query, for example: AlertDelivery.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

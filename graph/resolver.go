@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/airouter/credits/alerts"
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/feed"
 	"github.com/airouter/credits/graph/model"
@@ -20,6 +21,8 @@ import (
 // Resolver holds what resolvers call into.
 type Resolver struct {
 	Billing *billing.Service
+	// Alerts holds notification settings, webhook endpoints and their log.
+	Alerts *alerts.Service
 	// Balances, when set, answers the balance query from memory (the gate
 	// the router's authorize reads, kept fresh by NOTIFY) instead of a
 	// database read per query.

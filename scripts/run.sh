@@ -47,6 +47,7 @@ cat <<MSG
   owner token:       $owner
   service token:     $service   (router surface /v1/*)
   playground headers: {"Authorization": "Bearer $owner"}
+  alert emails:      $(if [ -n "${SMTP_URL:-}" ]; then echo "sent through SMTP_URL"; else echo "not sent: SMTP_URL is unset, the server logs each one instead"; fi)
 
 MSG
 AUTO_MIGRATE=true exec bin/credits serve

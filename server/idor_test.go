@@ -50,6 +50,12 @@ func idorOps(b bObjects) map[string]struct {
 		"setDefaultPaymentMethod": {`mutation($id: ID!) { setDefaultPaymentMethod(id: $id) { id } }`, map[string]any{"id": b.card}},
 		"updateBillingProfile":    {`mutation($in: BillingProfileInput!) { updateBillingProfile(input: $in) { name } }`, map[string]any{"in": profile}},
 		"balanceUpdated":          {`subscription { balanceUpdated { amount } }`, nil}, // covered over WebSocket below
+		"notificationSettings":    {`{ notificationSettings { lowBalanceThreshold emails } }`, nil},
+		"webhookEndpoints":        {`{ webhookEndpoints { id url } }`, nil},
+		"webhookDeliveries":       {`{ webhookDeliveries(first: 100) { edges { node { id eventId url } } } }`, nil},
+		"setNotificationSettings": {`mutation { setNotificationSettings(input: {lowBalanceThreshold: "1.00", emails: ["mallory@evil.example"]}) { emails } }`, nil},
+		"createWebhookEndpoint":   {`mutation { createWebhookEndpoint(url: "https://evil.example/hook") { secret } }`, nil},
+		"deleteWebhookEndpoint":   {`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, map[string]any{"id": b.endpoint}},
 	}
 }
 
@@ -58,6 +64,7 @@ type bObjects struct {
 	txn, invoice, card string
 	intent             string
 	creditNote         string
+	endpoint           string
 }
 
 func TestIDOR_SweepEveryOperation(t *testing.T) {
@@ -88,6 +95,26 @@ func TestIDOR_SweepEveryOperation(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.creditNote = "cn_" + refunded.CreditNote.ID.String()
+	// B's alerts: settings and a webhook endpoint (on loopback, refused at
+	// connect time should the worker ever try it) with a delivery in its log.
+	bEndpoint := uuid.New()
+	b.endpoint = "whep_" + bEndpoint.String()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO notification_settings (workspace_id, low_balance_threshold, emails, updated_at)
+			VALUES ($1, 4242420000000, '["b-secret@acme.example"]', now())`, []any{bWS}},
+		{`INSERT INTO webhook_endpoints (id, workspace_id, url, secret, created_at)
+			VALUES ($2, $1, 'https://127.0.0.1:9/b-secret-hook', 'whsec_YnNlY3JldA==', now())`, []any{bWS, bEndpoint}},
+		{`INSERT INTO alert_deliveries (id, workspace_id, event_id, event_type, channel, endpoint_id, destination, target, state, attempts, next_attempt_at, created_at)
+			VALUES (gen_random_uuid(), $1, gen_random_uuid(), 'balance.low', 'webhook', $2::uuid, $2::text, 'https://127.0.0.1:9/b-secret-hook', 'delivered', 1, now(), now())`,
+			[]any{bWS, bEndpoint}},
+	} {
+		if _, err := e.db.SQL.Exec(q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
 	revoked, revokedID, _ := e.tokens.Create(ctx, a, auth.RoleOwner, nil)
 	if err := e.tokens.Revoke(ctx, revokedID); err != nil {
 		t.Fatal(err)
@@ -112,7 +139,7 @@ func TestIDOR_SweepEveryOperation(t *testing.T) {
 	}
 
 	// B's secrets must never appear in A's answers.
-	bSecrets := []string{b.txn, b.invoice, b.card, b.creditNote, refunded.CreditNote.Number, "77.00", "Zofia", bWS.String()}
+	bSecrets := []string{b.txn, b.invoice, b.card, b.creditNote, refunded.CreditNote.Number, "77.00", "Zofia", bWS.String(), b.endpoint, "b-secret", "4242.42", "whsec_YnNlY3JldA"}
 	bBefore := e.snapshot(bWS)
 	attempts := 0
 	for name, op := range ops {
@@ -193,7 +220,9 @@ func (e *env) snapshot(ws uuid.UUID) string {
 		(SELECT count(*) FROM auto_top_up_settings WHERE workspace_id = $1),
 		(SELECT string_agg(status, ',' ORDER BY id) FROM purchases WHERE workspace_id = $1),
 		(SELECT count(*) FROM refunds WHERE workspace_id = $1),
-		(SELECT count(*) FROM credit_notes WHERE workspace_id = $1))`, ws).Scan(&s)
+		(SELECT count(*) FROM credit_notes WHERE workspace_id = $1),
+		(SELECT low_balance_threshold || ':' || emails::text FROM notification_settings WHERE workspace_id = $1),
+		(SELECT string_agg(id::text || url, ',' ORDER BY id) FROM webhook_endpoints WHERE workspace_id = $1))`, ws).Scan(&s)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -59,6 +59,13 @@ type config struct {
 	BodyTimeout            time.Duration
 	SubscriptionsPerSocket int
 	SocketsPerToken        int
+
+	// Alerts.
+	SMTPURL             string // alert emails; unset: logged, not sent
+	SMTPFrom            string
+	WebhookAllowPrivate bool
+	AlertsSendTimeout   time.Duration
+	AlertsMaxRate       float64
 }
 
 func loadConfig() (config, error) {
@@ -77,6 +84,8 @@ func loadConfig() (config, error) {
 		SellerCountry:       os.Getenv("SELLER_COUNTRY"),
 		LogLevel:            env("LOG_LEVEL", "info"),
 		DebugAddr:           os.Getenv("DEBUG_ADDR"),
+		SMTPURL:             os.Getenv("SMTP_URL"),
+		SMTPFrom:            os.Getenv("SMTP_FROM"),
 	}
 	c.PublicURL = env("PUBLIC_URL", defaultPublicURL(c.Addr))
 	var err error
@@ -173,6 +182,15 @@ func loadConfig() (config, error) {
 	}
 	if c.MutationBurst, err = strconv.Atoi(env("GRAPHQL_MUTATION_BURST", "20")); err != nil {
 		return c, fmt.Errorf("GRAPHQL_MUTATION_BURST: %w", err)
+	}
+	if c.WebhookAllowPrivate, err = strconv.ParseBool(env("WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		return c, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE: %w", err)
+	}
+	if c.AlertsSendTimeout, err = time.ParseDuration(env("ALERTS_SEND_TIMEOUT", "10s")); err != nil || c.AlertsSendTimeout <= 0 {
+		return c, fmt.Errorf("ALERTS_SEND_TIMEOUT: a positive duration, e.g. 10s")
+	}
+	if c.AlertsMaxRate, err = strconv.ParseFloat(env("ALERTS_MAX_RATE", "50"), 64); err != nil || c.AlertsMaxRate < 0 {
+		return c, fmt.Errorf("ALERTS_MAX_RATE: deliveries per second, 0 for unpaced")
 	}
 	return c, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	_ "github.com/lib/pq"
 
+	"github.com/airouter/credits/alerts"
 	"github.com/airouter/credits/app"
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
@@ -140,6 +141,8 @@ func options(cfg config, log *slog.Logger) app.Options {
 		Limits: cfg.graphLimits(), CORSAllowedOrigins: cfg.CORSAllowedOrigins, BodyTimeout: cfg.BodyTimeout, UsageRetention: cfg.UsageRetention,
 		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst, StripePublishableKey: cfg.StripePublishable,
+		Alerts: alerts.Config{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, AllowPrivate: cfg.WebhookAllowPrivate, SendTimeout: cfg.AlertsSendTimeout,
+			MaxRate: cfg.AlertsMaxRate},
 		Billing: billing.Config{MinPurchase: cfg.MinPurchase, MaxPurchase: cfg.MaxPurchase, Seller: seller, LargeAdjustment: cfg.LargeAdjustment,
 			TopUps: billing.TopUpPolicy{MaxDeclines: cfg.TopUpMaxDeclines, Backoff: cfg.TopUpBackoff, MaxPerHour: cfg.TopUpMaxPerHour}},
 	}
@@ -200,6 +203,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- edge.Serve() }()
 	log.Info("credits serving", "addr", cfg.Addr, "router_addr", cfg.RouterAddr, "playground", cfg.PublicURL+"/")
+	if !a.Alerts.EmailEnabled() {
+		log.Warn("SMTP_URL is not set: alert emails are logged, not sent")
+	}
+	if cfg.WebhookAllowPrivate {
+		log.Warn("WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach private and loopback addresses (development and tests only)")
+	}
 	select {
 	case err := <-errc:
 		stopWork()

@@ -9,6 +9,30 @@ import (
 	"github.com/airouter/credits/ent"
 )
 
+// The AlertDeliveryFunc type is an adapter to allow the use of ordinary
+// function as AlertDelivery mutator.
+type AlertDeliveryFunc func(context.Context, *ent.AlertDeliveryMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AlertDeliveryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AlertDeliveryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AlertDeliveryMutation", m)
+}
+
+// The AlertEventFunc type is an adapter to allow the use of ordinary
+// function as AlertEvent mutator.
+type AlertEventFunc func(context.Context, *ent.AlertEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AlertEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AlertEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AlertEventMutation", m)
+}
+
 // The AutoTopUpSettingFunc type is an adapter to allow the use of ordinary
 // function as AutoTopUpSetting mutator.
 type AutoTopUpSettingFunc func(context.Context, *ent.AutoTopUpSettingMutation) (ent.Value, error)
@@ -129,6 +153,18 @@ func (f ModelPriceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ModelPriceMutation", m)
 }
 
+// The NotificationSettingFunc type is an adapter to allow the use of ordinary
+// function as NotificationSetting mutator.
+type NotificationSettingFunc func(context.Context, *ent.NotificationSettingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f NotificationSettingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.NotificationSettingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.NotificationSettingMutation", m)
+}
+
 // The PaymentMethodFunc type is an adapter to allow the use of ordinary
 // function as PaymentMethod mutator.
 type PaymentMethodFunc func(context.Context, *ent.PaymentMethodMutation) (ent.Value, error)
@@ -247,6 +283,18 @@ func (f UsageRollupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UsageRollupMutation", m)
+}
+
+// The WebhookEndpointFunc type is an adapter to allow the use of ordinary
+// function as WebhookEndpoint mutator.
+type WebhookEndpointFunc func(context.Context, *ent.WebhookEndpointMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f WebhookEndpointFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.WebhookEndpointMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.WebhookEndpointMutation", m)
 }
 
 // The WorkspaceFunc type is an adapter to allow the use of ordinary

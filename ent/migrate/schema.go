@@ -9,6 +9,82 @@ import (
 )
 
 var (
+	// AlertDeliveriesColumns holds the columns for the "alert_deliveries" table.
+	AlertDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "event_id", Type: field.TypeUUID},
+		{Name: "event_type", Type: field.TypeString},
+		{Name: "channel", Type: field.TypeEnum, Enums: []string{"email", "webhook"}},
+		{Name: "endpoint_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "destination", Type: field.TypeString},
+		{Name: "target", Type: field.TypeString},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "delivered", "failed", "canceled"}, Default: "pending"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "last_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_status", Type: field.TypeInt, Default: 0},
+		{Name: "last_error", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "delivered_at", Type: field.TypeTime, Nullable: true},
+	}
+	// AlertDeliveriesTable holds the schema information for the "alert_deliveries" table.
+	AlertDeliveriesTable = &schema.Table{
+		Name:       "alert_deliveries",
+		Columns:    AlertDeliveriesColumns,
+		PrimaryKey: []*schema.Column{AlertDeliveriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "alertdelivery_workspace_id_event_id_destination",
+				Unique:  true,
+				Columns: []*schema.Column{AlertDeliveriesColumns[1], AlertDeliveriesColumns[2], AlertDeliveriesColumns[6]},
+			},
+			{
+				Name:    "alertdelivery_workspace_id_channel_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AlertDeliveriesColumns[1], AlertDeliveriesColumns[4], AlertDeliveriesColumns[14]},
+			},
+			{
+				Name:    "alertdelivery_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{AlertDeliveriesColumns[10]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "state = 'pending'",
+				},
+			},
+		},
+	}
+	// AlertEventsColumns holds the columns for the "alert_events" table.
+	AlertEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"balance.low", "balance.depleted", "auto_top_up.failed", "auto_top_up.paused", "purchase.succeeded"}},
+		{Name: "key", Type: field.TypeString},
+		{Name: "data", Type: field.TypeJSON},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "dispatched_at", Type: field.TypeTime, Nullable: true},
+	}
+	// AlertEventsTable holds the schema information for the "alert_events" table.
+	AlertEventsTable = &schema.Table{
+		Name:       "alert_events",
+		Columns:    AlertEventsColumns,
+		PrimaryKey: []*schema.Column{AlertEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "alertevent_workspace_id_type_key",
+				Unique:  true,
+				Columns: []*schema.Column{AlertEventsColumns[1], AlertEventsColumns[2], AlertEventsColumns[3]},
+			},
+			{
+				Name:    "alertevent_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AlertEventsColumns[5]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "dispatched_at IS NULL",
+				},
+			},
+		},
+	}
 	// AutoTopUpSettingsColumns holds the columns for the "auto_top_up_settings" table.
 	AutoTopUpSettingsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -290,6 +366,27 @@ var (
 				Name:    "modelprice_model_effective_from",
 				Unique:  true,
 				Columns: []*schema.Column{ModelPricesColumns[1], ModelPricesColumns[5]},
+			},
+		},
+	}
+	// NotificationSettingsColumns holds the columns for the "notification_settings" table.
+	NotificationSettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "low_balance_threshold", Type: field.TypeInt64, Nullable: true},
+		{Name: "emails", Type: field.TypeJSON},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// NotificationSettingsTable holds the schema information for the "notification_settings" table.
+	NotificationSettingsTable = &schema.Table{
+		Name:       "notification_settings",
+		Columns:    NotificationSettingsColumns,
+		PrimaryKey: []*schema.Column{NotificationSettingsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "notificationsetting_workspace_id",
+				Unique:  true,
+				Columns: []*schema.Column{NotificationSettingsColumns[1]},
 			},
 		},
 	}
@@ -594,6 +691,28 @@ var (
 			},
 		},
 	}
+	// WebhookEndpointsColumns holds the columns for the "webhook_endpoints" table.
+	WebhookEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "workspace_id", Type: field.TypeUUID},
+		{Name: "url", Type: field.TypeString},
+		{Name: "secret", Type: field.TypeString},
+		{Name: "failing_since", Type: field.TypeTime, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// WebhookEndpointsTable holds the schema information for the "webhook_endpoints" table.
+	WebhookEndpointsTable = &schema.Table{
+		Name:       "webhook_endpoints",
+		Columns:    WebhookEndpointsColumns,
+		PrimaryKey: []*schema.Column{WebhookEndpointsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookendpoint_workspace_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[1], WebhookEndpointsColumns[5]},
+			},
+		},
+	}
 	// WorkspacesColumns holds the columns for the "workspaces" table.
 	WorkspacesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -622,6 +741,8 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AlertDeliveriesTable,
+		AlertEventsTable,
 		AutoTopUpSettingsTable,
 		BillingProfilesTable,
 		CreditNotesTable,
@@ -632,6 +753,7 @@ var (
 		InvoiceCountersTable,
 		LedgerEntriesTable,
 		ModelPricesTable,
+		NotificationSettingsTable,
 		PaymentMethodsTable,
 		PlansTable,
 		ProcessorEventsTable,
@@ -642,11 +764,18 @@ var (
 		TraceCountersTable,
 		UsageEventsTable,
 		UsageRollupsTable,
+		WebhookEndpointsTable,
 		WorkspacesTable,
 	}
 )
 
 func init() {
+	AlertDeliveriesTable.Annotation = &entsql.Annotation{
+		Table: "alert_deliveries",
+	}
+	AlertEventsTable.Annotation = &entsql.Annotation{
+		Table: "alert_events",
+	}
 	AutoTopUpSettingsTable.Annotation = &entsql.Annotation{
 		Table: "auto_top_up_settings",
 	}
@@ -677,6 +806,9 @@ func init() {
 	}
 	ModelPricesTable.Annotation = &entsql.Annotation{
 		Table: "model_prices",
+	}
+	NotificationSettingsTable.Annotation = &entsql.Annotation{
+		Table: "notification_settings",
 	}
 	PaymentMethodsTable.Annotation = &entsql.Annotation{
 		Table: "payment_methods",
@@ -710,6 +842,9 @@ func init() {
 	}
 	UsageRollupsTable.Annotation = &entsql.Annotation{
 		Table: "usage_rollups",
+	}
+	WebhookEndpointsTable.Annotation = &entsql.Annotation{
+		Table: "webhook_endpoints",
 	}
 	WorkspacesTable.ForeignKeys[0].RefTable = PlansTable
 	WorkspacesTable.Annotation = &entsql.Annotation{

@@ -6,6 +6,12 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// AlertDelivery is the predicate function for alertdelivery builders.
+type AlertDelivery func(*sql.Selector)
+
+// AlertEvent is the predicate function for alertevent builders.
+type AlertEvent func(*sql.Selector)
+
 // AutoTopUpSetting is the predicate function for autotopupsetting builders.
 type AutoTopUpSetting func(*sql.Selector)
 
@@ -36,6 +42,9 @@ type LedgerEntry func(*sql.Selector)
 // ModelPrice is the predicate function for modelprice builders.
 type ModelPrice func(*sql.Selector)
 
+// NotificationSetting is the predicate function for notificationsetting builders.
+type NotificationSetting func(*sql.Selector)
+
 // PaymentMethod is the predicate function for paymentmethod builders.
 type PaymentMethod func(*sql.Selector)
 
@@ -65,6 +74,9 @@ type UsageEvent func(*sql.Selector)
 
 // UsageRollup is the predicate function for usagerollup builders.
 type UsageRollup func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)
 
 // Workspace is the predicate function for workspace builders.
 type Workspace func(*sql.Selector)

@@ -75,6 +75,11 @@ type ComplexityRoot struct {
 		TaxID   func(childComplexity int) int
 	}
 
+	CreateWebhookEndpointPayload struct {
+		Endpoint func(childComplexity int) int
+		Secret   func(childComplexity int) int
+	}
+
 	CreditNote struct {
 		Amount            func(childComplexity int) int
 		Currency          func(childComplexity int) int
@@ -111,10 +116,18 @@ type ComplexityRoot struct {
 		AddCredits              func(childComplexity int, input model.AddCreditsInput) int
 		AddPaymentMethod        func(childComplexity int, paymentMethodID string, makeDefault *bool) int
 		CreateSetupIntent       func(childComplexity int) int
+		CreateWebhookEndpoint   func(childComplexity int, url string) int
+		DeleteWebhookEndpoint   func(childComplexity int, id string) int
 		RemovePaymentMethod     func(childComplexity int, id string) int
 		SetAutoTopUp            func(childComplexity int, input model.SetAutoTopUpInput) int
 		SetDefaultPaymentMethod func(childComplexity int, id string) int
+		SetNotificationSettings func(childComplexity int, input model.NotificationSettingsInput) int
 		UpdateBillingProfile    func(childComplexity int, input model.BillingProfileInput) int
+	}
+
+	NotificationSettings struct {
+		Emails              func(childComplexity int) int
+		LowBalanceThreshold func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -141,17 +154,20 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AutoTopUp        func(childComplexity int) int
-		Balance          func(childComplexity int) int
-		BillingProfile   func(childComplexity int) int
-		Invoice          func(childComplexity int, id string) int
-		ModelPrices      func(childComplexity int) int
-		Node             func(childComplexity int, id string) int
-		PaymentMethods   func(childComplexity int) int
-		PurchaseSettings func(childComplexity int) int
-		TaxIDTypes       func(childComplexity int, country *string) int
-		Transactions     func(childComplexity int, filter *model.TransactionFilter, first *int, after *string) int
-		Usage            func(childComplexity int, from time.Time, to time.Time, groupBy []model.UsageGroupBy) int
+		AutoTopUp            func(childComplexity int) int
+		Balance              func(childComplexity int) int
+		BillingProfile       func(childComplexity int) int
+		Invoice              func(childComplexity int, id string) int
+		ModelPrices          func(childComplexity int) int
+		Node                 func(childComplexity int, id string) int
+		NotificationSettings func(childComplexity int) int
+		PaymentMethods       func(childComplexity int) int
+		PurchaseSettings     func(childComplexity int) int
+		TaxIDTypes           func(childComplexity int, country *string) int
+		Transactions         func(childComplexity int, filter *model.TransactionFilter, first *int, after *string) int
+		Usage                func(childComplexity int, from time.Time, to time.Time, groupBy []model.UsageGroupBy) int
+		WebhookDeliveries    func(childComplexity int, first *int, after *string) int
+		WebhookEndpoints     func(childComplexity int) int
 	}
 
 	SetupIntent struct {
@@ -209,6 +225,40 @@ type ComplexityRoot struct {
 		OutputTokens      func(childComplexity int) int
 		Requests          func(childComplexity int) int
 		Traces            func(childComplexity int) int
+	}
+
+	WebhookDelivery struct {
+		Attempts       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DeliveredAt    func(childComplexity int) int
+		EndpointID     func(childComplexity int) int
+		EventID        func(childComplexity int) int
+		EventType      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		LastAttemptAt  func(childComplexity int) int
+		LastError      func(childComplexity int) int
+		LastStatusCode func(childComplexity int) int
+		NextAttemptAt  func(childComplexity int) int
+		Status         func(childComplexity int) int
+		URL            func(childComplexity int) int
+	}
+
+	WebhookDeliveryConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	WebhookDeliveryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookEndpoint struct {
+		CreatedAt    func(childComplexity int) int
+		Failing      func(childComplexity int) int
+		FailingSince func(childComplexity int) int
+		ID           func(childComplexity int) int
+		URL          func(childComplexity int) int
 	}
 }
 
@@ -381,6 +431,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BillingProfile.TaxID(childComplexity), true
 
+	case "CreateWebhookEndpointPayload.endpoint":
+		if e.ComplexityRoot.CreateWebhookEndpointPayload.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateWebhookEndpointPayload.Endpoint(childComplexity), true
+	case "CreateWebhookEndpointPayload.secret":
+		if e.ComplexityRoot.CreateWebhookEndpointPayload.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateWebhookEndpointPayload.Secret(childComplexity), true
+
 	case "CreditNote.amount":
 		if e.ComplexityRoot.CreditNote.Amount == nil {
 			break
@@ -550,6 +613,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSetupIntent(childComplexity), true
+	case "Mutation.createWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["url"].(string)), true
+	case "Mutation.deleteWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteWebhookEndpoint(childComplexity, args["id"].(string)), true
 	case "Mutation.removePaymentMethod":
 		if e.ComplexityRoot.Mutation.RemovePaymentMethod == nil {
 			break
@@ -583,6 +668,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetDefaultPaymentMethod(childComplexity, args["id"].(string)), true
+	case "Mutation.setNotificationSettings":
+		if e.ComplexityRoot.Mutation.SetNotificationSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setNotificationSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetNotificationSettings(childComplexity, args["input"].(model.NotificationSettingsInput)), true
 	case "Mutation.updateBillingProfile":
 		if e.ComplexityRoot.Mutation.UpdateBillingProfile == nil {
 			break
@@ -594,6 +690,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateBillingProfile(childComplexity, args["input"].(model.BillingProfileInput)), true
+
+	case "NotificationSettings.emails":
+		if e.ComplexityRoot.NotificationSettings.Emails == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationSettings.Emails(childComplexity), true
+	case "NotificationSettings.lowBalanceThreshold":
+		if e.ComplexityRoot.NotificationSettings.LowBalanceThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationSettings.LowBalanceThreshold(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -729,6 +838,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.notificationSettings":
+		if e.ComplexityRoot.Query.NotificationSettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.NotificationSettings(childComplexity), true
 	case "Query.paymentMethods":
 		if e.ComplexityRoot.Query.PaymentMethods == nil {
 			break
@@ -774,6 +889,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Usage(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]model.UsageGroupBy)), true
+	case "Query.webhookDeliveries":
+		if e.ComplexityRoot.Query.WebhookDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookDeliveries(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.webhookEndpoints":
+		if e.ComplexityRoot.Query.WebhookEndpoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity), true
 
 	case "SetupIntent.clientSecret":
 		if e.ComplexityRoot.SetupIntent.ClientSecret == nil {
@@ -981,6 +1113,142 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UsageRow.Traces(childComplexity), true
 
+	case "WebhookDelivery.attempts":
+		if e.ComplexityRoot.WebhookDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Attempts(childComplexity), true
+	case "WebhookDelivery.createdAt":
+		if e.ComplexityRoot.WebhookDelivery.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.CreatedAt(childComplexity), true
+	case "WebhookDelivery.deliveredAt":
+		if e.ComplexityRoot.WebhookDelivery.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.DeliveredAt(childComplexity), true
+	case "WebhookDelivery.endpointId":
+		if e.ComplexityRoot.WebhookDelivery.EndpointID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.EndpointID(childComplexity), true
+	case "WebhookDelivery.eventId":
+		if e.ComplexityRoot.WebhookDelivery.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.EventID(childComplexity), true
+	case "WebhookDelivery.eventType":
+		if e.ComplexityRoot.WebhookDelivery.EventType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.EventType(childComplexity), true
+	case "WebhookDelivery.id":
+		if e.ComplexityRoot.WebhookDelivery.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.ID(childComplexity), true
+	case "WebhookDelivery.lastAttemptAt":
+		if e.ComplexityRoot.WebhookDelivery.LastAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.LastAttemptAt(childComplexity), true
+	case "WebhookDelivery.lastError":
+		if e.ComplexityRoot.WebhookDelivery.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.LastError(childComplexity), true
+	case "WebhookDelivery.lastStatusCode":
+		if e.ComplexityRoot.WebhookDelivery.LastStatusCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.LastStatusCode(childComplexity), true
+	case "WebhookDelivery.nextAttemptAt":
+		if e.ComplexityRoot.WebhookDelivery.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.NextAttemptAt(childComplexity), true
+	case "WebhookDelivery.status":
+		if e.ComplexityRoot.WebhookDelivery.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Status(childComplexity), true
+	case "WebhookDelivery.url":
+		if e.ComplexityRoot.WebhookDelivery.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.URL(childComplexity), true
+
+	case "WebhookDeliveryConnection.edges":
+		if e.ComplexityRoot.WebhookDeliveryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryConnection.Edges(childComplexity), true
+	case "WebhookDeliveryConnection.pageInfo":
+		if e.ComplexityRoot.WebhookDeliveryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryConnection.PageInfo(childComplexity), true
+
+	case "WebhookDeliveryEdge.cursor":
+		if e.ComplexityRoot.WebhookDeliveryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryEdge.Cursor(childComplexity), true
+	case "WebhookDeliveryEdge.node":
+		if e.ComplexityRoot.WebhookDeliveryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryEdge.Node(childComplexity), true
+
+	case "WebhookEndpoint.createdAt":
+		if e.ComplexityRoot.WebhookEndpoint.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.CreatedAt(childComplexity), true
+	case "WebhookEndpoint.failing":
+		if e.ComplexityRoot.WebhookEndpoint.Failing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Failing(childComplexity), true
+	case "WebhookEndpoint.failingSince":
+		if e.ComplexityRoot.WebhookEndpoint.FailingSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.FailingSince(childComplexity), true
+	case "WebhookEndpoint.id":
+		if e.ComplexityRoot.WebhookEndpoint.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.ID(childComplexity), true
+	case "WebhookEndpoint.url":
+		if e.ComplexityRoot.WebhookEndpoint.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.URL(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -993,6 +1261,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AddCreditsInput", ec.unmarshalInputAddCreditsInput),
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
 			graphql.NewInputUnmarshaler("BillingProfileInput", ec.unmarshalInputBillingProfileInput),
+			graphql.NewInputUnmarshaler("NotificationSettingsInput", ec.unmarshalInputNotificationSettingsInput),
 			graphql.NewInputUnmarshaler("SetAutoTopUpInput", ec.unmarshalInputSetAutoTopUpInput),
 			graphql.NewInputUnmarshaler("TaxIdInput", ec.unmarshalInputTaxIdInput),
 			graphql.NewInputUnmarshaler("TransactionFilter", ec.unmarshalInputTransactionFilter),
@@ -1089,6 +1358,95 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../alerts.graphqls", Input: `"Where a workspace's alerts go (balance.low, balance.depleted, auto_top_up.failed, auto_top_up.paused, purchase.succeeded)."
+type NotificationSettings {
+  "balance.low is sent when a deduction takes the balance below this (once per crossing); null: no low-balance alert."
+  lowBalanceThreshold: Decimal
+  "Every alert is emailed to these billing addresses."
+  emails: [String!]!
+}
+
+input NotificationSettingsInput {
+  "USD, zero or more, at most 2 decimals; null turns the low-balance alert off."
+  lowBalanceThreshold: Decimal
+  "At most 10 plain addresses (name@example.com); empty: alerts go to webhooks only."
+  emails: [String!]!
+}
+
+"An HTTPS endpoint receiving alerts, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)."
+type WebhookEndpoint {
+  id: ID!
+  url: String!
+  createdAt: Time!
+  "True once a delivery gave up after retrying for a day; the next successful delivery clears it."
+  failing: Boolean!
+  failingSince: Time
+}
+
+type CreateWebhookEndpointPayload {
+  endpoint: WebhookEndpoint!
+  "The signing secret (whsec_…), shown this once: verify each request's webhook-signature with it."
+  secret: String!
+}
+
+enum WebhookDeliveryStatus {
+  "Not delivered yet: being retried with backoff (for up to a day)."
+  PENDING
+  DELIVERED
+  "Gave up after a day of failed attempts."
+  FAILED
+  "Its endpoint was deleted."
+  CANCELED
+}
+
+"One alert sent to one endpoint: the delivery log."
+type WebhookDelivery {
+  id: ID!
+  "The event's id, sent as webhook-id on every attempt: deduplicate by it."
+  eventId: String!
+  "balance.low, balance.depleted, auto_top_up.failed, auto_top_up.paused or purchase.succeeded."
+  eventType: String!
+  "The endpoint it was sent to (which may have been deleted since)."
+  endpointId: ID
+  url: String!
+  status: WebhookDeliveryStatus!
+  attempts: Int!
+  "HTTP status of the last attempt; null when none came back."
+  lastStatusCode: Int
+  lastError: String
+  createdAt: Time!
+  lastAttemptAt: Time
+  "When the next attempt is due (pending only)."
+  nextAttemptAt: Time
+  deliveredAt: Time
+}
+
+type WebhookDeliveryEdge {
+  node: WebhookDelivery!
+  cursor: String!
+}
+
+type WebhookDeliveryConnection {
+  edges: [WebhookDeliveryEdge!]!
+  pageInfo: PageInfo!
+}
+
+extend type Query {
+  notificationSettings: NotificationSettings!
+  "Oldest first."
+  webhookEndpoints: [WebhookEndpoint!]!
+  "Newest first; first is at most 100 (default 20)."
+  webhookDeliveries(first: Int, after: String): WebhookDeliveryConnection!
+}
+
+extend type Mutation {
+  setNotificationSettings(input: NotificationSettingsInput!): NotificationSettings!
+  "Register an https URL (at most 10 per workspace); the secret is in the answer and never shown again."
+  createWebhookEndpoint(url: String!): CreateWebhookEndpointPayload!
+  "Delete an endpoint; its pending deliveries are canceled, its delivery log stays."
+  deleteWebhookEndpoint(id: ID!): Boolean!
+}
+`, BuiltIn: false},
 	{Name: "../autotopup.graphqls", Input: `enum AutoTopUpStatus {
   DISABLED
   ACTIVE
@@ -1535,6 +1893,16 @@ func (ec *executionContext) childFields_BillingProfile(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type BillingProfile", field.Name)
 }
 
+func (ec *executionContext) childFields_CreateWebhookEndpointPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_CreateWebhookEndpointPayload_endpoint(ctx, field)
+	case "secret":
+		return ec.fieldContext_CreateWebhookEndpointPayload_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateWebhookEndpointPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CreditNote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1597,6 +1965,16 @@ func (ec *executionContext) childFields_ModelPrice(ctx context.Context, field gr
 		return ec.fieldContext_ModelPrice_effectiveFrom(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ModelPrice", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lowBalanceThreshold":
+		return ec.fieldContext_NotificationSettings_lowBalanceThreshold(ctx, field)
+	case "emails":
+		return ec.fieldContext_NotificationSettings_emails(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationSettings", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1749,6 +2127,74 @@ func (ec *executionContext) childFields_UsageRow(ctx context.Context, field grap
 		return ec.fieldContext_UsageRow_cost(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageRow", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookDelivery_id(ctx, field)
+	case "eventId":
+		return ec.fieldContext_WebhookDelivery_eventId(ctx, field)
+	case "eventType":
+		return ec.fieldContext_WebhookDelivery_eventType(ctx, field)
+	case "endpointId":
+		return ec.fieldContext_WebhookDelivery_endpointId(ctx, field)
+	case "url":
+		return ec.fieldContext_WebhookDelivery_url(ctx, field)
+	case "status":
+		return ec.fieldContext_WebhookDelivery_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_WebhookDelivery_attempts(ctx, field)
+	case "lastStatusCode":
+		return ec.fieldContext_WebhookDelivery_lastStatusCode(ctx, field)
+	case "lastError":
+		return ec.fieldContext_WebhookDelivery_lastError(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookDelivery_createdAt(ctx, field)
+	case "lastAttemptAt":
+		return ec.fieldContext_WebhookDelivery_lastAttemptAt(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_WebhookDelivery_nextAttemptAt(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_WebhookDelivery_deliveredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookDeliveryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookDeliveryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookDeliveryConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookDeliveryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookDeliveryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookDeliveryEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookDeliveryEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookDeliveryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookEndpoint_id(ctx, field)
+	case "url":
+		return ec.fieldContext_WebhookEndpoint_url(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookEndpoint_createdAt(ctx, field)
+	case "failing":
+		return ec.fieldContext_WebhookEndpoint_failing(ctx, field)
+	case "failingSince":
+		return ec.fieldContext_WebhookEndpoint_failingSince(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpoint", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -95,6 +95,12 @@ type BillingProfileInput struct {
 	TaxID   *TaxIDInput   `json:"taxId,omitempty"`
 }
 
+type CreateWebhookEndpointPayload struct {
+	Endpoint *WebhookEndpoint `json:"endpoint"`
+	// The signing secret (whsec_…), shown this once: verify each request's webhook-signature with it.
+	Secret string `json:"secret"`
+}
+
 // A model's price in force now, in USD per one million tokens.
 type ModelPrice struct {
 	Model            string       `json:"model"`
@@ -106,6 +112,21 @@ type ModelPrice struct {
 }
 
 type Mutation struct {
+}
+
+// Where a workspace's alerts go (balance.low, balance.depleted, auto_top_up.failed, auto_top_up.paused, purchase.succeeded).
+type NotificationSettings struct {
+	// balance.low is sent when a deduction takes the balance below this (once per crossing); null: no low-balance alert.
+	LowBalanceThreshold *money.Amount `json:"lowBalanceThreshold,omitempty"`
+	// Every alert is emailed to these billing addresses.
+	Emails []string `json:"emails"`
+}
+
+type NotificationSettingsInput struct {
+	// USD, zero or more, at most 2 decimals; null turns the low-balance alert off.
+	LowBalanceThreshold *money.Amount `json:"lowBalanceThreshold,omitempty"`
+	// At most 10 plain addresses (name@example.com); empty: alerts go to webhooks only.
+	Emails []string `json:"emails"`
 }
 
 type PageInfo struct {
@@ -214,6 +235,48 @@ type UsageRow struct {
 	Traces            int64   `json:"traces"`
 	// What the usage cost: tokens plus traces beyond the plan.
 	Cost money.Amount `json:"cost"`
+}
+
+// One alert sent to one endpoint: the delivery log.
+type WebhookDelivery struct {
+	ID string `json:"id"`
+	// The event's id, sent as webhook-id on every attempt: deduplicate by it.
+	EventID string `json:"eventId"`
+	// balance.low, balance.depleted, auto_top_up.failed, auto_top_up.paused or purchase.succeeded.
+	EventType string `json:"eventType"`
+	// The endpoint it was sent to (which may have been deleted since).
+	EndpointID *string               `json:"endpointId,omitempty"`
+	URL        string                `json:"url"`
+	Status     WebhookDeliveryStatus `json:"status"`
+	Attempts   int                   `json:"attempts"`
+	// HTTP status of the last attempt; null when none came back.
+	LastStatusCode *int       `json:"lastStatusCode,omitempty"`
+	LastError      *string    `json:"lastError,omitempty"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	LastAttemptAt  *time.Time `json:"lastAttemptAt,omitempty"`
+	// When the next attempt is due (pending only).
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	DeliveredAt   *time.Time `json:"deliveredAt,omitempty"`
+}
+
+type WebhookDeliveryConnection struct {
+	Edges    []*WebhookDeliveryEdge `json:"edges"`
+	PageInfo *PageInfo              `json:"pageInfo"`
+}
+
+type WebhookDeliveryEdge struct {
+	Node   *WebhookDelivery `json:"node"`
+	Cursor string           `json:"cursor"`
+}
+
+// An HTTPS endpoint receiving alerts, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature).
+type WebhookEndpoint struct {
+	ID        string    `json:"id"`
+	URL       string    `json:"url"`
+	CreatedAt time.Time `json:"createdAt"`
+	// True once a delivery gave up after retrying for a day; the next successful delivery clears it.
+	Failing      bool       `json:"failing"`
+	FailingSince *time.Time `json:"failingSince,omitempty"`
 }
 
 type AutoTopUpStatus string
@@ -447,6 +510,68 @@ func (e *UsageGroupBy) UnmarshalJSON(b []byte) error {
 }
 
 func (e UsageGroupBy) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type WebhookDeliveryStatus string
+
+const (
+	// Not delivered yet: being retried with backoff (for up to a day).
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "PENDING"
+	WebhookDeliveryStatusDelivered WebhookDeliveryStatus = "DELIVERED"
+	// Gave up after a day of failed attempts.
+	WebhookDeliveryStatusFailed WebhookDeliveryStatus = "FAILED"
+	// Its endpoint was deleted.
+	WebhookDeliveryStatusCanceled WebhookDeliveryStatus = "CANCELED"
+)
+
+var AllWebhookDeliveryStatus = []WebhookDeliveryStatus{
+	WebhookDeliveryStatusPending,
+	WebhookDeliveryStatusDelivered,
+	WebhookDeliveryStatusFailed,
+	WebhookDeliveryStatusCanceled,
+}
+
+func (e WebhookDeliveryStatus) IsValid() bool {
+	switch e {
+	case WebhookDeliveryStatusPending, WebhookDeliveryStatusDelivered, WebhookDeliveryStatusFailed, WebhookDeliveryStatusCanceled:
+		return true
+	}
+	return false
+}
+
+func (e WebhookDeliveryStatus) String() string {
+	return string(e)
+}
+
+func (e *WebhookDeliveryStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookDeliveryStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookDeliveryStatus", str)
+	}
+	return nil
+}
+
+func (e WebhookDeliveryStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookDeliveryStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookDeliveryStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
