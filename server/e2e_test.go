@@ -119,3 +119,21 @@ func TestE2E_GraphQLWSClient(t *testing.T) {
 		t.Fatalf("the client failed (%v): %v", err, res)
 	}
 }
+
+// TestE2E_TheStandardIntrospectionQueryBuildsAClientSchema does what
+// GraphiQL's Docs panel and graphql-codegen do (issue 17.1): graphql-js's
+// getIntrospectionQuery(), without a token, then buildClientSchema.
+func TestE2E_TheStandardIntrospectionQueryBuildsAClientSchema(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := nodeScript(ctx, t, "introspect.mjs", e.srv.URL+"/graphql").Output()
+	res := lastJSON(t, string(out))
+	t.Logf("introspection: %s", strings.TrimSpace(string(out)))
+	if err != nil || res["status"] != float64(200) {
+		t.Fatalf("the standard introspection query failed (%v): %v", err, res)
+	}
+	if n, _ := res["types"].(float64); n < 40 {
+		t.Fatalf("only %v types in the client schema", res["types"])
+	}
+}
