@@ -60,7 +60,7 @@ func TestHarnessSmoke(t *testing.T) {
 		t.Error("pgbench neither ran nor was skipped")
 	case p != nil && (p.TPCBLikeTPS <= 0 || p.HotRowTPS <= 0 || res.HotRatio <= 0 || res.ManyRatio <= 0):
 		t.Errorf("pgbench %+v, ratios %v %v", *p, res.HotRatio, res.ManyRatio)
-	case p != nil && (res.Limit == nil || res.Limit.EventsPS1 <= 0 || res.Limit.EventsPSMany <= 0 || res.LimitRatio1 <= 0 || res.LimitRatioN <= 0):
+	case p != nil && (res.Limit == nil || res.Limit.EventsPS1 <= 0 || res.Limit.EventsPSMany <= 0 || res.Limit.EventsPSSpread <= 0 || res.LimitRatioSpread <= 0 || res.LimitRatio1 <= 0 || res.LimitRatioN <= 0):
 		t.Errorf("limit %+v, ratios %v %v", res.Limit, res.LimitRatio1, res.LimitRatioN)
 	}
 	switch p := res.Prefill; {

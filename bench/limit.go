@@ -21,6 +21,12 @@ import (
 //go:embed limit.sql
 var limitScript string
 
+// limitSpreadScript is the same for events spread over many workspaces,
+// one ledger row and one balance update per workspace (see the file).
+//
+//go:embed limit_spread.sql
+var limitSpreadScript string
+
 // limitEventsPerTx is how many events limitScript inserts per transaction.
 const limitEventsPerTx = 1000
 
@@ -33,6 +39,9 @@ type LimitResult struct {
 	Workspaces   int     `json:"many_workspaces"`
 	EventsPS1    float64 `json:"events_per_s_1_workspace"`
 	EventsPSMany float64 `json:"events_per_s_many_workspaces"`
+	// EventsPSSpread is the many-workspace load as the service gets it:
+	// each transaction's events over 1,000 workspaces (limit_spread.sql).
+	EventsPSSpread float64 `json:"events_per_s_spread"`
 }
 
 // limit measures LimitResult.
@@ -49,15 +58,19 @@ func (h *harness) limit(ctx context.Context) (LimitResult, error) {
 	if err := prepareLimitDatabase(ctx, dsn, res.Workspaces, time.Now()); err != nil {
 		return res, err
 	}
-	script := filepath.Join(h.tmp, "limit.sql")
+	script, spread := filepath.Join(h.tmp, "limit.sql"), filepath.Join(h.tmp, "limit_spread.sql")
 	if err := os.WriteFile(script, []byte(limitScript), 0o644); err != nil {
 		return res, err
 	}
+	if err := os.WriteFile(spread, []byte(limitSpreadScript), 0o644); err != nil {
+		return res, err
+	}
 	for _, run := range []struct {
+		script     string
 		workspaces int
 		into       *float64
-	}{{1, &res.EventsPS1}, {res.Workspaces, &res.EventsPSMany}} {
-		tps, err := runPgbench(ctx, bin, []string{"-n", "-f", script, "-D", "workspaces=" + strconv.Itoa(run.workspaces),
+	}{{script, 1, &res.EventsPS1}, {script, res.Workspaces, &res.EventsPSMany}, {spread, res.Workspaces, &res.EventsPSSpread}} {
+		tps, err := runPgbench(ctx, bin, []string{"-n", "-f", run.script, "-D", "workspaces=" + strconv.Itoa(run.workspaces),
 			"-c", "1", "-j", "1", "-T", strconv.Itoa(res.Seconds)}, dsn)
 		if err != nil {
 			return res, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,16 +128,18 @@ func (s *Server) authorizeWithHold(w http.ResponseWriter, r *http.Request, ws uu
 
 // usageEvent is one event of POST /v1/usage; a missing count means zero.
 type usageEvent struct {
-	ID                string    `json:"id"`
-	WorkspaceID       string    `json:"workspace_id"`
-	Model             string    `json:"model"`
-	InputTokens       int64     `json:"input_tokens"`
-	OutputTokens      int64     `json:"output_tokens"`
-	CachedInputTokens int64     `json:"cached_input_tokens"`
-	Traces            int64     `json:"traces"`
-	OccurredAt        time.Time `json:"occurred_at"`
-	RequestID         string    `json:"request_id"`
-	HoldID            string    `json:"hold_id"`
+	ID                string `json:"id"`
+	WorkspaceID       string `json:"workspace_id"`
+	Model             string `json:"model"`
+	InputTokens       int64  `json:"input_tokens"`
+	OutputTokens      int64  `json:"output_tokens"`
+	CachedInputTokens int64  `json:"cached_input_tokens"`
+	Traces            int64  `json:"traces"`
+	// OccurredAt is decoded after the rest (decodeTime), so that a bad
+	// time does not stop the id from being read.
+	OccurredAt json.RawMessage `json:"occurred_at"`
+	RequestID  string          `json:"request_id"`
+	HoldID     string          `json:"hold_id"`
 }
 
 // usage ingests a batch. An event that does not decode (wrong types) is
@@ -169,40 +172,111 @@ var errTooManyEvents = errors.New("too many events in one batch")
 // decodeUsage reads a POST /v1/usage body. A body that is not
 // {"events": [...]} is an error; an event that does not decode (wrong
 // types) becomes an event carrying DecodeError, rejected in its place.
+//
+// It streams: each event is decoded straight from the body, once, and a
+// batch is refused as soon as it passes maxEvents. Decoding the body into
+// raw events first and each event again cost twice the scanning, and was
+// most of the server's CPU under ingestion (docs/performance.md).
 func decodeUsage(body io.Reader, maxEvents int) ([]billing.UsageEvent, error) {
-	var payload struct {
-		Events []json.RawMessage `json:"events"`
+	dec := json.NewDecoder(body)
+	events, err := decodeUsageStream(dec, maxEvents)
+	if err == nil || errors.Is(err, errTooManyEvents) || errors.Is(err, errNoEvents) {
+		return events, err
 	}
-	if err := json.NewDecoder(body).Decode(&payload); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, fmt.Errorf("request body is too large: %w", err)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, fmt.Errorf("request body is too large: %w", err)
+	}
+	return nil, errors.New(`body must be JSON: {"events": [...]}`)
+}
+
+var errNoEvents = errors.New("events is required")
+
+func decodeUsageStream(dec *json.Decoder, maxEvents int) ([]billing.UsageEvent, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil { // a JSON null body, as an empty object
+		return nil, errNoEvents
+	}
+	if tok != json.Delim('{') {
+		return nil, errors.New("not an object")
+	}
+	var events []billing.UsageEvent
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
 		}
-		return nil, errors.New(`body must be JSON: {"events": [...]}`)
-	}
-	if payload.Events == nil {
-		return nil, errors.New("events is required")
-	}
-	if len(payload.Events) > maxEvents {
-		return nil, errTooManyEvents
-	}
-	events := make([]billing.UsageEvent, 0, len(payload.Events))
-	for _, raw := range payload.Events {
-		var ev usageEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			var idOnly struct {
-				ID any `json:"id"`
+		// encoding/json matches field names case-insensitively; so does this.
+		if key, _ := tok.(string); !strings.EqualFold(key, "events") {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, err
 			}
-			json.Unmarshal(raw, &idOnly) //nolint:errcheck // best effort to name the event
-			id, _ := idOnly.ID.(string)
-			events = append(events, billing.UsageEvent{ID: id, DecodeError: "event does not decode: " + decodeProblem(err)})
+			continue
+		}
+		// As with encoding/json, the last "events" wins.
+		if events, err = decodeEventArray(dec, maxEvents); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, err
+	}
+	if events == nil {
+		return nil, errNoEvents
+	}
+	return events, nil
+}
+
+// decodeEventArray reads the value of "events": an array of events, or
+// null (no events).
+func decodeEventArray(dec *json.Decoder, maxEvents int) ([]billing.UsageEvent, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return nil, err
+	}
+	if tok != json.Delim('[') {
+		return nil, errors.New("events is not an array")
+	}
+	events := make([]billing.UsageEvent, 0, min(maxEvents, 128))
+	for dec.More() {
+		if len(events) == maxEvents {
+			return nil, errTooManyEvents
+		}
+		var ev usageEvent
+		err := dec.Decode(&ev)
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, new(*http.MaxBytesError)) {
+			return nil, err // the body itself is broken: no event can be trusted
+		}
+		var at time.Time
+		if timeErr := decodeTime(ev.OccurredAt, &at); timeErr != nil {
+			err = timeErr // as encoding/json reports it: the time's error wins
+		}
+		if err != nil {
+			events = append(events, billing.UsageEvent{ID: ev.ID, DecodeError: "event does not decode: " + decodeProblem(err)})
 			continue
 		}
 		events = append(events, billing.UsageEvent{ID: ev.ID, WorkspaceID: ev.WorkspaceID, Model: ev.Model,
 			InputTokens: ev.InputTokens, OutputTokens: ev.OutputTokens, CachedInputTokens: ev.CachedInputTokens,
-			Traces: ev.Traces, OccurredAt: ev.OccurredAt, RequestID: ev.RequestID, HoldID: ev.HoldID})
+			Traces: ev.Traces, OccurredAt: at, RequestID: ev.RequestID, HoldID: ev.HoldID})
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return nil, err
 	}
 	return events, nil
+}
+
+// decodeTime decodes occurred_at as time.Time's own JSON decoding does
+// (absent or null is the zero time).
+func decodeTime(raw json.RawMessage, into *time.Time) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	return into.UnmarshalJSON(raw)
 }
 
 func decodeProblem(err error) string {
