@@ -85,6 +85,13 @@ func (s *Service) alertTopUpDeclined(ctx context.Context, tx *ledger.Tx, now tim
 		Key: fmt.Sprintf("%s-%d", t.ID, attempt), Data: alerts.Data{Amount: &amount, Reason: reason, Attempt: attempt, NextAttemptAt: &next}}})
 }
 
+// alertCardRemovedPause records auto_top_up.paused in the transaction that
+// pauses auto top-up because its last card was removed (cardRemoved).
+func (s *Service) alertCardRemovedPause(ctx context.Context, tx *ledger.Tx, now time.Time, workspaceID, cardID uuid.UUID, reason string) error {
+	return alerts.Record(ctx, tx, now, []alerts.Event{{WorkspaceID: workspaceID, Type: alerts.AutoTopUpPaused,
+		Key: "card-removed-" + cardID.String(), Data: alerts.Data{Reason: reason}}})
+}
+
 // alertTopUpPaused records auto_top_up.paused in the transaction that
 // pauses auto top-up (pauseTopUp); after the last declined attempt its
 // reason carries the issuer's.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,5 +253,27 @@ func TestAlerts_AutoTopUpDeclinesRecordFailedThenPausedWithTheIssuersReason(t *t
 	}
 	if want := failed[0].Reason; len(paused[0].Reason) < len(want) || paused[0].Reason[len(paused[0].Reason)-len(want):] != want {
 		t.Fatalf("paused reason %q does not carry the issuer's %q", paused[0].Reason, want)
+	}
+}
+
+// A card detached at the processor that was auto top-up's last card
+// pauses it: the customer is told, once, however often the webhook comes.
+func TestAlerts_LastCardDetachedRecordsPausedOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ws := f.workspace(t, "free", "100")
+	card := f.card(t, ws, "pm_card_visa")
+	f.enable(t, f.svc, ws, "10", "20")
+	for i := 0; i < 3; i++ { // Stripe retries webhooks
+		if err := f.svc.PaymentMethodDetached(ctx, card.ProcessorID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, _ := f.svc.GetAutoTopUp(ctx, ws); a.Status != billing.AutoTopUpPaused {
+		t.Fatalf("auto top-up %+v; want paused", a)
+	}
+	paused := f.alertEvents(t, ws, alerts.AutoTopUpPaused)
+	if len(paused) != 1 || !strings.Contains(paused[0].Reason, "no card is left") {
+		t.Fatalf("auto_top_up.paused events %+v; want one saying no card is left", paused)
 	}
 }

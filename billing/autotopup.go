@@ -341,7 +341,13 @@ func (s *Service) cardRemoved(ctx context.Context, tx *ledger.Tx, workspaceID, c
 	u := tx.AutoTopUpSetting.UpdateOne(set)
 	switch {
 	case set.Enabled && !left:
-		u.SetPaused(true).SetLastError("the card auto top-up charged was removed and no card is left: add a card and save the auto top-up settings")
+		const reason = "the card auto top-up charged was removed and no card is left: add a card and save the auto top-up settings"
+		u.SetPaused(true).SetLastError(reason)
+		if !set.Paused { // alerts: auto_top_up.paused, once per pause (billing/alerts.go)
+			if err := s.alertCardRemovedPause(ctx, tx, s.now(), workspaceID, cardID, reason); err != nil {
+				return err
+			}
+		}
 	case set.CardID != nil && *set.CardID == cardID:
 		u.ClearCardID()
 		if set.Enabled {
