@@ -12,13 +12,13 @@ import (
 
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/ent/usagerollup"
-	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
 )
 
-// rollUp adds the batch's events to the per-day, per-model usage totals in
+// rollUps sums the batch's events into per-day, per-model usage totals,
+// as the arguments of rollUpSQL; recordEvents adds them to usage_rollups in
 // the charging transaction, so the usage view never scans events.
-func rollUp(ctx context.Context, tx *ledger.Tx, events []pricedEvent) error {
+func rollUps(events []pricedEvent) ([]any, error) {
 	type key struct {
 		ws    uuid.UUID
 		day   string
@@ -45,7 +45,7 @@ func rollUp(ctx context.Context, tx *ledger.Tx, events []pricedEvent) error {
 		a.traces += ev.Traces
 		cost, err := money.Sum(money.Amount(a.cost), ev.cost, ev.traceCost)
 		if err != nil {
-			return fmt.Errorf("roll up usage: %w", err)
+			return nil, fmt.Errorf("roll up usage: %w", err)
 		}
 		a.cost = int64(cost)
 	}
@@ -57,18 +57,18 @@ func rollUp(ctx context.Context, tx *ledger.Tx, events []pricedEvent) error {
 		ws[i], days[i], models[i] = k.ws.String(), k.day, k.model
 		req[i], in[i], out[i], cached[i], traces[i], cost[i] = a.requests, a.in, a.out, a.cached, a.traces, a.cost
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
-		SELECT * FROM unnest($1::uuid[], $2::date[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-		ON CONFLICT (workspace_id, day, model) DO UPDATE SET requests = usage_rollups.requests + EXCLUDED.requests,
-			input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens, output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
-			cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
-			traces = usage_rollups.traces + EXCLUDED.traces, cost = usage_rollups.cost + EXCLUDED.cost`,
-		pq.Array(ws), pq.Array(days), pq.Array(models), pq.Array(req), pq.Array(in), pq.Array(out), pq.Array(cached), pq.Array(traces), pq.Array(cost))
-	if err != nil {
-		return fmt.Errorf("roll up usage: %w", err)
-	}
-	return nil
+	return []any{pq.Array(ws), pq.Array(days), pq.Array(models), pq.Array(req), pq.Array(in), pq.Array(out), pq.Array(cached),
+		pq.Array(traces), pq.Array(cost)}, nil
 }
+
+// rollUpSQL adds totals to usage_rollups; its parameters are rollUps' from
+// $%d on (it follows the event insert in one statement: recordEvents).
+const rollUpSQL = `INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
+	SELECT * FROM unnest($%d::uuid[], $%d::date[], $%d::text[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[])
+	ON CONFLICT (workspace_id, day, model) DO UPDATE SET requests = usage_rollups.requests + EXCLUDED.requests,
+		input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens, output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
+		cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
+		traces = usage_rollups.traces + EXCLUDED.traces, cost = usage_rollups.cost + EXCLUDED.cost`
 
 // UsageRow is one row of the usage view. Day is zero unless grouped by
 // day; Model is empty unless grouped by model.

@@ -262,13 +262,7 @@ func Apply(ctx context.Context, tx *Tx, now time.Time, changes []Change) (moves 
 		m.After.UpdatedAt = now
 		moves = append(moves, *m)
 	}
-	if err := entries.insert(ctx, tx, now); err != nil {
-		return nil, nil, err
-	}
-	if err := updateBalances(ctx, tx, moves, now); err != nil {
-		return nil, nil, err
-	}
-	if err := notify(ctx, tx, moves); err != nil {
+	if err := write(ctx, tx, &entries, moves, now); err != nil {
 		return nil, nil, err
 	}
 	for _, m := range moves {
@@ -350,43 +344,35 @@ func (e *entryColumns) add(c Change, balanceAfter money.Amount) {
 	e.amount, e.after = append(e.amount, int64(c.Amount)), append(e.after, int64(balanceAfter))
 }
 
-func (e *entryColumns) insert(ctx context.Context, tx *Tx, now time.Time) error {
-	if len(e.ws) == 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_entries (workspace_id, kind, amount, balance_after, reference, description, created_at)
-		SELECT w, k, a, b, r, d, $7 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS x(w, k, a, b, r, d)`,
-		pq.Array(e.ws), pq.Array(e.kind), pq.Array(e.amount), pq.Array(e.after), pq.Array(e.ref), pq.Array(e.desc), now); err != nil {
-		return fmt.Errorf("append ledger entries: %w", err)
-	}
-	return nil
-}
+// writeSQL appends the ledger entries ($1–$6), sets the balances ($8–$11)
+// and queues one NOTIFY per balance on $12 ($13), at $7: one statement, so
+// one round trip (each costs the usage transaction, which holds its
+// workspaces' locks, a wake-up of the committer on a busy machine). It is
+// the one statement that writes balance, held and balance_version.
+// Postgres delivers the notifications only if and when the transaction
+// commits, so listeners never see a rolled-back balance. Data-modifying
+// WITH clauses run to completion whether or not they are read.
+const writeSQL = `WITH entries AS (
+		INSERT INTO ledger_entries (workspace_id, kind, amount, balance_after, reference, description, created_at)
+		SELECT w, k, a, b, r, d, $7 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS x(w, k, a, b, r, d)
+	), balances AS (
+		UPDATE workspaces w SET balance = x.b, held = x.h, balance_version = x.v, balance_updated_at = $7
+		FROM unnest($8::uuid[], $9::bigint[], $10::bigint[], $11::bigint[]) AS x(id, b, h, v) WHERE w.id = x.id
+	)
+	SELECT count(pg_notify($12, p)) FROM unnest($13::text[]) AS p`
 
-// updateBalances is the one statement that writes balance, held and
-// balance_version.
-func updateBalances(ctx context.Context, tx *Tx, moves []Move, now time.Time) error {
-	ids := make([]string, len(moves))
+// write applies moves and their ledger entries (see writeSQL).
+func write(ctx context.Context, tx *Tx, e *entryColumns, moves []Move, now time.Time) error {
+	ids, payloads := make([]string, len(moves)), make([]string, len(moves))
 	amounts, held, versions := make([]int64, len(moves)), make([]int64, len(moves)), make([]int64, len(moves))
 	for i, m := range moves {
 		ids[i], amounts[i], held[i], versions[i] = m.After.WorkspaceID.String(), int64(m.After.Amount), int64(m.After.Held), m.After.Version
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE workspaces w SET balance = x.b, held = x.h, balance_version = x.v, balance_updated_at = $5
-		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) AS x(id, b, h, v) WHERE w.id = x.id`,
-		pq.Array(ids), pq.Array(amounts), pq.Array(held), pq.Array(versions), now); err != nil {
-		return fmt.Errorf("update balances: %w", err)
-	}
-	return nil
-}
-
-// notify queues one NOTIFY per balance; Postgres delivers them only if and
-// when tx commits, so listeners never see a rolled-back balance.
-func notify(ctx context.Context, tx *Tx, moves []Move) error {
-	payloads := make([]string, len(moves))
-	for i, m := range moves {
 		payloads[i] = m.After.notification()
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, pq.Array(payloads)); err != nil {
-		return fmt.Errorf("notify balances: %w", err)
+	var notified int
+	if err := tx.QueryRow(ctx, writeSQL, []any{pq.Array(e.ws), pq.Array(e.kind), pq.Array(e.amount), pq.Array(e.after), pq.Array(e.ref), pq.Array(e.desc), now,
+		pq.Array(ids), pq.Array(amounts), pq.Array(held), pq.Array(versions), Channel, pq.Array(payloads)}, &notified); err != nil {
+		return fmt.Errorf("write balances and ledger entries: %w", err)
 	}
 	return nil
 }
