@@ -68,6 +68,8 @@ func TestHarnessSmoke(t *testing.T) {
 		t.Error("no prefill result")
 	case p.Events != cfg.Prefill || p.Storage.Events < cfg.Prefill || p.Storage.BytesPerEvent <= 0 || len(p.Ingest) != 3:
 		t.Errorf("prefill %+v", *p)
+	case res.Limit != nil && (p.Limit == nil || p.Limit.EventsPS1 <= 0 || p.Limit.EventsPSSpread <= 0):
+		t.Errorf("limit after the prefill: %+v", p.Limit)
 	default:
 		for _, in := range p.Ingest {
 			if in.EventsAccepted == 0 || in.Errors != 0 || in.EventsRejected != 0 {

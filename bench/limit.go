@@ -44,20 +44,39 @@ type LimitResult struct {
 	EventsPSSpread float64 `json:"events_per_s_spread"`
 }
 
-// limit measures LimitResult.
+// limit measures LimitResult on a scratch database.
 func (h *harness) limit(ctx context.Context) (LimitResult, error) {
+	dsn, err := h.createDatabase(ctx, "credits_limit_")
+	if err != nil {
+		return LimitResult{}, err
+	}
+	if err := prepareLimitDatabase(ctx, dsn, h.cfg.ManyWorkspaces, time.Now()); err != nil {
+		return LimitResult{}, err
+	}
+	return h.runLimit(ctx, dsn)
+}
+
+// limitAfterPrefill measures LimitResult on the bench's own database after
+// the prefill, with the limit's workspaces added to it: the same scripts
+// against the grown table, the control for the service's growth ratio.
+func (h *harness) limitAfterPrefill(ctx context.Context) (LimitResult, error) {
+	if err := addLimitWorkspaces(ctx, h.db, h.cfg.ManyWorkspaces); err != nil {
+		return LimitResult{}, err
+	}
+	if _, err := h.db.ExecContext(ctx, `ANALYZE workspaces`); err != nil {
+		return LimitResult{}, err
+	}
+	return h.runLimit(ctx, h.dbURL)
+}
+
+// runLimit runs the limit scripts by pgbench against the database at dsn,
+// which has the limit's workspaces.
+func (h *harness) runLimit(ctx context.Context, dsn string) (LimitResult, error) {
 	bin, err := exec.LookPath("pgbench")
 	if err != nil {
 		return LimitResult{}, errNoPgbench
 	}
 	res := LimitResult{Seconds: max(1, int(h.cfg.Duration.Seconds())), Workspaces: h.cfg.ManyWorkspaces}
-	dsn, err := h.createDatabase(ctx, "credits_limit_")
-	if err != nil {
-		return res, err
-	}
-	if err := prepareLimitDatabase(ctx, dsn, res.Workspaces, time.Now()); err != nil {
-		return res, err
-	}
 	script, spread := filepath.Join(h.tmp, "limit.sql"), filepath.Join(h.tmp, "limit_spread.sql")
 	if err := os.WriteFile(script, []byte(limitScript), 0o644); err != nil {
 		return res, err
@@ -97,11 +116,20 @@ func prepareLimitDatabase(ctx context.Context, dsn string, n int, now time.Time)
 	if err := billing.Seed(ctx, db); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	if err := addLimitWorkspaces(ctx, db, n); err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `ANALYZE`)
+	return err
+}
+
+// addLimitWorkspaces adds n funded workspaces with the ids the limit
+// scripts use.
+func addLimitWorkspaces(ctx context.Context, db *sql.DB, n int) error {
 	if _, err := db.ExecContext(ctx, `INSERT INTO workspaces (id, name, plan_id, balance, balance_version, balance_updated_at, created_at)
 		SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'limit-' || g, 'enterprise', $2, 1, now(), now()
 		FROM generate_series(1, $1) AS g`, n, initialBalance); err != nil {
 		return fmt.Errorf("limit workspaces: %w", err)
 	}
-	_, err = db.ExecContext(ctx, `ANALYZE`)
-	return err
+	return nil
 }

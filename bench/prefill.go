@@ -95,4 +95,7 @@ type PrefillResult struct {
 	Seconds float64        `json:"load_seconds"`
 	Storage StorageResult  `json:"storage_after_load"`
 	Ingest  []IngestResult `json:"ingest_after_load"`
+	// Limit is the limit scripts on the grown database (the control: how
+	// much Postgres itself slows at N events).
+	Limit *LimitResult `json:"limit_after_load,omitempty"`
 }

@@ -186,6 +186,19 @@ func (r Results) Markdown() string {
 					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", in.DeductionsPS/empty.DeductionsPS))
 			}
 		}
+		if l, empty := p.Limit, r.Limit; l != nil && empty != nil {
+			// The control: the same hand-written transactions on the grown
+			// database, so the service's ratio can be read against Postgres's own.
+			for _, c := range []struct {
+				name        string
+				grown, base float64
+			}{{"1 workspace", l.EventsPS1, empty.EventsPS1}, {fmt.Sprintf("spread over %s workspaces", count(float64(l.Workspaces))), l.EventsPSSpread, empty.EventsPSSpread}} {
+				if c.base > 0 {
+					note(fmt.Sprintf("limit, %s, at %s existing events: events/s; ÷ on an empty table (the control)", c.name, count(float64(p.Events))),
+						fmt.Sprintf("%s; %.2f", count(c.grown), c.grown/c.base))
+				}
+			}
+		}
 	}
 	if s := r.Storage; s != nil && s.Events > 0 {
 		note(fmt.Sprintf("usage_events at the end: %s events, bytes per event (heap + indexes)", count(float64(s.Events))),

@@ -108,6 +108,16 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 		if err := ingestAll(&p.Ingest, "after-prefill-"); err != nil {
 			return err
 		}
+		if h.cfg.has(scLimit) {
+			h.progress("limit: the ideal usage transaction in pgbench on the grown database")
+			l, err := h.limitAfterPrefill(ctx)
+			if err != nil && !errors.Is(err, errNoPgbench) {
+				return fmt.Errorf("limit after prefill: %w", err)
+			}
+			if err == nil {
+				p.Limit = &l
+			}
+		}
 		res.Prefill = p
 	}
 	if h.cfg.has(scFloor) {
