@@ -66,7 +66,28 @@ func (h *harness) limitAfterPrefill(ctx context.Context) (LimitResult, error) {
 	if _, err := h.db.ExecContext(ctx, `ANALYZE workspaces`); err != nil {
 		return LimitResult{}, err
 	}
-	return h.runLimit(ctx, h.dbURL)
+	res, err := h.runLimit(ctx, h.dbURL)
+	if err != nil {
+		return res, err
+	}
+	return res, removeLimitWorkspaces(ctx, h.db)
+}
+
+// removeLimitWorkspaces deletes the limit's workspaces and what the
+// scripts wrote for them: hand-written transactions, not the service's,
+// so the ledger invariant and the storage figures cover the service's
+// workspaces only.
+func removeLimitWorkspaces(ctx context.Context, db *sql.DB) error {
+	const ids = `SELECT id FROM workspaces WHERE name LIKE 'limit-%' AND id::text LIKE '00000000-0000-4000-8000-%'`
+	for _, table := range []string{"usage_events", "ledger_entries"} {
+		if _, err := db.ExecContext(ctx, `DELETE FROM `+table+` WHERE workspace_id IN (`+ids+`)`); err != nil {
+			return fmt.Errorf("remove the limit's %s: %w", table, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM workspaces WHERE id IN (`+ids+`)`); err != nil {
+		return fmt.Errorf("remove the limit's workspaces: %w", err)
+	}
+	return nil
 }
 
 // runLimit runs the limit scripts by pgbench against the database at dsn,
