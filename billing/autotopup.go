@@ -338,13 +338,14 @@ func (s *Service) cardRemoved(ctx context.Context, tx *ledger.Tx, workspaceID, c
 	if err != nil {
 		return err
 	}
+	now := s.now()
 	u := tx.AutoTopUpSetting.UpdateOne(set)
 	switch {
 	case set.Enabled && !left:
 		const reason = "the card auto top-up charged was removed and no card is left: add a card and save the auto top-up settings"
 		u.SetPaused(true).SetLastError(reason)
 		if !set.Paused { // alerts: auto_top_up.paused, once per pause (billing/alerts.go)
-			if err := s.alertCardRemovedPause(ctx, tx, s.now(), workspaceID, cardID, reason); err != nil {
+			if err := s.alertCardRemovedPause(ctx, tx, now, workspaceID, cardID, reason); err != nil {
 				return err
 			}
 		}
@@ -356,7 +357,7 @@ func (s *Service) cardRemoved(ctx context.Context, tx *ledger.Tx, workspaceID, c
 	default:
 		return nil
 	}
-	return u.SetUpdatedAt(s.now()).Exec(ctx)
+	return u.SetUpdatedAt(now).Exec(ctx)
 }
 
 // checkCardRemovable refuses to remove the card auto top-up charges while

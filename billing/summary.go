@@ -16,7 +16,7 @@ import (
 )
 
 // rollUps sums the batch's events into per-day, per-model usage totals,
-// as the arguments of rollUpSQL; recordEvents adds them to usage_rollups in
+// as the rollup arguments of recordEventsSQL; recordEvents adds them to usage_rollups in
 // the charging transaction, so the usage view never scans events.
 func rollUps(events []pricedEvent) ([]any, error) {
 	type key struct {
@@ -60,15 +60,6 @@ func rollUps(events []pricedEvent) ([]any, error) {
 	return []any{pq.Array(ws), pq.Array(days), pq.Array(models), pq.Array(req), pq.Array(in), pq.Array(out), pq.Array(cached),
 		pq.Array(traces), pq.Array(cost)}, nil
 }
-
-// rollUpSQL adds totals to usage_rollups; its parameters are rollUps' from
-// $%d on (it follows the event insert in one statement: recordEvents).
-const rollUpSQL = `INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
-	SELECT * FROM unnest($%d::uuid[], $%d::date[], $%d::text[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[])
-	ON CONFLICT (workspace_id, day, model) DO UPDATE SET requests = usage_rollups.requests + EXCLUDED.requests,
-		input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens, output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
-		cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
-		traces = usage_rollups.traces + EXCLUDED.traces, cost = usage_rollups.cost + EXCLUDED.cost`
 
 // UsageRow is one row of the usage view. Day is zero unless grouped by
 // day; Model is empty unless grouped by model.

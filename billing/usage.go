@@ -468,16 +468,22 @@ func overage(n, included int64) int64 {
 	return n - included
 }
 
-// recordEventsSQL inserts the events ($1–$11) and adds them to the usage
-// rollups (rollUpSQL, from $12) in one statement: one round trip fewer for
-// the transaction that holds its workspaces' locks.
-var recordEventsSQL = `WITH events AS (
+// recordEventsSQL inserts the events ($1–$11) and adds their rollups
+// ($12–$20, from rollUps) to usage_rollups in one statement: one round trip
+// fewer for the transaction that holds its workspaces' locks.
+const recordEventsSQL = `WITH events AS (
 		INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
 			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model)
 		SELECT w, a, i, o, c, t, co, tc, $11, e, m
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
 			$8::timestamptz[], $9::bigint[], $10::bigint[]) AS x(w, e, m, i, o, c, t, a, co, tc)
-	) ` + fmt.Sprintf(rollUpSQL, 12, 13, 14, 15, 16, 17, 18, 19, 20)
+	)
+	INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
+	SELECT * FROM unnest($12::uuid[], $13::date[], $14::text[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[])
+	ON CONFLICT (workspace_id, day, model) DO UPDATE SET requests = usage_rollups.requests + EXCLUDED.requests,
+		input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens, output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
+		cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
+		traces = usage_rollups.traces + EXCLUDED.traces, cost = usage_rollups.cost + EXCLUDED.cost`
 
 // recordEvents writes the events, charged under the ledger reference
 // batch (which ledger entry charged them, and so when, is the batch), and

@@ -359,7 +359,7 @@ const writeSQL = `WITH entries AS (
 		UPDATE workspaces w SET balance = x.b, held = x.h, balance_version = x.v, balance_updated_at = $7
 		FROM unnest($8::uuid[], $9::bigint[], $10::bigint[], $11::bigint[]) AS x(id, b, h, v) WHERE w.id = x.id
 	)
-	SELECT count(pg_notify($12, p)) FROM unnest($13::text[]) AS p`
+	SELECT pg_notify($12, p) FROM unnest($13::text[]) AS p`
 
 // write applies moves and their ledger entries (see writeSQL).
 func write(ctx context.Context, tx *Tx, e *entryColumns, moves []Move, now time.Time) error {
@@ -369,9 +369,8 @@ func write(ctx context.Context, tx *Tx, e *entryColumns, moves []Move, now time.
 		ids[i], amounts[i], held[i], versions[i] = m.After.WorkspaceID.String(), int64(m.After.Amount), int64(m.After.Held), m.After.Version
 		payloads[i] = m.After.notification()
 	}
-	var notified int
-	if err := tx.QueryRow(ctx, writeSQL, []any{pq.Array(e.ws), pq.Array(e.kind), pq.Array(e.amount), pq.Array(e.after), pq.Array(e.ref), pq.Array(e.desc), now,
-		pq.Array(ids), pq.Array(amounts), pq.Array(held), pq.Array(versions), Channel, pq.Array(payloads)}, &notified); err != nil {
+	if _, err := tx.ExecContext(ctx, writeSQL, pq.Array(e.ws), pq.Array(e.kind), pq.Array(e.amount), pq.Array(e.after), pq.Array(e.ref), pq.Array(e.desc), now,
+		pq.Array(ids), pq.Array(amounts), pq.Array(held), pq.Array(versions), Channel, pq.Array(payloads)); err != nil {
 		return fmt.Errorf("write balances and ledger entries: %w", err)
 	}
 	return nil

@@ -175,3 +175,18 @@ func BenchmarkDecodeUsage(b *testing.B) {
 		})
 	}
 }
+
+// A client that hangs up mid-event: the read error fails the whole body;
+// the half-read event is not turned into a rejected event of a batch that
+// would then be charged.
+func TestDecodeUsage_ClientHangsUpMidEvent(t *testing.T) {
+	r := io.MultiReader(strings.NewReader(`{"events":[{"id":"a","model":"gpt-4o"},{"id":"b","inp`), hungUp{})
+	events, err := decodeUsage(r, 10)
+	if err == nil || events != nil {
+		t.Fatalf("events %+v, err %v; want the body refused", events, err)
+	}
+}
+
+type hungUp struct{}
+
+func (hungUp) Read([]byte) (int, error) { return 0, errors.New("connection reset by peer") }

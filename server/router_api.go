@@ -248,9 +248,9 @@ func decodeEventArray(dec *json.Decoder, maxEvents int) ([]billing.UsageEvent, e
 		}
 		var ev usageEvent
 		err := dec.Decode(&ev)
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, new(*http.MaxBytesError)) {
-			return nil, err // the body itself is broken: no event can be trusted
+		var typeErr *json.UnmarshalTypeError
+		if err != nil && !errors.As(err, &typeErr) {
+			return nil, err // the body itself is broken or unreadable: no event can be trusted
 		}
 		var at time.Time
 		if timeErr := decodeTime(ev.OccurredAt, &at); timeErr != nil {
