@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -21,6 +20,7 @@ import (
 	"github.com/airouter/credits/ent/webhookendpoint"
 	"github.com/airouter/credits/ent/workspace"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pagecursor"
 )
 
 // NotificationSettings is where a workspace's alerts go.
@@ -276,7 +276,7 @@ func (s *Service) WebhookDeliveries(ctx context.Context, workspaceID uuid.UUID, 
 	}
 	q := s.ent.AlertDelivery.Query().Where(alertdelivery.WorkspaceID(workspaceID), alertdelivery.ChannelEQ(alertdelivery.ChannelWebhook))
 	if after != "" {
-		at, id, err := decodeCursor(after)
+		at, id, err := pagecursor.Decode(after)
 		if err != nil {
 			return DeliveryPage{}, badInput("after", "after is not a cursor from this list")
 		}
@@ -293,7 +293,7 @@ func (s *Service) WebhookDeliveries(ctx context.Context, workspaceID uuid.UUID, 
 	page.Deliveries = make([]Delivery, len(rows))
 	for i, r := range rows {
 		page.Deliveries[i] = deliveryOf(r)
-		page.Cursors = append(page.Cursors, encodeCursor(r.CreatedAt, r.ID))
+		page.Cursors = append(page.Cursors, pagecursor.Encode(r.CreatedAt, r.ID))
 	}
 	return page, nil
 }
@@ -314,35 +314,6 @@ func utc(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-// A cursor is opaque to clients: base64 of "<unix microseconds>:<id>".
-func encodeCursor(t time.Time, id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id.String()))
-}
-
-// Cursor times outside what Postgres stores are forged.
-var minCursorTime, maxCursorTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-
-func decodeCursor(c string) (time.Time, uuid.UUID, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, uuid.Nil, err
-	}
-	micros, idText, ok := strings.Cut(string(raw), ":")
-	if !ok {
-		return time.Time{}, uuid.Nil, fmt.Errorf("cursor has no id")
-	}
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if err != nil {
-		return time.Time{}, uuid.Nil, err
-	}
-	t := time.UnixMicro(us).UTC()
-	if t.Before(minCursorTime) || t.After(maxCursorTime) {
-		return time.Time{}, uuid.Nil, fmt.Errorf("cursor time out of range")
-	}
-	id, err := uuid.Parse(idText)
-	return t, id, err
 }
 
 // inTx runs f in an ent transaction.

@@ -2,15 +2,12 @@ package billing
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/ent/purchase"
+	"github.com/airouter/credits/pagecursor"
 )
 
 // PurchasePage is one page of a workspace's purchases, newest first.
@@ -42,7 +39,7 @@ func (s *Service) ListPurchases(ctx context.Context, workspaceID uuid.UUID, kind
 	filter := s.ent.Purchase.Query().Where(purchase.WorkspaceID(workspaceID), purchase.KindIn(kinds...))
 	q := filter.Clone()
 	if after != "" {
-		at, id, err := decodeCursor(after)
+		at, id, err := pagecursor.Decode(after)
 		if err != nil {
 			return PurchasePage{}, badInput("after", "after is not a cursor from this list")
 		}
@@ -60,40 +57,10 @@ func (s *Service) ListPurchases(ctx context.Context, workspaceID uuid.UUID, kind
 		return PurchasePage{}, err
 	}
 	for _, p := range page.Purchases {
-		page.Cursors = append(page.Cursors, encodeCursor(p.CreatedAt, p.ID))
+		page.Cursors = append(page.Cursors, pagecursor.Encode(p.CreatedAt, p.ID))
 	}
 	if page.Total, err = filter.Count(ctx); err != nil {
 		return PurchasePage{}, fmt.Errorf("count purchases: %w", err)
 	}
 	return page, nil
-}
-
-// A cursor is opaque to clients: base64 of "<unix microseconds>:<id>".
-func encodeCursor(t time.Time, id uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id.String()))
-}
-
-// Cursor times outside what Postgres stores are forged (Postgres would
-// refuse them with an error, not an empty page).
-var minCursorTime, maxCursorTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-
-func decodeCursor(c string) (time.Time, uuid.UUID, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, uuid.Nil, err
-	}
-	micros, idText, ok := strings.Cut(string(raw), ":")
-	if !ok {
-		return time.Time{}, uuid.Nil, fmt.Errorf("cursor has no id")
-	}
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if err != nil {
-		return time.Time{}, uuid.Nil, err
-	}
-	t := time.UnixMicro(us).UTC()
-	if t.Before(minCursorTime) || t.After(maxCursorTime) {
-		return time.Time{}, uuid.Nil, fmt.Errorf("cursor time out of range")
-	}
-	id, err := uuid.Parse(idText)
-	return t, id, err
 }
