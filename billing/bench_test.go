@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/partitions"
 )
 
 // BenchmarkIngestUsage measures committed usage events per second through
@@ -21,6 +22,11 @@ func BenchmarkIngestUsage(b *testing.B) {
 	}{{1, 1}, {1, 100}, {100, 100}} {
 		b.Run(fmt.Sprintf("workspaces=%d/batch=%d", tc.workspaces, tc.batch), func(b *testing.B) {
 			f := newFixture(b)
+			// The weekly partitions a running server keeps (it runs
+			// Maintain at start): this week's events go to this week's.
+			if err := partitions.Maintain(context.Background(), f.db.SQL, time.Now(), 400*24*time.Hour); err != nil {
+				b.Fatal(err)
+			}
 			ws := make([]uuid.UUID, tc.workspaces)
 			for i := range ws {
 				ws[i] = f.workspace(b, "enterprise", "1000000")

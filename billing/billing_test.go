@@ -139,11 +139,11 @@ func TestFindRecorded_GenericPlanOnEmptyTableProbesTheIndex(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.ExecContext(ctx, `PREPARE find_recorded(uuid[], text[], timestamptz[], timestamptz, timestamptz, interval) AS `+billing.FindRecordedSQL); err != nil {
+	if _, err := conn.ExecContext(ctx, `PREPARE find_recorded(uuid[], text[], timestamptz[], timestamptz[], timestamptz, timestamptz) AS `+billing.FindRecordedSQL); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE find_recorded('{00000000-0000-4000-8000-000000000001}', '{e1}',
-		'{2026-11-28T12:00:00Z}', '2026-11-21T12:00:00Z', '2026-12-05T12:00:00Z', '7 days')`)
+		'{2026-11-21T12:00:00Z}', '{2026-11-22T23:59:59.999999Z}', '2026-11-21T12:00:00Z', '2026-11-22T23:59:59.999999Z')`)
 	if err != nil {
 		t.Fatal(err)
 	}

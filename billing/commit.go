@@ -117,18 +117,28 @@ func (s *Service) commitGroup(group []*commitRequest, n int) {
 	}
 }
 
-// commitEvents charges events in one transaction. The transaction is not
-// tied to any one caller's context: a client hanging up must not roll back
-// the other reports in its group.
+// commitEvents charges events in one transaction, made again when its
+// insert refused an event as recorded already (see dedupe). The
+// transaction is not tied to any one caller's context: a client hanging
+// up must not roll back the other reports in its group.
 func (s *Service) commitEvents(events []pricedEvent) ([]outcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var outcomes []outcome
-	err := s.inTx(ctx, func(tx *ledger.Tx) error {
-		var err error
-		outcomes, err = s.chargeBatch(ctx, tx, events, s.now())
-		return err
-	})
+	var d dedupe
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.inTx(ctx, func(tx *ledger.Tx) error {
+			var err error
+			outcomes, err = s.chargeBatch(ctx, tx, events, s.now(), d)
+			return err
+		})
+		var again *redo
+		if !errors.As(err, &again) || attempt == maxUsageAttempts {
+			break
+		}
+		d = again.next
+	}
 	if err == nil && len(outcomes) != len(events) {
 		err = errors.New("group commit: outcome count mismatch")
 	}

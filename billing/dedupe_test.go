@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -138,5 +139,102 @@ func TestIngestUsage_ConcurrentIdenticalBatchesChargeOnce(t *testing.T) {
 	var n int
 	if err := f.db.SQL.QueryRow(`SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("%d events stored (%v), want 2", n, err)
+	}
+}
+
+// The spans looked up for an event are the dedupe window's parts outside
+// its own week (whose partition key refuses the id by itself), never past
+// now + 1 hour (nothing recorded occurred later); a later attempt looks
+// up the whole window.
+func TestLookupRanges_WindowOutsideTheEventsWeek(t *testing.T) {
+	day := 24 * time.Hour
+	monday := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	lastInstant := monday.Add(7*day - time.Microsecond) // Sunday 23:59:59.999999
+	wednesday := monday.Add(2*day + 12*time.Hour)
+	for _, tc := range []struct {
+		name   string
+		at     time.Time
+		now    time.Time
+		whole  bool
+		ranges [][2]time.Time
+	}{
+		{"first instant of a week: the week before only", monday, monday,
+			false, [][2]time.Time{{monday.Add(-7 * day), monday.Add(-time.Microsecond)}}},
+		{"live event mid-week: the week before only", wednesday, wednesday.Add(time.Minute),
+			false, [][2]time.Time{{wednesday.Add(-7 * day), monday.Add(-time.Microsecond)}}},
+		{"last instant of a week: the next week up to now + 1 h", lastInstant, lastInstant,
+			false, [][2]time.Time{{lastInstant.Add(-7 * day), monday.Add(-time.Microsecond)}, {monday.Add(7 * day), lastInstant.Add(time.Hour)}}},
+		{"late event: both neighbours, the whole window", wednesday, wednesday.Add(10 * day),
+			false, [][2]time.Time{{wednesday.Add(-7 * day), monday.Add(-time.Microsecond)}, {monday.Add(7 * day), wednesday.Add(7 * day)}}},
+		{"later attempt: the whole window", wednesday, wednesday,
+			true, [][2]time.Time{{wednesday.Add(-7 * day), wednesday.Add(time.Hour)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := billing.LookupRanges(tc.at, tc.now, tc.whole)
+			if fmt.Sprint(got) != fmt.Sprint(tc.ranges) {
+				t.Fatalf("ranges\n got %v\nwant %v", got, tc.ranges)
+			}
+		})
+	}
+}
+
+// A re-stamped retry in the same week is refused by the insert, not the
+// lookup: the transaction is rolled back and made again, and nothing of
+// the first attempt remains (here the trace counter: the retried event's
+// 9,999 traces must not count twice, so only the 10,001st trace is paid).
+func TestIngestUsage_SameWeekRetryRedoneWithoutTrace(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	ws := f.workspace(t, "free", "100") // 10,000 traces included, $0.0005 per extra trace
+	at := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Microsecond)
+	traced := func(id string, traces int64, at time.Time) billing.UsageEvent {
+		return billing.UsageEvent{ID: id, WorkspaceID: ws.String(), Traces: traces, OccurredAt: at}
+	}
+	if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{traced("t1", 9_999, at)}); err != nil || res.Accepted != 1 {
+		t.Fatalf("first delivery: %+v %v", res, err)
+	}
+	res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{traced("t1", 9_999, at.Add(-30*time.Second)), traced("t2", 2, at)})
+	if err != nil || res.Accepted != 1 || res.Duplicates != 1 {
+		t.Fatalf("retry with a new event: %+v %v", res, err)
+	}
+	if got := f.assertInvariant(t, ws); got.String() != "99.9995" {
+		t.Fatalf("balance %s, want 99.9995 (one trace beyond the plan)", got)
+	}
+	if n := f.count(t, `SELECT count FROM trace_counters WHERE workspace_id = $1`, ws); n != 10_001 {
+		t.Fatalf("trace counter %d, want 10001", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws); n != 2 {
+		t.Fatalf("%d events stored, want 2", n)
+	}
+}
+
+// In the default partition (weeks without a partition of their own) an
+// event id is refused whatever the times: a reuse 30 days apart is a
+// duplicate there, found by the insert on a later attempt, and the rest of
+// its batch is charged once.
+func TestIngestUsage_IdReusedInTheDefaultPartitionIsADuplicate(t *testing.T) {
+	f := newFixture(t) // no weekly partitions: everything goes to the default one
+	ctx := context.Background()
+	ws := f.workspace(t, "enterprise", "100")
+	now := time.Now().UTC()
+	if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "r", now.AddDate(0, 0, -30))}); err != nil || res.Accepted != 1 {
+		t.Fatalf("first delivery: %+v %v", res, err)
+	}
+	before := f.assertInvariant(t, ws)
+	res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "r", now.Add(-time.Hour)), usageAt(ws, "fresh", now.Add(-time.Hour))})
+	if err != nil || res.Accepted != 1 || res.Duplicates != 1 {
+		t.Fatalf("reuse with a new event: %+v %v", res, err)
+	}
+	price, _ := f.svc.Prices().PriceAt("gpt-4o", now)
+	one, err := price.Cost(billing.Usage{InputTokens: 1000, OutputTokens: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if charged := before - f.assertInvariant(t, ws); charged != one {
+		t.Fatalf("charged %s, want one event's %s", charged, one)
+	}
+	if n := f.count(t, `SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws); n != 2 {
+		t.Fatalf("%d events stored, want 2", n)
 	}
 }

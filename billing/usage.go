@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/partitions/week"
 )
 
 // UsageEvent is one finished router call as the router reports it.
@@ -217,12 +219,14 @@ const (
 
 // chargeBatch writes events in tx with a fixed number of statements whatever
 // the batch size: lock the workspaces (the ledger locks in id order, so
-// concurrent batches cannot deadlock), drop events already recorded (safe
-// to check before inserting because every writer of a workspace's events
-// holds its row lock) or repeated within the batch, count traces, insert
-// events, settle holds, roll up, and hand the ledger one usage and one
-// tracing change per workspace. outcomes[i] says what became of events[i].
-func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []pricedEvent, now time.Time) (outcomes []outcome, err error) {
+// concurrent batches cannot deadlock), drop events already recorded (looked
+// up as d says: safe to check before inserting because every writer of a
+// workspace's events holds its row lock) or repeated within the batch,
+// count traces, insert events, settle holds, roll up, and hand the ledger
+// one usage and one tracing change per workspace. outcomes[i] says what
+// became of events[i]. A *redo error means the insert refused an event the
+// lookup did not find: the caller rolls back and calls again with its d.
+func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []pricedEvent, now time.Time, d dedupe) (outcomes []outcome, err error) {
 	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
 	accounts, err := ledger.Lock(ctx, tx, wsIDs)
@@ -245,7 +249,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 		}
 		known = append(known, i)
 	}
-	recorded, err := findRecorded(ctx, tx, events, known)
+	recorded, err := findRecorded(ctx, tx, events, known, now, d)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +271,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 		return nil, err
 	}
 	batch := uuid.NewString()
-	if err := recordEvents(ctx, tx, fresh, batch); err != nil {
+	if err := recordEvents(ctx, tx, fresh, batch, d); err != nil {
 		return nil, err
 	}
 	if err := releaseHolds(ctx, tx, fresh, locked); err != nil {
@@ -332,58 +336,119 @@ func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
 }
 
 // dedupeWindow: an event id its workspace recorded with an occurred_at at
-// most this far from a new event's is a duplicate, whatever the times say.
-// Identical re-deliveries (same occurred_at) are refused for as long as the
-// event is kept, by usage_events' primary key (workspace_id, event_id,
-// occurred_at); the window covers a router that re-stamps a retried event.
-// It is a lookup under the workspace's row lock (every writer of a
-// workspace's events holds it), bounded so that it probes the primary key
-// of at most three weekly partitions (docs/scaling.md).
+// most this far from a new event's is a duplicate, whatever the times say
+// (a router that re-stamps a retried event). Each weekly partition of
+// usage_events is keyed by (workspace_id, event_id), so the insert itself
+// refuses an id its week already holds (two times of one week are less
+// than 7 days apart); the neighbouring weeks are looked up, under the
+// workspace's row lock (every writer of a workspace's events holds it).
+// docs/scaling.md has the rule and its cost.
 const dedupeWindow = 7 * 24 * time.Hour
 
-// findRecordedSQL returns which of the events ($1 workspaces, $2 event ids,
-// $3 occurred_at) are recorded already: same workspace and event id, with
-// an occurred_at within $6 (dedupeWindow) of the event's, probing the
-// primary key of usage_events once per event and partition. A plain join
-// would be planned once per connection (it is prepared) and kept: if that
-// was while usage_events was small, the cached plan is a hash join over a
-// sequential scan, and each usage transaction then reads the whole growing
-// table until autovacuum's next ANALYZE replans it (seen: 2.9 ms of a
-// 3.2 ms transaction at 30,000 events). LATERAL with LIMIT 1 leaves the
-// planner nothing to choose but the per-event probe. $4 and $5 bound the
-// whole batch's window, so that the plan holds only the weekly partitions
-// the batch can touch instead of every week of the retention.
-const findRecordedSQL = `SELECT k.workspace_id, k.event_id FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS k(workspace_id, event_id, occurred_at)
-	CROSS JOIN LATERAL (SELECT FROM usage_events e WHERE e.workspace_id = k.workspace_id AND e.event_id = k.event_id
-		AND e.occurred_at >= k.occurred_at - $6::interval AND e.occurred_at <= k.occurred_at + $6::interval
-		AND e.occurred_at >= $4 AND e.occurred_at <= $5 LIMIT 1) AS found`
+// recordedHorizon bounds how far after now a recorded event can have
+// occurred: the service accepts events up to 5 minutes ahead of its
+// clock, and this allows for instances whose clocks disagree by up to
+// 55 minutes more. A live event's next week is beyond it, so it is not
+// looked up.
+const recordedHorizon = time.Hour
 
-// findRecorded returns which of events[i] for i in idx are recorded already.
-func findRecorded(ctx context.Context, tx *ledger.Tx, events []pricedEvent, idx []int) (map[eventKey]bool, error) {
-	if len(idx) == 0 {
-		return map[eventKey]bool{}, nil
+// dedupe is how a usage transaction finds the events recorded already.
+// The first attempt looks up only the neighbouring weeks and lets the
+// insert refuse an id its own week holds (a unique violation: the attempt
+// is rolled back and made again). Later attempts look up the whole window
+// and learn the ids the insert still refused: those recorded in the
+// default partition, where an id is unique whatever the times.
+type dedupe struct {
+	wholeWindow bool
+	known       map[eventKey]bool // refused by an earlier attempt's insert
+}
+
+// redo says a usage transaction must be made again (rolled back first),
+// with what its attempt learned.
+type redo struct{ next dedupe }
+
+func (r *redo) Error() string {
+	return fmt.Sprintf("usage transaction must be redone (%d event ids already recorded)", len(r.next.known))
+}
+
+// maxUsageAttempts bounds the attempts of one usage transaction: the
+// first, one with the whole window, and a few learning ids a concurrent
+// re-delivery recorded meanwhile.
+const maxUsageAttempts = 5
+
+// findRecordedSQL returns which of the events ($1 workspaces, $2 event
+// ids) are recorded already with an occurred_at in [$3, $4] (one row per
+// event and range; an event may have two), probing the key of each
+// partition the range reaches once per event. A plain join would be
+// planned once per connection (it is prepared) and kept: if that was while
+// usage_events was small, the cached plan is a hash join over a sequential
+// scan, and each usage transaction then reads the whole growing table
+// until autovacuum's next ANALYZE replans it (seen: 2.9 ms of a 3.2 ms
+// transaction at 30,000 events). LATERAL with LIMIT 1 leaves the planner
+// nothing to choose but the per-event probe. $5 and $6 bound every range,
+// so that the plan holds only the partitions the batch can touch (for a
+// batch of live events: last week's).
+const findRecordedSQL = `SELECT k.workspace_id, k.event_id FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS k(workspace_id, event_id, lo, hi)
+	CROSS JOIN LATERAL (SELECT FROM usage_events e WHERE e.workspace_id = k.workspace_id AND e.event_id = k.event_id
+		AND e.occurred_at >= k.lo AND e.occurred_at <= k.hi AND e.occurred_at >= $5 AND e.occurred_at <= $6 LIMIT 1) AS found`
+
+// lookupRanges are the spans of occurred_at where a recorded copy of an
+// event at t makes it a duplicate and the insert would not see it: the
+// whole window [t − 7 days, t + 7 days], or, when the insert refuses ids
+// of t's own week, the window's parts in the weeks before and after it.
+// Neither goes beyond now + recordedHorizon.
+func lookupRanges(t, now time.Time, wholeWindow bool) [][2]time.Time {
+	lo, hi := t.Add(-dedupeWindow), t.Add(dedupeWindow)
+	if horizon := now.Add(recordedHorizon); hi.After(horizon) {
+		hi = horizon
 	}
-	ws, ids, at := make([]string, len(idx)), make([]string, len(idx)), make([]string, len(idx))
-	first, last := events[idx[0]].OccurredAt, events[idx[0]].OccurredAt
-	for j, i := range idx {
+	if wholeWindow {
+		return [][2]time.Time{{lo, hi}}
+	}
+	start := week.Start(t)
+	ranges := [][2]time.Time{{lo, start.Add(-time.Microsecond)}}
+	if next := start.Add(week.Length); !hi.Before(next) {
+		ranges = append(ranges, [2]time.Time{next, hi})
+	}
+	return ranges
+}
+
+// findRecorded returns which of events[i] for i in idx are recorded
+// already, as far as d says to look, plus the ids d knows.
+func findRecorded(ctx context.Context, tx *ledger.Tx, events []pricedEvent, idx []int, now time.Time, d dedupe) (map[eventKey]bool, error) {
+	recorded := make(map[eventKey]bool, len(d.known))
+	for k := range d.known {
+		recorded[k] = true
+	}
+	var ws, ids, los, his []string
+	var first, last time.Time
+	for _, i := range idx {
 		ev := events[i]
-		ws[j], ids[j], at[j] = ev.workspace.String(), ev.ID, ev.OccurredAt.UTC().Format(time.RFC3339Nano)
-		if ev.OccurredAt.Before(first) {
-			first = ev.OccurredAt
+		if recorded[eventKey{ev.workspace, ev.ID}] {
+			continue
 		}
-		if ev.OccurredAt.After(last) {
-			last = ev.OccurredAt
+		for _, r := range lookupRanges(ev.OccurredAt, now, d.wholeWindow) {
+			if r[0].After(r[1]) {
+				continue
+			}
+			if len(ws) == 0 || r[0].Before(first) {
+				first = r[0]
+			}
+			if len(ws) == 0 || r[1].After(last) {
+				last = r[1]
+			}
+			ws, ids = append(ws, ev.workspace.String()), append(ids, ev.ID)
+			los, his = append(los, r[0].UTC().Format(time.RFC3339Nano)), append(his, r[1].UTC().Format(time.RFC3339Nano))
 		}
 	}
-	// A second more either side: Postgres rounds the times to microseconds.
-	window := dedupeWindow + time.Second
-	rows, err := tx.QueryContext(ctx, findRecordedSQL, pq.Array(ws), pq.Array(ids), pq.Array(at),
-		first.Add(-window).UTC(), last.Add(window).UTC(), fmt.Sprintf("%d seconds", int64(dedupeWindow/time.Second)))
+	if len(ws) == 0 {
+		return recorded, nil
+	}
+	rows, err := tx.QueryContext(ctx, findRecordedSQL, pq.Array(ws), pq.Array(ids), pq.Array(los), pq.Array(his), first.UTC(), last.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("find recorded events: %w", err)
 	}
 	defer rows.Close()
-	recorded := map[eventKey]bool{}
 	for rows.Next() {
 		var k eventKey
 		if err := rows.Scan(&k.ws, &k.id); err != nil {
@@ -468,27 +533,42 @@ func overage(n, included int64) int64 {
 	return n - included
 }
 
-// recordEventsSQL inserts the events ($1–$11) and adds their rollups
-// ($12–$20, from rollUps) to usage_rollups in one statement: one round trip
-// fewer for the transaction that holds its workspaces' locks.
-const recordEventsSQL = `WITH events AS (
-		INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
+// insertEventsSQL inserts the events ($1–$11).
+const insertEventsSQL = `INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
 			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model)
 		SELECT w, a, i, o, c, t, co, tc, $11, e, m
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
-			$8::timestamptz[], $9::bigint[], $10::bigint[]) AS x(w, e, m, i, o, c, t, a, co, tc)
-	)
-	INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
+			$8::timestamptz[], $9::bigint[], $10::bigint[]) AS x(w, e, m, i, o, c, t, a, co, tc)`
+
+// addRollupsSQL adds the events' rollups ($12–$20, from rollUps) to
+// usage_rollups.
+const addRollupsSQL = `INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
 	SELECT * FROM unnest($12::uuid[], $13::date[], $14::text[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[])
 	ON CONFLICT (workspace_id, day, model) DO UPDATE SET requests = usage_rollups.requests + EXCLUDED.requests,
 		input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens, output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
 		cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
 		traces = usage_rollups.traces + EXCLUDED.traces, cost = usage_rollups.cost + EXCLUDED.cost`
 
+// recordEventsSQL inserts the events and adds their rollups in one
+// statement: one round trip fewer for the transaction that holds its
+// workspaces' locks. An id the event's week holds already is a unique
+// violation (see dedupe).
+const recordEventsSQL = `WITH events AS (` + insertEventsSQL + `)
+	` + addRollupsSQL
+
+// recordEventsRefusedSQL is recordEventsSQL for a later attempt: an id
+// the event's partition holds already is not inserted but returned.
+const recordEventsRefusedSQL = `WITH events AS (` + insertEventsSQL + `
+		ON CONFLICT DO NOTHING RETURNING workspace_id, event_id
+	), rollups AS (` + addRollupsSQL + `)
+	SELECT x.w, x.e FROM unnest($1::uuid[], $2::text[]) AS x(w, e)
+	WHERE NOT EXISTS (SELECT FROM events WHERE events.workspace_id = x.w AND events.event_id = x.e)`
+
 // recordEvents writes the events, charged under the ledger reference
 // batch (which ledger entry charged them, and so when, is the batch), and
-// their rollups.
-func recordEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batch string) error {
+// their rollups. When the insert refuses an event as recorded already, it
+// returns a *redo saying how to look for duplicates next time.
+func recordEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batch string, d dedupe) error {
 	rollups, err := rollUps(events)
 	if err != nil {
 		return err
@@ -505,8 +585,40 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batc
 	}
 	args := append([]any{pq.Array(ws), pq.Array(ids), pq.Array(models), pq.Array(in), pq.Array(out), pq.Array(cached),
 		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch}, rollups...)
-	if _, err := tx.ExecContext(ctx, recordEventsSQL, args...); err != nil {
+	if !d.wholeWindow {
+		_, err := tx.ExecContext(ctx, recordEventsSQL, args...)
+		var pqErr *pq.Error
+		if errors.As(err, &pqErr) && pqErr.Code == "23505" { // unique_violation: an id its week holds
+			return &redo{next: dedupe{wholeWindow: true, known: d.known}}
+		}
+		if err != nil {
+			return fmt.Errorf("record usage events: %w", err)
+		}
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, recordEventsRefusedSQL, args...)
+	if err != nil {
 		return fmt.Errorf("record usage events: %w", err)
+	}
+	defer rows.Close()
+	known := maps.Clone(d.known)
+	if known == nil {
+		known = map[eventKey]bool{}
+	}
+	refused := 0
+	for rows.Next() {
+		var k eventKey
+		if err := rows.Scan(&k.ws, &k.id); err != nil {
+			return fmt.Errorf("record usage events: %w", err)
+		}
+		known[k] = true
+		refused++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("record usage events: %w", err)
+	}
+	if refused > 0 {
+		return &redo{next: dedupe{wholeWindow: true, known: known}}
 	}
 	return nil
 }

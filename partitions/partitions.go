@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/airouter/credits/partitions/week"
 )
 
 const (
@@ -36,8 +38,6 @@ const (
 	// Behind is how many weeks before this one Maintain creates when it
 	// finds none, so that an event reported late has its week.
 	Behind = 1
-	// week is the span of one partition.
-	week = 7 * 24 * time.Hour
 	// lockTimeout bounds how long one step waits for its table locks:
 	// attaching takes the default partition, dropping takes the parent
 	// table, and inserts queue behind a waiting lock. A step that times out
@@ -47,7 +47,11 @@ const (
 	// 7_245_001).
 	lockKey = 7_245_002
 
-	table      = "usage_events"
+	table = "usage_events"
+	// key is every partition's idempotency key: an event id once per
+	// workspace and week (billing refuses the neighbouring weeks' within
+	// 7 days by a lookup).
+	key        = `PRIMARY KEY (workspace_id, event_id)`
 	defaultP   = "usage_events_default"
 	nameFormat = "20060102"
 	prefix     = table + "_"
@@ -64,7 +68,7 @@ const (
 // usage events, or an old event could be charged again once its
 // partition, and so its idempotency key, is gone.
 func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Duration) error {
-	if retention < week {
+	if retention < week.Length {
 		return fmt.Errorf("partitions: retention %s is shorter than a week", retention)
 	}
 	conn, err := db.Conn(ctx)
@@ -86,7 +90,7 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 		return err
 	}
 	cutoff := now.Add(-retention)
-	plan := planWeeks(existing, monday(now), cutoff)
+	plan := planWeeks(existing, week.Start(now), cutoff)
 	for _, d := range plan.create {
 		if err := inTx(ctx, conn, func(tx *sql.Tx) error { return create(ctx, tx, d) }); err != nil {
 			return fmt.Errorf("partitions: create %s: %w", name(d), err)
@@ -118,14 +122,14 @@ func planWeeks(existing []time.Time, this, cutoff time.Time) plan {
 	var p plan
 	for _, w := range existing {
 		have[w] = true
-		if !w.Add(week).After(cutoff) {
+		if !w.Add(week.Length).After(cutoff) {
 			p.drop = append(p.drop, w)
 		} else if w.Before(from) {
 			from = w // fill any gap between the oldest partition kept and now
 		}
 	}
 	for w := from; !w.After(this.AddDate(0, 0, 7*Ahead)); w = w.AddDate(0, 0, 7) {
-		if !have[w] && w.Add(week).After(cutoff) {
+		if !have[w] && w.Add(week.Length).After(cutoff) {
 			p.create = append(p.create, w)
 		}
 	}
@@ -138,12 +142,13 @@ func planWeeks(existing []time.Time, this, cutoff time.Time) plan {
 // partition holds, and attached:
 // ATTACH takes a lighter lock on usage_events than CREATE … PARTITION OF
 // (inserts go on), and the default partition must not hold rows of the
-// new week when it is attached.
+// new week when it is attached. The key is the partition's own (the
+// parent has none; migrations/sql/20261129010000_usage_events_week_keys.sql).
 func create(ctx context.Context, tx *sql.Tx, d time.Time) error {
 	p := pq.QuoteIdentifier(name(d))
-	from, to := pq.QuoteLiteral(d.Format(time.RFC3339)), pq.QuoteLiteral(d.Add(week).Format(time.RFC3339))
+	from, to := pq.QuoteLiteral(d.Format(time.RFC3339)), pq.QuoteLiteral(d.Add(week.Length).Format(time.RFC3339))
 	for _, stmt := range []string{
-		`CREATE TABLE ` + p + ` (LIKE ` + table + ` INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`,
+		`CREATE TABLE ` + p + ` (LIKE ` + table + ` INCLUDING DEFAULTS INCLUDING CONSTRAINTS, ` + key + `)`,
 		`WITH moved AS (DELETE FROM ` + defaultP + ` WHERE occurred_at >= ` + from + ` AND occurred_at < ` + to + ` RETURNING *)
 			INSERT INTO ` + p + ` SELECT * FROM moved`,
 		`ALTER TABLE ` + table + ` ATTACH PARTITION ` + p + ` FOR VALUES FROM (` + from + `) TO (` + to + `)`,
@@ -190,13 +195,6 @@ func inTx(ctx context.Context, conn *sql.Conn, f func(*sql.Tx) error) error {
 		return errors.Join(err, tx.Rollback())
 	}
 	return tx.Commit()
-}
-
-// monday is the UTC midnight starting the week (Monday to Sunday) of t.
-func monday(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	return day.AddDate(0, 0, -(int(day.Weekday())+6)%7)
 }
 
 // name is the partition of the week starting on Monday d: usage_events_YYYYMMDD.

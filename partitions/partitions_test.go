@@ -10,6 +10,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/airouter/credits/partitions/week"
 	"github.com/airouter/credits/pgtest"
 )
 
@@ -31,8 +32,8 @@ func TestMonday_IsTheUTCStartOfTheWeek(t *testing.T) {
 		{"year boundary", time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC), "2026-12-28"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := monday(tc.at).Format("2006-01-02"); got != tc.want {
-				t.Fatalf("monday(%s) = %s, want %s", tc.at, got, tc.want)
+			if got := week.Start(tc.at).Format("2006-01-02"); got != tc.want {
+				t.Fatalf("week.Start(%s) = %s, want %s", tc.at, got, tc.want)
 			}
 		})
 	}
@@ -145,10 +146,10 @@ func TestMaintain_DropsWeeksPastRetention(t *testing.T) {
 		t.Fatalf("%d of the old and kept events left (%v), want 1", n, err)
 	}
 	// And the weeks from then on exist, with no gap since the oldest kept.
-	if last := names[len(names)-2]; last != name(monday(later).AddDate(0, 0, 7*Ahead)) {
-		t.Fatalf("last week %s, want %s ahead of %s", last, name(monday(later).AddDate(0, 0, 7*Ahead)), later)
+	if last := names[len(names)-2]; last != name(week.Start(later).AddDate(0, 0, 7*Ahead)) {
+		t.Fatalf("last week %s, want %s ahead of %s", last, name(week.Start(later).AddDate(0, 0, 7*Ahead)), later)
 	}
-	if len(names)-1 != int(monday(later).AddDate(0, 0, 7*Ahead).Sub(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))/week)+1 {
+	if len(names)-1 != int(week.Start(later).AddDate(0, 0, 7*Ahead).Sub(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))/week.Length)+1 {
 		t.Fatalf("gap in %v", names)
 	}
 }
