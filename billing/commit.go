@@ -137,6 +137,7 @@ func (s *Service) commitEvents(events []pricedEvent) ([]outcome, error) {
 		if !errors.As(err, &again) || attempt == maxUsageAttempts {
 			break
 		}
+		s.usageRedos.Add(1)
 		d = again.next
 	}
 	if err == nil && len(outcomes) != len(events) {
@@ -144,3 +145,8 @@ func (s *Service) commitEvents(events []pricedEvent) ([]outcome, error) {
 	}
 	return outcomes, err
 }
+
+// UsageRedos is how many usage transactions were made again because their
+// insert refused an event the lookup had not found (a retry within its
+// week, usually): a metric for operators.
+func (s *Service) UsageRedos() int64 { return s.usageRedos.Load() }

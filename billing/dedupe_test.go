@@ -11,6 +11,7 @@ import (
 
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/partitions"
+	"github.com/airouter/credits/partitions/week"
 )
 
 // weeklyPartitions gives the fixture's usage_events the weekly partitions a
@@ -187,16 +188,24 @@ func TestIngestUsage_SameWeekRetryRedoneWithoutTrace(t *testing.T) {
 	weeklyPartitions(t, f)
 	ctx := context.Background()
 	ws := f.workspace(t, "free", "100") // 10,000 traces included, $0.0005 per extra trace
+	// Both deliveries in this week, even in a week's first minutes.
 	at := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Microsecond)
+	if start := week.Start(time.Now()); at.Add(-30 * time.Second).Before(start) {
+		at = start.Add(time.Minute)
+	}
 	traced := func(id string, traces int64, at time.Time) billing.UsageEvent {
 		return billing.UsageEvent{ID: id, WorkspaceID: ws.String(), Traces: traces, OccurredAt: at}
 	}
 	if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{traced("t1", 9_999, at)}); err != nil || res.Accepted != 1 {
 		t.Fatalf("first delivery: %+v %v", res, err)
 	}
+	redos := f.svc.UsageRedos()
 	res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{traced("t1", 9_999, at.Add(-30*time.Second)), traced("t2", 2, at)})
 	if err != nil || res.Accepted != 1 || res.Duplicates != 1 {
 		t.Fatalf("retry with a new event: %+v %v", res, err)
+	}
+	if n := f.svc.UsageRedos() - redos; n != 1 {
+		t.Fatalf("%d redone transactions, want 1 (the insert refuses the retry, not the lookup)", n)
 	}
 	if got := f.assertInvariant(t, ws); got.String() != "99.9995" {
 		t.Fatalf("balance %s, want 99.9995 (one trace beyond the plan)", got)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -120,6 +121,7 @@ type Service struct {
 
 	startCommitters sync.Once
 	commitQueue     chan *commitRequest
+	usageRedos      atomic.Int64 // usage transactions made again (see dedupe)
 }
 
 // New builds the service over db; Start loads what it keeps in memory.

@@ -30,7 +30,9 @@ type routeStatus struct {
 	status int
 }
 
-func newMetrics(reg *prometheus.Registry) *metrics {
+// newMetrics registers the server's metrics on reg; usageRedos, when not
+// nil, reads the billing service's count of redone usage transactions.
+func newMetrics(reg *prometheus.Registry, usageRedos func() int64) *metrics {
 	m := &metrics{
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "credits_http_request_duration_seconds", Help: "HTTP requests by route pattern and status.",
@@ -47,6 +49,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.requests, m.authorize, m.usage, m.webhooks, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if usageRedos != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "credits_usage_redos_total",
+			Help: "Usage transactions made again because the insert refused an event its week already held (a retried event).",
+		}, func() float64 { return float64(usageRedos()) }))
+	}
 	m.authorizeAllowed = m.authorize.WithLabelValues("allowed")
 	m.authorizeBlocked = m.authorize.WithLabelValues("blocked")
 	m.authorizeHeld = m.authorize.WithLabelValues("held")

@@ -130,6 +130,7 @@ func TestHealthReadinessMetricsAndPlayground(t *testing.T) {
 	// In order: /metrics shows request durations once a request was served.
 	for _, tc := range [][2]string{
 		{"/healthz", `"ok"`}, {"/readyz", `"ready"`}, {"/", "graphiql"}, {"/playground", "graphiql"}, {"/metrics", "credits_http_request_duration_seconds"},
+		{"/metrics", "credits_usage_redos_total 0"},
 	} {
 		path, want := tc[0], tc[1]
 		resp, err := http.Get(e.srv.URL + path)
