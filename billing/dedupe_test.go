@@ -3,6 +3,7 @@ package billing_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -245,5 +246,95 @@ func TestIngestUsage_IdReusedInTheDefaultPartitionIsADuplicate(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws); n != 2 {
 		t.Fatalf("%d events stored, want 2", n)
+	}
+}
+
+// A retry re-stamped across a week's first instant, either way round, is a
+// duplicate: the two copies live in different partitions and only the
+// lookup of the neighbouring week can see the other.
+func TestIngestUsage_RetryAcrossAWeekBoundaryIsADuplicate(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	monday := week.Start(time.Now()).AddDate(0, 0, -21)
+	lastInstant := monday.Add(-time.Microsecond) // Sunday 23:59:59.999999, the week before
+	for _, tc := range []struct {
+		name          string
+		first, second time.Time
+	}{
+		{"first on Monday 00:00, retry a microsecond earlier", monday, lastInstant},
+		{"first on Sunday 23:59:59.999999, retry a microsecond later", lastInstant, monday},
+		{"first on Sunday, retry 7 days later", lastInstant, lastInstant.Add(7 * 24 * time.Hour)},
+		{"first on Monday, retry 7 days earlier", monday.Add(7 * 24 * time.Hour), monday},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := f.workspace(t, "enterprise", "100")
+			if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "b", tc.first)}); err != nil || res.Accepted != 1 {
+				t.Fatalf("first delivery: %+v %v", res, err)
+			}
+			before := f.assertInvariant(t, ws)
+			res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "b", tc.second)})
+			if err != nil || res.Duplicates != 1 || res.Accepted != 0 {
+				t.Fatalf("retry: %+v %v", res, err)
+			}
+			if after := f.assertInvariant(t, ws); after != before {
+				t.Fatalf("the retry charged: %s → %s", before, after)
+			}
+		})
+	}
+}
+
+// Event ids that need quoting in Postgres's array syntax or are long, on
+// every path a duplicate can take: refused by the lookup (another week),
+// by the insert and redone (the same week), learnt from the insert (the
+// default partition). Each is charged once; the batch's new event once.
+func TestIngestUsage_AwkwardIdsOnEveryDuplicatePath(t *testing.T) {
+	ids := []string{`a,b`, `{x}`, `"quoted"`, `back\slash`, `NULL`, ` spaced `, `ünï–cødé ✓`, strings.Repeat("z", 200)}
+	now := time.Now().UTC()
+	sameWeek := now.Add(-2 * time.Minute)
+	if start := week.Start(now); sameWeek.Add(-time.Minute).Before(start) {
+		sameWeek = start.Add(time.Minute)
+	}
+	for _, tc := range []struct {
+		name          string
+		partitioned   bool
+		first, second time.Time
+	}{
+		{"another week: the lookup", true, now.AddDate(0, 0, -8).Add(time.Hour), now.AddDate(0, 0, -2)},
+		{"same week: the insert, then a redo", true, sameWeek.Add(-time.Minute), sameWeek},
+		{"default partition: learnt from the insert", false, now.AddDate(0, 0, -30), now.Add(-time.Hour)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tc.partitioned {
+				weeklyPartitions(t, f)
+			}
+			ctx := context.Background()
+			ws := f.workspace(t, "enterprise", "100")
+			var first, second []billing.UsageEvent
+			for _, id := range ids {
+				first = append(first, usageAt(ws, id, tc.first))
+				second = append(second, usageAt(ws, id, tc.second))
+			}
+			if res, err := f.svc.IngestUsage(ctx, first); err != nil || res.Accepted != len(ids) {
+				t.Fatalf("first delivery: %+v %v", res, err)
+			}
+			before := f.assertInvariant(t, ws)
+			res, err := f.svc.IngestUsage(ctx, append(second, usageAt(ws, "new", tc.second)))
+			if err != nil || res.Duplicates != len(ids) || res.Accepted != 1 || len(res.Rejected) != 0 {
+				t.Fatalf("retry with a new event: %+v %v", res, err)
+			}
+			price, _ := f.svc.Prices().PriceAt("gpt-4o", now)
+			one, err := price.Cost(billing.Usage{InputTokens: 1000, OutputTokens: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if charged := before - f.assertInvariant(t, ws); charged != one {
+				t.Fatalf("charged %s, want one event's %s", charged, one)
+			}
+			if n := f.count(t, `SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws); n != len(ids)+1 {
+				t.Fatalf("%d events stored, want %d", n, len(ids)+1)
+			}
+		})
 	}
 }
