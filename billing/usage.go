@@ -372,8 +372,8 @@ func (r *redo) Error() string {
 }
 
 // maxUsageAttempts bounds the attempts of one usage transaction: the
-// first, one with the whole window, and a few learning ids a concurrent
-// re-delivery recorded meanwhile.
+// first, one with the whole window, one more with the ids that attempt's
+// insert refused (the default partition's), and spares.
 const maxUsageAttempts = 5
 
 // findRecordedSQL returns which of the events ($2 indexes into the
