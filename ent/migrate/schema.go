@@ -339,11 +339,6 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{LedgerEntriesColumns[7], LedgerEntriesColumns[1], LedgerEntriesColumns[4]},
 			},
-			{
-				Name:    "ledgerentry_workspace_id_created_at",
-				Unique:  false,
-				Columns: []*schema.Column{LedgerEntriesColumns[7], LedgerEntriesColumns[6]},
-			},
 		},
 	}
 	// ModelPricesColumns holds the columns for the "model_prices" table.
