@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/money"
 	"github.com/airouter/credits/partitions"
 	"github.com/airouter/credits/partitions/week"
 )
@@ -236,7 +237,14 @@ func TestIngestUsage_IdReusedInTheDefaultPartitionIsADuplicate(t *testing.T) {
 	if err != nil || res.Accepted != 1 || res.Duplicates != 1 {
 		t.Fatalf("reuse with a new event: %+v %v", res, err)
 	}
-	price, _ := f.svc.Prices().PriceAt("gpt-4o", now)
+	f.assertChargedOneEvent(t, ws, before, 2)
+}
+
+// assertChargedOneEvent checks that ws paid exactly one usageAt event since
+// its balance was before, and that it has stored events in all.
+func (f *fixture) assertChargedOneEvent(t *testing.T, ws uuid.UUID, before money.Amount, stored int) {
+	t.Helper()
+	price, _ := f.svc.Prices().PriceAt("gpt-4o", time.Now())
 	one, err := price.Cost(billing.Usage{InputTokens: 1000, OutputTokens: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -244,8 +252,8 @@ func TestIngestUsage_IdReusedInTheDefaultPartitionIsADuplicate(t *testing.T) {
 	if charged := before - f.assertInvariant(t, ws); charged != one {
 		t.Fatalf("charged %s, want one event's %s", charged, one)
 	}
-	if n := f.count(t, `SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws); n != 2 {
-		t.Fatalf("%d events stored, want 2", n)
+	if n := f.count(t, `SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws); n != stored {
+		t.Fatalf("%d events stored, want %d", n, stored)
 	}
 }
 
@@ -324,17 +332,7 @@ func TestIngestUsage_AwkwardIdsOnEveryDuplicatePath(t *testing.T) {
 			if err != nil || res.Duplicates != len(ids) || res.Accepted != 1 || len(res.Rejected) != 0 {
 				t.Fatalf("retry with a new event: %+v %v", res, err)
 			}
-			price, _ := f.svc.Prices().PriceAt("gpt-4o", now)
-			one, err := price.Cost(billing.Usage{InputTokens: 1000, OutputTokens: 1000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if charged := before - f.assertInvariant(t, ws); charged != one {
-				t.Fatalf("charged %s, want one event's %s", charged, one)
-			}
-			if n := f.count(t, `SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws); n != len(ids)+1 {
-				t.Fatalf("%d events stored, want %d", n, len(ids)+1)
-			}
+			f.assertChargedOneEvent(t, ws, before, len(ids)+1)
 		})
 	}
 }
