@@ -71,6 +71,14 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 	if retention < week.Length {
 		return fmt.Errorf("partitions: retention %s is shorter than a week", retention)
 	}
+	// ctx stops Maintain between steps, never inside one: database/sql
+	// rolls back a transaction whose context ends from a goroutine of its
+	// own, which closes the session's *sql.Conn under a statement this
+	// goroutine is starting on it (seen: a nil-pointer panic in the
+	// deferred unlock when a test server shut down mid-run). Every step
+	// is a transaction whose lock waits lockTimeout bounds.
+	stop := ctx
+	ctx = context.WithoutCancel(ctx)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("partitions: connect: %w", err)
@@ -83,7 +91,7 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 	if !locked {
 		return nil
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // released with the session anyway
+	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // released with the session anyway
 
 	existing, err := weekPartitions(ctx, conn)
 	if err != nil {
@@ -92,11 +100,17 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 	cutoff := now.Add(-retention)
 	plan := planWeeks(existing, week.Start(now), cutoff)
 	for _, d := range plan.create {
+		if err := stop.Err(); err != nil {
+			return err
+		}
 		if err := inTx(ctx, conn, func(tx *sql.Tx) error { return create(ctx, tx, d) }); err != nil {
 			return fmt.Errorf("partitions: create %s: %w", name(d), err)
 		}
 	}
 	for _, d := range plan.drop {
+		if err := stop.Err(); err != nil {
+			return err
+		}
 		if err := inTx(ctx, conn, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `DROP TABLE `+pq.QuoteIdentifier(name(d)))
 			return err
@@ -104,7 +118,13 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 			return fmt.Errorf("partitions: drop %s: %w", name(d), err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `DELETE FROM `+defaultP+` WHERE occurred_at < $1`, cutoff); err != nil {
+	if err := stop.Err(); err != nil {
+		return err
+	}
+	if err := inTx(ctx, conn, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM `+defaultP+` WHERE occurred_at < $1`, cutoff)
+		return err
+	}); err != nil {
 		return fmt.Errorf("partitions: expire the default partition: %w", err)
 	}
 	return nil

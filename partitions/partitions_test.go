@@ -245,3 +245,46 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// A context that ends at any moment of a run (a server shutting down)
+// stops Maintain between steps: it returns, never panics, leaves no
+// half-made week and releases its lock, so the next run completes the
+// work. Runs over a year of weeks so that cancellation lands inside one.
+func TestMaintain_CanceledAtAnyMoment(t *testing.T) {
+	db := pgtest.New(t).SQL
+	start := wednesday.AddDate(-1, 0, 0)
+	for i := range 40 {
+		// Each run starts from a year before, as on a fresh database, so
+		// that it has dozens of weeks to create.
+		if _, err := db.Exec(`DO $$ DECLARE p regclass; BEGIN
+			FOR p IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'usage_events'::regclass
+				AND inhrelid <> 'usage_events_default'::regclass LOOP EXECUTE format('DROP TABLE %s', p); END LOOP; END $$`); err != nil {
+			t.Fatal(err)
+		}
+		if err := Maintain(context.Background(), db, start, 2*retention); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			time.Sleep(time.Duration(i%10) * time.Millisecond)
+			cancel()
+		}()
+		err := Maintain(ctx, db, wednesday, 2*retention)
+		cancel()
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	if err := Maintain(context.Background(), db, wednesday, 2*retention); err != nil {
+		t.Fatal(err)
+	}
+	names := partitionNames(t, db)
+	if last := names[len(names)-2]; last != name(week.Start(wednesday).AddDate(0, 0, 7*Ahead)) {
+		t.Fatalf("after cancelled runs and a complete one, the last week is %s", last)
+	}
+	var keyless int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_inherits i WHERE i.inhparent = 'usage_events'::regclass
+		AND NOT EXISTS (SELECT FROM pg_index x WHERE x.indrelid = i.inhrelid AND x.indisprimary)`).Scan(&keyless); err != nil || keyless != 0 {
+		t.Fatalf("%d partitions without their key (%v)", keyless, err)
+	}
+}
