@@ -31,9 +31,18 @@ func Apply(ctx context.Context, db *sql.DB) ([]string, error) {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
+		if ctx.Err() != nil { // cancelled while waiting: the driver says "bad connection"
+			return nil, fmt.Errorf("migrate: lock: %w", ctx.Err())
+		}
 		return nil, fmt.Errorf("migrate: lock: %w", err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // released with the session anyway
+	// From here ctx stops Apply between migrations, never inside one: a
+	// transaction whose context ends is rolled back by database/sql from a
+	// goroutine of its own, which closes conn under whatever this goroutine
+	// starts on it next (partitions.Maintain panicked so).
+	stop := ctx
+	ctx = context.WithoutCancel(ctx)
+	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // released with the session anyway
 
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
@@ -62,6 +71,9 @@ func Apply(ctx context.Context, db *sql.DB) ([]string, error) {
 	for _, v := range all {
 		if applied[v] {
 			continue
+		}
+		if err := stop.Err(); err != nil {
+			return done, err
 		}
 		body, err := files.ReadFile("sql/" + v + ".sql")
 		if err != nil {
