@@ -159,15 +159,20 @@ func planWeeks(existing []time.Time, this, cutoff time.Time) plan {
 
 // create adds the partition of the week starting on Monday d. It is
 // created as a plain table, filled with the rows of that week the default
-// partition holds, and attached:
-// ATTACH takes a lighter lock on usage_events than CREATE … PARTITION OF
-// (inserts go on), and the default partition must not hold rows of the
-// new week when it is attached. The key is the partition's own (the
-// parent has none; migrations/sql/20261129010000_usage_events_week_keys.sql).
+// partition holds, and attached, with inserts into usage_events held off
+// meanwhile (SHARE ROW EXCLUSIVE: reads go on): an insert running beside
+// an ATTACH can route a row of the new week to the default partition and
+// then fail its changed constraint, or commit such a row between the move
+// and the ATTACH, which then fails (both seen when a server started with
+// usage arriving and no partitions yet). Weeks are created two ahead, so
+// this happens weekly and holds inserts for milliseconds (plus up to
+// lockTimeout while it waits for running ones). The key is the partition's own (the parent
+// has none; migrations/sql/20261129010000_usage_events_week_keys.sql).
 func create(ctx context.Context, tx *sql.Tx, d time.Time) error {
 	p := pq.QuoteIdentifier(name(d))
 	from, to := pq.QuoteLiteral(d.Format(time.RFC3339)), pq.QuoteLiteral(d.Add(week.Length).Format(time.RFC3339))
 	for _, stmt := range []string{
+		`LOCK TABLE ` + table + ` IN SHARE ROW EXCLUSIVE MODE`,
 		`CREATE TABLE ` + p + ` (LIKE ` + table + ` INCLUDING DEFAULTS INCLUDING CONSTRAINTS, ` + key + `)`,
 		`WITH moved AS (DELETE FROM ` + defaultP + ` WHERE occurred_at >= ` + from + ` AND occurred_at < ` + to + ` RETURNING *)
 			INSERT INTO ` + p + ` SELECT * FROM moved`,

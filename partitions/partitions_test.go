@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,5 +288,61 @@ func TestMaintain_CanceledAtAnyMoment(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM pg_inherits i WHERE i.inhparent = 'usage_events'::regclass
 		AND NOT EXISTS (SELECT FROM pg_index x WHERE x.indrelid = i.inhrelid AND x.indisprimary)`).Scan(&keyless); err != nil || keyless != 0 {
 		t.Fatalf("%d partitions without their key (%v)", keyless, err)
+	}
+}
+
+// A server that starts with no weekly partitions while usage arrives:
+// events of the weeks being created keep being inserted (into the default
+// partition, then into their week) during Maintain. Every insert succeeds,
+// Maintain succeeds, and every event ends in its week's partition.
+func TestMaintain_CreatesWeeksWhileEventsOfThoseWeeksArrive(t *testing.T) {
+	for round := range 5 {
+		db := pgtest.New(t).SQL
+		db.SetMaxOpenConns(20)
+		ws := workspace(t, db)
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		errs := make(chan error, 8)
+		var inserted atomic.Int64
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					// This week and last week: both are created by the run.
+					at := wednesday.Add(-time.Duration((g*7919+i*104729)%(9*24*3600)) * time.Second)
+					if err := tryInsert(db, ws, fmt.Sprintf("r%d-g%d-%d", round, g, i), at); err != nil {
+						errs <- err
+						return
+					}
+					inserted.Add(1)
+				}
+			}()
+		}
+		time.Sleep(20 * time.Millisecond)
+		err := Maintain(context.Background(), db, wednesday, retention)
+		time.Sleep(20 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		close(errs)
+		if err != nil {
+			t.Fatalf("round %d: Maintain: %v", round, err)
+		}
+		for err := range errs {
+			t.Fatalf("round %d: insert: %v", round, err)
+		}
+		var inDefault, total int64
+		if err := db.QueryRow(`SELECT count(*) FILTER (WHERE tableoid = 'usage_events_default'::regclass), count(*) FROM usage_events`).
+			Scan(&inDefault, &total); err != nil {
+			t.Fatal(err)
+		}
+		if inDefault != 0 || total != inserted.Load() {
+			t.Fatalf("round %d: %d of %d events in the default partition, %d inserted", round, inDefault, total, inserted.Load())
+		}
 	}
 }
