@@ -249,7 +249,8 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 		}
 		known = append(known, i)
 	}
-	recorded, err := findRecorded(ctx, tx, events, known, now, d)
+	wsx := indexWorkspaces(wsIDs)
+	recorded, err := findRecorded(ctx, tx, wsx, events, known, now, d)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +272,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 		return nil, err
 	}
 	batch := uuid.NewString()
-	if err := recordEvents(ctx, tx, fresh, batch, d); err != nil {
+	if err := recordEvents(ctx, tx, wsx, fresh, batch, d); err != nil {
 		return nil, err
 	}
 	if err := releaseHolds(ctx, tx, fresh, locked); err != nil {
@@ -397,25 +398,32 @@ const findRecordedSQL = `SELECT k.wi, k.event_id FROM unnest($2::int[], $3::text
 		AND e.occurred_at <= 'epoch'::timestamptz + k.hi * interval '1 microsecond'
 		AND e.occurred_at >= $6 AND e.occurred_at <= $7 LIMIT 1) AS found`
 
-// workspaceIndex numbers the distinct workspaces of a statement's rows
-// from 1 (SQL arrays' first index): ids are sent once, each row sends its
-// number.
+// workspaceIndex numbers a batch's workspaces from 1 (SQL arrays' first
+// index): the usage statements send the ids once ($1) and each row its
+// number, and findRecorded and recordEvents read numbers back.
 type workspaceIndex struct {
-	ids []string
-	n   map[uuid.UUID]int32
+	ids  []uuid.UUID
+	text []string // ids as sent
+	n    map[uuid.UUID]int32
 }
 
-func (w *workspaceIndex) of(ws uuid.UUID) int32 {
-	if w.n == nil {
-		w.n = map[uuid.UUID]int32{}
+func indexWorkspaces(ids []uuid.UUID) workspaceIndex {
+	w := workspaceIndex{ids: ids, text: make([]string, len(ids)), n: make(map[uuid.UUID]int32, len(ids))}
+	for i, id := range ids {
+		w.text[i], w.n[id] = id.String(), int32(i+1)
 	}
-	i, ok := w.n[ws]
-	if !ok {
-		w.ids = append(w.ids, ws.String())
-		i = int32(len(w.ids))
-		w.n[ws] = i
+	return w
+}
+
+// of is ws's number; ws is one of the batch's workspaces.
+func (w workspaceIndex) of(ws uuid.UUID) int32 { return w.n[ws] }
+
+// at is the workspace numbered n, as a statement returned it.
+func (w workspaceIndex) at(n int32) (uuid.UUID, error) {
+	if n < 1 || int(n) > len(w.ids) {
+		return uuid.Nil, fmt.Errorf("workspace number %d of %d", n, len(w.ids))
 	}
-	return i
+	return w.ids[n-1], nil
 }
 
 // lookupRanges are the spans of occurred_at where a recorded copy of an
@@ -441,12 +449,11 @@ func lookupRanges(t, now time.Time, wholeWindow bool) [][2]time.Time {
 
 // findRecorded returns which of events[i] for i in idx are recorded
 // already, as far as d says to look, plus the ids d knows.
-func findRecorded(ctx context.Context, tx *ledger.Tx, events []pricedEvent, idx []int, now time.Time, d dedupe) (map[eventKey]bool, error) {
+func findRecorded(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events []pricedEvent, idx []int, now time.Time, d dedupe) (map[eventKey]bool, error) {
 	recorded := make(map[eventKey]bool, len(d.known))
 	for k := range d.known {
 		recorded[k] = true
 	}
-	var wsx workspaceIndex
 	var wi []int32
 	var ids []string
 	var los, his []int64
@@ -473,7 +480,7 @@ func findRecorded(ctx context.Context, tx *ledger.Tx, events []pricedEvent, idx 
 	if len(wi) == 0 {
 		return recorded, nil
 	}
-	rows, err := tx.QueryContext(ctx, findRecordedSQL, pq.Array(wsx.ids), pq.Array(wi), pq.Array(ids), pq.Array(los), pq.Array(his),
+	rows, err := tx.QueryContext(ctx, findRecordedSQL, pq.Array(wsx.text), pq.Array(wi), pq.Array(ids), pq.Array(los), pq.Array(his),
 		first.UTC(), last.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("find recorded events: %w", err)
@@ -485,7 +492,7 @@ func findRecorded(ctx context.Context, tx *ledger.Tx, events []pricedEvent, idx 
 		if err := rows.Scan(&n, &id); err != nil {
 			return nil, fmt.Errorf("find recorded events: %w", err)
 		}
-		ws, err := uuid.Parse(wsx.ids[n-1])
+		ws, err := wsx.at(n)
 		if err != nil {
 			return nil, fmt.Errorf("find recorded events: %w", err)
 		}
@@ -597,20 +604,19 @@ const recordEventsSQL = `WITH events AS (` + insertEventsSQL + `)
 const recordEventsRefusedSQL = `WITH events AS (` + insertEventsSQL + `
 		ON CONFLICT DO NOTHING RETURNING workspace_id, event_id
 	), rollups AS (` + addRollupsSQL + `)
-	SELECT ($1::uuid[])[x.wi], x.e FROM unnest($2::int[], $3::text[]) AS x(wi, e)
+	SELECT x.wi, x.e FROM unnest($2::int[], $3::text[]) AS x(wi, e)
 	WHERE NOT EXISTS (SELECT FROM events WHERE events.workspace_id = ($1::uuid[])[x.wi] AND events.event_id = x.e)`
 
 // recordEvents writes the events, charged under the ledger reference
 // batch (which ledger entry charged them, and so when, is the batch), and
 // their rollups. When the insert refuses an event as recorded already, it
 // returns a *redo saying how to look for duplicates next time.
-func recordEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batch string, d dedupe) error {
+func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events []pricedEvent, batch string, d dedupe) error {
 	rollups, err := rollUps(events)
 	if err != nil {
 		return err
 	}
 	n := len(events)
-	var wsx workspaceIndex
 	wi, ids, models := make([]int32, n), make([]string, n), make([]string, n)
 	in, out, cached, traces, cost, traceCost := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	at := make([]int64, n)
@@ -620,7 +626,7 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batc
 		cost[i], traceCost[i] = int64(ev.cost), int64(ev.traceCost)
 		at[i] = ev.OccurredAt.UnixMicro()
 	}
-	args := append([]any{pq.Array(wsx.ids), pq.Array(wi), pq.Array(ids), pq.Array(models), pq.Array(in), pq.Array(out), pq.Array(cached),
+	args := append([]any{pq.Array(wsx.text), pq.Array(wi), pq.Array(ids), pq.Array(models), pq.Array(in), pq.Array(out), pq.Array(cached),
 		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch}, rollups...)
 	if !d.wholeWindow {
 		_, err := tx.ExecContext(ctx, recordEventsSQL, args...)
@@ -644,11 +650,16 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, events []pricedEvent, batc
 	}
 	refused := 0
 	for rows.Next() {
-		var k eventKey
-		if err := rows.Scan(&k.ws, &k.id); err != nil {
+		var n int32
+		var id string
+		if err := rows.Scan(&n, &id); err != nil {
 			return fmt.Errorf("record usage events: %w", err)
 		}
-		known[k] = true
+		ws, err := wsx.at(n)
+		if err != nil {
+			return fmt.Errorf("record usage events: %w", err)
+		}
+		known[eventKey{ws, id}] = true
 		refused++
 	}
 	if err := rows.Err(); err != nil {
