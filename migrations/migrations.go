@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"time"
 )
 
 //go:embed sql/*.sql
@@ -22,6 +23,9 @@ var files embed.FS
 // apply the same version twice.
 const lockKey = 7_245_001
 
+// lockPoll is how often Apply tries the lock while another migrator holds it.
+const lockPoll = 100 * time.Millisecond
+
 // Apply applies every migration not yet recorded in schema_migrations, each
 // in its own transaction, in version order. It returns the versions applied.
 func Apply(ctx context.Context, db *sql.DB) ([]string, error) {
@@ -30,18 +34,29 @@ func Apply(ctx context.Context, db *sql.DB) ([]string, error) {
 		return nil, fmt.Errorf("migrate: connect: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
-		if ctx.Err() != nil { // cancelled while waiting: the driver says "bad connection"
-			return nil, fmt.Errorf("migrate: lock: %w", ctx.Err())
-		}
-		return nil, fmt.Errorf("migrate: lock: %w", err)
-	}
-	// From here ctx stops Apply between migrations, never inside one: a
-	// transaction whose context ends is rolled back by database/sql from a
-	// goroutine of its own, which closes conn under whatever this goroutine
-	// starts on it next (partitions.Maintain panicked so).
+	// ctx stops Apply between statements, never inside one: a statement or
+	// transaction whose context ends leaves the session unusable (the
+	// driver cancels it and reports "bad connection" on the next one, and
+	// database/sql rolls a transaction back from a goroutine of its own,
+	// closing conn under whatever this goroutine starts next:
+	// partitions.Maintain panicked so). So the lock is polled, and ctx is
+	// read between migrations.
 	stop := ctx
 	ctx = context.WithoutCancel(ctx)
+	for {
+		var locked bool
+		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey).Scan(&locked); err != nil {
+			return nil, fmt.Errorf("migrate: lock: %w", err)
+		}
+		if locked {
+			break
+		}
+		select {
+		case <-stop.Done():
+			return nil, fmt.Errorf("migrate: lock: %w", stop.Err())
+		case <-time.After(lockPoll):
+		}
+	}
 	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // released with the session anyway
 
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (

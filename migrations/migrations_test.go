@@ -72,3 +72,41 @@ func TestApply_CanceledAtAnyMoment(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Another migrator holding the lock: Apply waits for it, gives up when its
+// context ends (an instance stopped while it waited), and applies
+// everything once the holder is gone.
+func TestApply_WaitsForAnotherMigratorAndCanStopWaiting(t *testing.T) {
+	db := pgtest.New(t).SQL // migrated already: Apply has nothing to do but take the lock
+	holder, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(context.Background(), `SELECT pg_advisory_lock(7245001)`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := migrations.Apply(ctx, db); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Apply while another migrator holds the lock: %v, want the deadline", err)
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Fatalf("gave up after %s", waited)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := migrations.Apply(context.Background(), db); done <- err }()
+	time.Sleep(150 * time.Millisecond)
+	if _, err := holder.ExecContext(context.Background(), `SELECT pg_advisory_unlock(7245001)`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Apply still waiting after the lock was released")
+	}
+}
