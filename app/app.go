@@ -74,6 +74,10 @@ type Options struct {
 	// partitions are dropped after it; default 400 days, never less than
 	// billing's maximum event age). Rollups, ledger and invoices are kept.
 	UsageRetention time.Duration
+	// SettleInterval paces the settlement of deferred usage (default 1 s;
+	// billing/settle.go): the longest a spread-out report waits to reach
+	// balances, besides the settlement itself.
+	SettleInterval time.Duration
 	Log            *slog.Logger
 }
 
@@ -108,6 +112,9 @@ func Build(opts Options) (*App, error) {
 	}
 	if opts.UsageRetention == 0 {
 		opts.UsageRetention = 400 * 24 * time.Hour
+	}
+	if opts.SettleInterval == 0 {
+		opts.SettleInterval = time.Second
 	}
 	if opts.AuthorizeMaxStale == 0 {
 		opts.AuthorizeMaxStale = 2 * time.Second
@@ -198,8 +205,8 @@ func Open(ctx context.Context, url string) (*sql.DB, error) {
 
 // Start loads what billing keeps in memory and runs the background work
 // until ctx ends: the balance listener (live is closed once it first
-// connects), the auto top-up worker, hold expiry, the price reload and the
-// alerts worker.
+// connects), the auto top-up worker, hold expiry, usage settlement, the
+// price reload and the alerts worker.
 // Stop waits for all of it to end.
 func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	if err := a.Billing.Start(ctx); err != nil {
@@ -226,6 +233,9 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	// Auto top-up worker: safe with any number of instances (SKIP LOCKED).
 	run(func() { a.Billing.RunTopUps(ctx) })
 	run(func() { a.Billing.RunHoldExpiry(ctx, a.opts.HoldExpiryInterval) })
+	// Deferred usage: safe with any number of instances (SKIP LOCKED); the
+	// last settlement runs as ctx ends.
+	run(func() { a.Billing.RunSettlement(ctx, a.opts.SettleInterval) })
 	run(func() { a.Billing.RunPriceReload(ctx, a.opts.PriceReloadInterval) })
 	run(func() { a.maintainPartitions(ctx) })
 	// Alerts worker: dispatches the outbox and delivers email and webhooks;

@@ -164,6 +164,10 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 	} else {
 		return err
 	}
+	h.progress("waiting for deferred usage to settle")
+	if err := h.waitSettled(ctx); err != nil {
+		return err
+	}
 	h.progress("checking the ledger of every workspace")
 	inv, err := h.checkInvariant(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 )
 
 // initialUSD is every bench workspace's starting balance, in whole
@@ -171,6 +172,25 @@ type Invariant struct {
 	Failed   int      `json:"workspaces_failed"`
 	OK       bool     `json:"ok"`
 	Examples []string `json:"failures,omitempty"` // the first few failures
+}
+
+// waitSettled waits until the server has settled every deferred usage
+// batch (billing/settle.go), which it does every second.
+func (h *harness) waitSettled(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var pending int
+		if err := h.db.QueryRowContext(ctx, `SELECT count(*) FROM usage_accruals`).Scan(&pending); err != nil {
+			return fmt.Errorf("pending accruals: %w", err)
+		}
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d usage accruals still unsettled after a minute", pending)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // checkInvariant verifies, for every workspace, balance == sum(ledger)

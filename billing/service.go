@@ -65,6 +65,10 @@ type Config struct {
 	Seller Seller
 	// TopUps bounds auto top-up retries.
 	TopUps TopUpPolicy
+	// UsageDeferWorkspaces: a usage transaction over more workspaces than
+	// this leaves their balances to the settler (billing/settle.go);
+	// DefaultUsageDeferWorkspaces when zero, never when negative.
+	UsageDeferWorkspaces int
 	// HoldTTL is how long an unsettled hold lives (DefaultHoldTTL when zero).
 	HoldTTL time.Duration
 	// Clock is the service's clock (time.Now when nil).
@@ -92,6 +96,11 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HoldTTL == 0 {
 		c.HoldTTL = DefaultHoldTTL
+	}
+	if c.UsageDeferWorkspaces == 0 {
+		c.UsageDeferWorkspaces = DefaultUsageDeferWorkspaces
+	} else if c.UsageDeferWorkspaces < 0 {
+		c.UsageDeferWorkspaces = int(^uint(0) >> 1)
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -122,6 +131,8 @@ type Service struct {
 	startCommitters sync.Once
 	commitQueue     chan *commitRequest
 	usageRedos      atomic.Int64 // usage transactions made again (see dedupe)
+	settled         atomic.Int64 // deferred usage batches settled (see settle.go)
+	settleLag       atomic.Int64 // nanoseconds the last settlement's oldest batch waited
 }
 
 // New builds the service over db; Start loads what it keeps in memory.

@@ -15,50 +15,66 @@ import (
 	"github.com/airouter/credits/money"
 )
 
-// rollUps sums the batch's events into per-day, per-model usage totals,
-// as the rollup arguments of recordEventsSQL; recordEvents adds them to usage_rollups in
-// the charging transaction, so the usage view never scans events.
-func rollUps(events []pricedEvent) ([]any, error) {
+// rollups are a batch's events summed per workspace, day and model: what
+// usage_rollups adds, so the usage view never scans events. An inline
+// batch adds them in its own transaction (recordEventsSQL); a deferred one
+// carries them in its accrual to the settler (billing/settle.go).
+type rollups struct {
+	ws                                      []uuid.UUID
+	days, models                            []string
+	requests, in, out, cached, traces, cost []int64
+}
+
+// rollUps sums events into rollups, in the order the keys first appear.
+func rollUps(events []pricedEvent) (rollups, error) {
 	type key struct {
 		ws    uuid.UUID
 		day   string
 		model string
 	}
-	type sums struct{ requests, in, out, cached, traces, cost int64 }
-	agg := map[key]*sums{}
-	var order []key
+	at := map[key]int{}
+	var r rollups
 	for _, ev := range events {
 		k := key{ev.workspace, ev.OccurredAt.UTC().Format("2006-01-02"), ev.Model}
-		a, ok := agg[k]
+		i, ok := at[k]
 		if !ok {
-			a = &sums{}
-			agg[k] = a
-			order = append(order, k)
+			i = len(r.ws)
+			at[k] = i
+			r.ws, r.days, r.models = append(r.ws, k.ws), append(r.days, k.day), append(r.models, k.model)
+			r.requests, r.in, r.out = append(r.requests, 0), append(r.in, 0), append(r.out, 0)
+			r.cached, r.traces, r.cost = append(r.cached, 0), append(r.traces, 0), append(r.cost, 0)
 		}
 		// Counts are bounded per event (MaxTokensPerEvent, MaxTracesPerEvent)
 		// and per group (maxGroupEvents), so these sums cannot overflow; the
 		// cost is checked all the same, as every money sum is.
-		a.requests++
-		a.in += ev.InputTokens
-		a.out += ev.OutputTokens
-		a.cached += ev.CachedInputTokens
-		a.traces += ev.Traces
-		cost, err := money.Sum(money.Amount(a.cost), ev.cost, ev.traceCost)
+		r.requests[i]++
+		r.in[i] += ev.InputTokens
+		r.out[i] += ev.OutputTokens
+		r.cached[i] += ev.CachedInputTokens
+		r.traces[i] += ev.Traces
+		cost, err := money.Sum(money.Amount(r.cost[i]), ev.cost, ev.traceCost)
 		if err != nil {
-			return nil, fmt.Errorf("roll up usage: %w", err)
+			return rollups{}, fmt.Errorf("roll up usage: %w", err)
 		}
-		a.cost = int64(cost)
+		r.cost[i] = int64(cost)
 	}
-	n := len(order)
-	ws, days, models := make([]string, n), make([]string, n), make([]string, n)
-	req, in, out, cached, traces, cost := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	for i, k := range order {
-		a := agg[k]
-		ws[i], days[i], models[i] = k.ws.String(), k.day, k.model
-		req[i], in[i], out[i], cached[i], traces[i], cost[i] = a.requests, a.in, a.out, a.cached, a.traces, a.cost
+	return r, nil
+}
+
+// args are the rollups as addRollupsSQL's arguments after the workspaces
+// (a uuid[] it is given first), in its column order.
+func (r rollups) args(ws any) []any {
+	return []any{ws, pq.Array(r.days), pq.Array(r.models), pq.Array(r.requests), pq.Array(r.in), pq.Array(r.out),
+		pq.Array(r.cached), pq.Array(r.traces), pq.Array(r.cost)}
+}
+
+// wsText is r.ws as text, for a uuid[] argument.
+func (r rollups) wsText() []string {
+	out := make([]string, len(r.ws))
+	for i, id := range r.ws {
+		out[i] = id.String()
 	}
-	return []any{pq.Array(ws), pq.Array(days), pq.Array(models), pq.Array(req), pq.Array(in), pq.Array(out), pq.Array(cached),
-		pq.Array(traces), pq.Array(cost)}, nil
+	return out
 }
 
 // UsageRow is one row of the usage view. Day is zero unless grouped by

@@ -229,13 +229,17 @@ const (
 func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []pricedEvent, now time.Time, d dedupe) (outcomes []outcome, err error) {
 	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
-	accounts, err := ledger.Lock(ctx, tx, wsIDs)
+	deferred := len(wsIDs) > s.cfg.UsageDeferWorkspaces
+	if err := lockEventIDs(ctx, tx, wsIDs); err != nil {
+		return nil, err
+	}
+	plans, err := usageWorkspaces(ctx, tx, wsIDs, deferred)
 	if err != nil {
 		return nil, err
 	}
-	locked := make(map[uuid.UUID]*lockedWorkspace, len(accounts))
-	for id, a := range accounts {
-		p, err := s.plans.get(ctx, tx.Client(), a.PlanID)
+	locked := make(map[uuid.UUID]*lockedWorkspace, len(plans))
+	for id, plan := range plans {
+		p, err := s.plans.get(ctx, tx.Client(), plan)
 		if err != nil {
 			return nil, err
 		}
@@ -271,10 +275,6 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 	if err := chargeTraces(ctx, tx, fresh, locked); err != nil {
 		return nil, err
 	}
-	batch := uuid.NewString()
-	if err := recordEvents(ctx, tx, wsx, fresh, batch, d); err != nil {
-		return nil, err
-	}
 	if err := releaseHolds(ctx, tx, fresh, locked); err != nil {
 		return nil, err
 	}
@@ -287,7 +287,19 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 			return nil, fmt.Errorf("tracing of workspace %s: %w", ev.workspace, err)
 		}
 	}
-	changes := usageChanges(wsIDs, locked, batch, len(fresh))
+	batch := uuid.New()
+	if deferred {
+		// Spread over many workspaces: the settler moves the balances (see
+		// billing/settle.go).
+		if err := recordEvents(ctx, tx, wsx, fresh, batch, d, accrue(wsx, locked, now)); err != nil {
+			return nil, err
+		}
+		return outcomes, nil
+	}
+	if err := recordEvents(ctx, tx, wsx, fresh, batch, d, addRollups); err != nil {
+		return nil, err
+	}
+	changes := usageChanges(wsIDs, locked, batch.String(), len(fresh))
 	if _, _, err := ledger.Apply(ctx, tx, now, changes); err != nil {
 		return nil, err
 	}
@@ -583,7 +595,7 @@ const insertEventsSQL = `INSERT INTO usage_events (workspace_id, occurred_at, in
 		FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
 			$9::bigint[], $10::bigint[], $11::bigint[]) AS x(wi, e, m, i, o, c, t, a, co, tc)`
 
-// addRollupsSQL adds the events' rollups ($13–$21, from rollUps) to
+// addRollupsSQL adds the events' rollups ($13–$21, rollups.args) to
 // usage_rollups.
 const addRollupsSQL = `INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
 	SELECT * FROM unnest($13::uuid[], $14::date[], $15::text[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[])
@@ -592,27 +604,45 @@ const addRollupsSQL = `INSERT INTO usage_rollups (workspace_id, day, model, requ
 		cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
 		traces = usage_rollups.traces + EXCLUDED.traces, cost = usage_rollups.cost + EXCLUDED.cost`
 
-// recordEventsSQL inserts the events and adds their rollups in one
-// statement: one round trip fewer for the transaction that holds its
-// workspaces' locks. An id the event's week holds already is a unique
-// violation (see dedupe).
-const recordEventsSQL = `WITH events AS (` + insertEventsSQL + `)
-	` + addRollupsSQL
+// recordEventsSQL inserts the events and, in the same statement (one
+// round trip fewer for the transaction that holds its workspaces' locks),
+// writes what follows from them (tail: addRollupsSQL or addAccrualSQL).
+// An id the event's week holds already is a unique violation (see dedupe).
+func recordEventsSQL(tail string) string {
+	return `WITH events AS (` + insertEventsSQL + `)
+	` + tail
+}
 
 // recordEventsRefusedSQL is recordEventsSQL for a later attempt: an id
 // the event's partition holds already is not inserted but returned.
-const recordEventsRefusedSQL = `WITH events AS (` + insertEventsSQL + `
+func recordEventsRefusedSQL(tail string) string {
+	return `WITH events AS (` + insertEventsSQL + `
 		ON CONFLICT DO NOTHING RETURNING workspace_id, event_id
-	), rollups AS (` + addRollupsSQL + `)
+	), tail AS (` + tail + `)
 	SELECT x.wi, x.e FROM unnest($2::int[], $3::text[]) AS x(wi, e)
 	WHERE NOT EXISTS (SELECT FROM events WHERE events.workspace_id = ($1::uuid[])[x.wi] AND events.event_id = x.e)`
+}
+
+// effects is what recording a batch's events writes besides them: the SQL
+// that follows the insert and its arguments ($13 on).
+type effects func(events []pricedEvent) (tail string, args []any, err error)
+
+// addRollups adds the batch's rollups to usage_rollups (an inline batch).
+func addRollups(events []pricedEvent) (string, []any, error) {
+	r, err := rollUps(events)
+	if err != nil {
+		return "", nil, err
+	}
+	return addRollupsSQL, r.args(pq.Array(r.wsText())), nil
+}
 
 // recordEvents writes the events, charged under the ledger reference
-// batch (which ledger entry charged them, and so when, is the batch), and
-// their rollups. When the insert refuses an event as recorded already, it
-// returns a *redo saying how to look for duplicates next time.
-func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events []pricedEvent, batch string, d dedupe) error {
-	rollups, err := rollUps(events)
+// batch (which ledger entry charged them, and so when, is the batch; a
+// deferred batch's is its settlement's), and what effects adds. When the
+// insert refuses an event as recorded already, it returns a *redo saying
+// how to look for duplicates next time.
+func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events []pricedEvent, batch uuid.UUID, d dedupe, effects effects) error {
+	tail, tailArgs, err := effects(events)
 	if err != nil {
 		return err
 	}
@@ -627,9 +657,9 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 		at[i] = ev.OccurredAt.UnixMicro()
 	}
 	args := append([]any{pq.Array(wsx.text), pq.Array(wi), pq.Array(ids), pq.Array(models), pq.Array(in), pq.Array(out), pq.Array(cached),
-		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch}, rollups...)
+		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch.String()}, tailArgs...)
 	if !d.wholeWindow {
-		_, err := tx.ExecContext(ctx, recordEventsSQL, args...)
+		_, err := tx.ExecContext(ctx, recordEventsSQL(tail), args...)
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "23505" { // unique_violation: an id its week holds
 			return &redo{next: dedupe{wholeWindow: true, known: d.known}}
@@ -639,7 +669,7 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 		}
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, recordEventsRefusedSQL, args...)
+	rows, err := tx.QueryContext(ctx, recordEventsRefusedSQL(tail), args...)
 	if err != nil {
 		return fmt.Errorf("record usage events: %w", err)
 	}

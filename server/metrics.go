@@ -30,9 +30,16 @@ type routeStatus struct {
 	status int
 }
 
-// newMetrics registers the server's metrics on reg; usageRedos, when not
-// nil, reads the billing service's count of redone usage transactions.
-func newMetrics(reg *prometheus.Registry, usageRedos func() int64) *metrics {
+// usageStats are the billing service's ingestion counters.
+type usageStats interface {
+	UsageRedos() int64
+	UsageSettled() int64
+	UsageSettleLag() time.Duration
+}
+
+// newMetrics registers the server's metrics on reg, with the billing
+// service's ingestion counters when usage is not nil.
+func newMetrics(reg *prometheus.Registry, usage usageStats) *metrics {
 	m := &metrics{
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "credits_http_request_duration_seconds", Help: "HTTP requests by route pattern and status.",
@@ -49,11 +56,17 @@ func newMetrics(reg *prometheus.Registry, usageRedos func() int64) *metrics {
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.requests, m.authorize, m.usage, m.webhooks, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if usageRedos != nil {
+	if usage != nil {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "credits_usage_redos_total",
 			Help: "Usage transactions made again because the insert refused an event its week already held (a retried event).",
-		}, func() float64 { return float64(usageRedos()) }))
+		}, func() float64 { return float64(usage.UsageRedos()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "credits_usage_settled_batches_total",
+			Help: "Deferred usage batches (spread over many workspaces) this instance settled into balances.",
+		}, func() float64 { return float64(usage.UsageSettled()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "credits_usage_settle_lag_seconds",
+			Help: "How long the oldest batch of this instance's last settlement waited to reach balances.",
+		}, func() float64 { return usage.UsageSettleLag().Seconds() }))
 	}
 	m.authorizeAllowed = m.authorize.WithLabelValues("allowed")
 	m.authorizeBlocked = m.authorize.WithLabelValues("blocked")

@@ -79,11 +79,11 @@ func New(d Deps) *Server {
 	if d.BodyTimeout <= 0 {
 		d.BodyTimeout = 10 * time.Second
 	}
-	var usageRedos func() int64
+	var usage usageStats
 	if d.Billing != nil {
-		usageRedos = d.Billing.UsageRedos
+		usage = d.Billing
 	}
-	s := &Server{deps: d, metrics: newMetrics(d.Registry, usageRedos), mux: http.NewServeMux(), router: http.NewServeMux()}
+	s := &Server{deps: d, metrics: newMetrics(d.Registry, usage), mux: http.NewServeMux(), router: http.NewServeMux()}
 	// The mutation limit lives in the GraphQL layer, where it sees every
 	// transport (a WebSocket's mutations included).
 	if d.MutationsPerSecond != 0 {

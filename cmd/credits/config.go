@@ -31,6 +31,7 @@ type config struct {
 	MaxPurchase         money.Amount
 	LargeAdjustment     money.Amount
 	UsageRetention      time.Duration
+	SettleInterval      time.Duration
 	SellerName          string
 	SellerAddress       string
 	SellerTaxID         string
@@ -118,6 +119,7 @@ func loadConfig() (config, error) {
 	}{
 		{"HTTP_READ_TIMEOUT", "30s", &c.ReadTimeout},
 		{"HTTP_IDLE_TIMEOUT", "120s", &c.IdleTimeout},
+		{"USAGE_SETTLE_INTERVAL", "1s", &c.SettleInterval},
 		{"HTTP_BODY_TIMEOUT", "10s", &c.BodyTimeout},
 	} {
 		if *d.to, err = time.ParseDuration(env(d.key, d.def)); err != nil || *d.to <= 0 {

@@ -139,7 +139,8 @@ func options(cfg config, log *slog.Logger) app.Options {
 	return app.Options{
 		DatabaseURL: cfg.DatabaseURL, Processor: processor, Log: log, PublicURL: cfg.PublicURL, DownloadSigningKey: key,
 		Limits: cfg.graphLimits(), CORSAllowedOrigins: cfg.CORSAllowedOrigins, BodyTimeout: cfg.BodyTimeout, UsageRetention: cfg.UsageRetention,
-		WebhookSecret: webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
+		SettleInterval: cfg.SettleInterval,
+		WebhookSecret:  webhookSecret(cfg, processor == nil), AuthorizeMaxStale: cfg.AuthorizeMaxStale,
 		MutationsPerSecond: cfg.MutationsPerSecond, MutationBurst: cfg.MutationBurst, StripePublishableKey: cfg.StripePublishable,
 		Alerts: alerts.Config{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, AllowPrivate: cfg.WebhookAllowPrivate, SendTimeout: cfg.AlertsSendTimeout,
 			MaxRate: cfg.AlertsMaxRate},

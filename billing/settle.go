@@ -1,0 +1,443 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+
+	"github.com/airouter/credits/ledger"
+	"github.com/airouter/credits/money"
+)
+
+// Deferred settlement. A usage transaction over a few workspaces moves
+// their balances itself. One spread over many (a router's report mixes its
+// customers' calls) would write a ledger entry, a balance update and a
+// rollup per workspace for a handful of events each: about one balance
+// write per event, which caps ingestion at a fraction of what the disk
+// takes (docs/performance.md). Such a transaction instead records its
+// events (deduplicated, trace-priced and hold-settled as always, under the
+// same workspace locks) and one accrual row carrying its per-workspace
+// sums; the settler merges the accruals of many transactions and moves
+// each workspace's balance once per settlement, with its ledger entries
+// and rollups, in one transaction that also deletes the accruals it
+// applied. So nothing is applied twice or lost (an accrual is applied
+// exactly when it is deleted), the ledger still equals the balance, and
+// the usage view still agrees with the ledger; what changes is when:
+// deferred usage reaches the balance, the gate and auto top-up at the next
+// settlement, at most the settle interval later (plus the settlement's own
+// time). DefaultUsageDeferWorkspaces is where spreading starts to cost.
+
+// DefaultUsageDeferWorkspaces: a usage transaction whose events belong to
+// more workspaces than this is settled by the settler (Config).
+const DefaultUsageDeferWorkspaces = 64
+
+// maxSettleBatches bounds one settlement transaction (each batch holds at
+// most maxGroupEvents events).
+const maxSettleBatches = 200
+
+// addAccrualSQL is recordEventsSQL's tail for a deferred batch: one row
+// with the per-workspace sums ($14–$16 in the order of the workspaces $1)
+// and the rollups ($17–$25, workspaces by number).
+const addAccrualSQL = `INSERT INTO usage_accruals (batch, created_at, events, workspaces, usage, tracing, released,
+		rollup_workspace_n, rollup_days, rollup_models, rollup_requests, rollup_input_tokens, rollup_output_tokens,
+		rollup_cached_input_tokens, rollup_traces, rollup_cost)
+	VALUES ($12, $26, $13, $1::uuid[], $14::bigint[], $15::bigint[], $16::bigint[], $17::int[], $18::date[], $19::text[],
+		$20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[])`
+
+// accrue is recordEvents' effects for a deferred batch: its accrual row.
+func accrue(wsx workspaceIndex, locked map[uuid.UUID]*lockedWorkspace, now time.Time) effects {
+	return func(events []pricedEvent) (string, []any, error) {
+		r, err := rollUps(events)
+		if err != nil {
+			return "", nil, err
+		}
+		n := len(wsx.ids)
+		usage, tracing, released := make([]int64, n), make([]int64, n), make([]int64, n)
+		for i, id := range wsx.ids {
+			if lw, ok := locked[id]; ok {
+				usage[i], tracing[i], released[i] = int64(lw.usage), int64(lw.tracing), int64(lw.released)
+			}
+		}
+		wn := make([]int32, len(r.ws))
+		for i, id := range r.ws {
+			wn[i] = wsx.of(id)
+		}
+		args := append([]any{len(events), pq.Array(usage), pq.Array(tracing), pq.Array(released), pq.Array(wn)},
+			r.args(nil)[1:]...)
+		return addAccrualSQL, append(args, now), nil
+	}
+}
+
+// claimAccrualsSQL deletes and returns up to $1 accruals, oldest first,
+// skipping those another settler holds; with $2 only those batches.
+const claimAccrualsSQL = `DELETE FROM usage_accruals WHERE batch IN (
+		SELECT batch FROM usage_accruals WHERE $2::uuid[] IS NULL OR batch = ANY($2::uuid[])
+		ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+	RETURNING batch, created_at, events, workspaces::text[], usage, tracing, released, rollup_workspace_n, rollup_days::text[],
+		rollup_models, rollup_requests, rollup_input_tokens, rollup_output_tokens, rollup_cached_input_tokens, rollup_traces,
+		rollup_cost`
+
+// accrual is one claimed usage_accruals row.
+type accrual struct {
+	batch                                   uuid.UUID
+	createdAt                               time.Time
+	events                                  int64
+	workspaces                              pq.StringArray
+	usage, tracing, released                pq.Int64Array
+	rollupWS                                pq.Int64Array
+	days, models                            pq.StringArray
+	requests, in, out, cached, traces, cost pq.Int64Array
+}
+
+// settlement is what one settlement transaction applies: the claimed
+// accruals merged per workspace and per rollup key.
+type settlement struct {
+	batches, events int64
+	oldest          time.Time
+	sums            map[uuid.UUID]*wsSums
+	rollups         map[rollupKey]*rollupSums
+	order           []rollupKey
+}
+
+type wsSums struct{ usage, tracing, released money.Amount }
+
+type rollupKey struct {
+	ws         uuid.UUID
+	day, model string
+}
+
+type rollupSums struct{ requests, in, out, cached, traces, cost int64 }
+
+// add merges one accrual into s, checking every sum.
+func (s *settlement) add(a accrual) error {
+	n := len(a.workspaces)
+	if len(a.usage) != n || len(a.tracing) != n || len(a.released) != n {
+		return fmt.Errorf("accrual %s: arrays of different lengths", a.batch)
+	}
+	ids := make([]uuid.UUID, n)
+	for i, text := range a.workspaces {
+		id, err := uuid.Parse(text)
+		if err != nil {
+			return fmt.Errorf("accrual %s: %w", a.batch, err)
+		}
+		ids[i] = id
+		if a.usage[i] == 0 && a.tracing[i] == 0 && a.released[i] == 0 {
+			continue
+		}
+		sum := s.sums[id]
+		if sum == nil {
+			sum = &wsSums{}
+			s.sums[id] = sum
+		}
+		var err1, err2, err3 error
+		sum.usage, err1 = money.Add(sum.usage, money.Amount(a.usage[i]))
+		sum.tracing, err2 = money.Add(sum.tracing, money.Amount(a.tracing[i]))
+		sum.released, err3 = money.Add(sum.released, money.Amount(a.released[i]))
+		if err1 != nil || err2 != nil || err3 != nil {
+			return fmt.Errorf("accrual %s, workspace %s: %w", a.batch, id, money.ErrOverflow)
+		}
+	}
+	for i, wn := range a.rollupWS {
+		if wn < 1 || int(wn) > n {
+			return fmt.Errorf("accrual %s: rollup of workspace number %d of %d", a.batch, wn, n)
+		}
+		k := rollupKey{ids[wn-1], a.days[i], a.models[i]}
+		r := s.rollups[k]
+		if r == nil {
+			r = &rollupSums{}
+			s.rollups[k] = r
+			s.order = append(s.order, k)
+		}
+		cost, err := money.Add(money.Amount(r.cost), money.Amount(a.cost[i]))
+		if err != nil {
+			return fmt.Errorf("accrual %s: rollup cost: %w", a.batch, err)
+		}
+		r.requests += a.requests[i]
+		r.in += a.in[i]
+		r.out += a.out[i]
+		r.cached += a.cached[i]
+		r.traces += a.traces[i]
+		r.cost = int64(cost)
+	}
+	s.batches++
+	s.events += a.events
+	if s.oldest.IsZero() || a.createdAt.Before(s.oldest) {
+		s.oldest = a.createdAt
+	}
+	return nil
+}
+
+// rollupArgs are the merged rollups as addRollupsSQL's arguments.
+func (s *settlement) rollupArgs() []any {
+	var r rollups
+	for _, k := range s.order {
+		v := s.rollups[k]
+		r.ws, r.days, r.models = append(r.ws, k.ws), append(r.days, k.day), append(r.models, k.model)
+		r.requests, r.in, r.out = append(r.requests, v.requests), append(r.in, v.in), append(r.out, v.out)
+		r.cached, r.traces, r.cost = append(r.cached, v.cached), append(r.traces, v.traces), append(r.cost, v.cost)
+	}
+	return r.args(pq.Array(r.wsText()))
+}
+
+// changes are the ledger changes of the settlement, under reference ref:
+// one usage and one tracing entry per workspace (each when non-zero) and
+// the release of the holds its events settled.
+func (s *settlement) changes(ref string) []ledger.Change {
+	desc := fmt.Sprintf("usage settled: %d events of %d batches", s.events, s.batches)
+	ids := make([]uuid.UUID, 0, len(s.sums))
+	for id := range s.sums {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i][:], ids[j][:]) < 0 })
+	var out []ledger.Change
+	for _, id := range ids {
+		v := s.sums[id]
+		if v.usage != 0 {
+			out = append(out, ledger.Change{WorkspaceID: id, Kind: KindUsage, Amount: -v.usage, Reference: ref, Description: desc, FreshReference: true})
+		}
+		if v.tracing != 0 {
+			out = append(out, ledger.Change{WorkspaceID: id, Kind: KindTracing, Amount: -v.tracing, Reference: ref, Description: desc, FreshReference: true})
+		}
+		if v.released != 0 {
+			out = append(out, ledger.Change{WorkspaceID: id, Held: -v.released})
+		}
+	}
+	return out
+}
+
+// SettleUsage applies every deferred usage accrual committed so far (those
+// another settler is applying meanwhile excepted) and returns how many it
+// applied. An accrual that cannot be applied (its sums would overflow a
+// balance) is left for an operator and reported in the error; the others
+// are applied.
+func (s *Service) SettleUsage(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.settleAccruals(ctx, nil)
+		total += n
+		if err != nil {
+			m, err := s.settleOneByOne(ctx)
+			return total + m, err
+		}
+		if n < maxSettleBatches {
+			return total, nil
+		}
+	}
+}
+
+// settleOneByOne settles the pending accruals one per transaction, after a
+// settlement of many failed, so that one that cannot be applied does not
+// hold back the rest.
+func (s *Service) settleOneByOne(ctx context.Context) (int, error) {
+	var pending []uuid.UUID
+	rows, err := s.ledger.DB().QueryContext(ctx, `SELECT batch FROM usage_accruals ORDER BY created_at LIMIT $1`, maxSettleBatches)
+	if err != nil {
+		return 0, fmt.Errorf("settle usage: %w", err)
+	}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("settle usage: %w", err)
+		}
+		pending = append(pending, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("settle usage: %w", err)
+	}
+	settled := 0
+	var failed []string
+	for _, id := range pending {
+		n, err := s.settleAccruals(ctx, []uuid.UUID{id})
+		settled += n
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", id, err))
+		}
+	}
+	if len(failed) > 0 {
+		return settled, fmt.Errorf("settle usage: %d accruals left unsettled: %s", len(failed), strings.Join(failed, "; "))
+	}
+	return settled, nil
+}
+
+// settleAccruals claims up to maxSettleBatches accruals (only the batches given,
+// when any) and applies them in one transaction.
+func (s *Service) settleAccruals(ctx context.Context, batches []uuid.UUID) (int, error) {
+	var only any
+	if batches != nil {
+		ids := make([]string, len(batches))
+		for i, id := range batches {
+			ids[i] = id.String()
+		}
+		only = pq.Array(ids)
+	}
+	st := settlement{sums: map[uuid.UUID]*wsSums{}, rollups: map[rollupKey]*rollupSums{}}
+	err := s.inTx(ctx, func(tx *ledger.Tx) error {
+		rows, err := tx.QueryContext(ctx, claimAccrualsSQL, maxSettleBatches, only)
+		if err != nil {
+			return fmt.Errorf("claim accruals: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a accrual
+			if err := rows.Scan(&a.batch, &a.createdAt, &a.events, &a.workspaces, &a.usage, &a.tracing, &a.released, &a.rollupWS,
+				&a.days, &a.models, &a.requests, &a.in, &a.out, &a.cached, &a.traces, &a.cost); err != nil {
+				return fmt.Errorf("claim accruals: %w", err)
+			}
+			if err := st.add(a); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claim accruals: %w", err)
+		}
+		if st.batches == 0 {
+			return nil
+		}
+		ids := make([]uuid.UUID, 0, len(st.sums))
+		for id := range st.sums {
+			ids = append(ids, id)
+		}
+		if _, err := ledger.Lock(ctx, tx, ids); err != nil {
+			return err
+		}
+		if len(st.order) > 0 {
+			if _, err := tx.ExecContext(ctx, settleRollupsSQL, st.rollupArgs()...); err != nil {
+				return fmt.Errorf("settle rollups: %w", err)
+			}
+		}
+		_, _, err = ledger.Apply(ctx, tx, s.now(), st.changes(uuid.NewString()))
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if st.batches > 0 {
+		s.settled.Add(st.batches)
+		s.settleLag.Store(int64(s.now().Sub(st.oldest)))
+	}
+	return int(st.batches), nil
+}
+
+// settleRollupsSQL is addRollupsSQL with its arguments numbered from $1.
+var settleRollupsSQL = renumber(addRollupsSQL, 13, 21, -12)
+
+// renumber shifts the parameters $from…$to of query by delta.
+func renumber(query string, from, to, delta int) string {
+	for n := from; n <= to; n++ {
+		query = strings.ReplaceAll(query, fmt.Sprintf("$%d::", n), fmt.Sprintf("$%d::", n+delta))
+	}
+	return query
+}
+
+// RunSettlement settles deferred usage every interval until ctx ends, and
+// once more then, so a graceful shutdown leaves nothing for the next start
+// (which settles what a crash left, at its first tick).
+func (s *Service) RunSettlement(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	run := func() {
+		// Not tied to ctx: a settlement is short, and cut off halfway it
+		// would only be rolled back.
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := s.SettleUsage(c); err != nil {
+			s.log.Error("settle usage", "err", err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			run()
+			return
+		case <-t.C:
+			run()
+		}
+	}
+}
+
+// UsageSettled is how many deferred usage batches this process settled;
+// UsageSettleLag how long the oldest of the last settlement waited for it.
+func (s *Service) UsageSettled() int64 { return s.settled.Load() }
+
+// UsageSettleLag: see UsageSettled.
+func (s *Service) UsageSettleLag() time.Duration { return time.Duration(s.settleLag.Load()) }
+
+// eventIDLocks is the advisory lock class (the first key of the two-key
+// form, which no other lock of the service uses) of usage event ids; the
+// second key is a workspace's bucket.
+const eventIDLocks = 0x75736167 // "usag"
+
+// eventIDBuckets is how many buckets workspaces hash into for eventIDLocks.
+const eventIDBuckets = 64
+
+// lockEventIDs takes, for the rest of tx, the event-id locks of the
+// workspaces' buckets, in bucket order. Every usage transaction takes
+// them before anything else, so two never record events of one workspace
+// at once: the duplicate lookup of the neighbouring week cannot see an
+// insert that has not committed. (An inline batch holds its workspaces'
+// row locks too; a deferred one does not, so that it never waits for a
+// settlement, which holds thousands of them.)
+func lockEventIDs(ctx context.Context, tx *ledger.Tx, ws []uuid.UUID) error {
+	seen := map[int32]bool{}
+	var buckets []int32
+	for _, id := range ws {
+		h := fnv.New32a()
+		h.Write(id[:])
+		b := int32(h.Sum32() % eventIDBuckets)
+		if !seen[b] {
+			seen[b] = true
+			buckets = append(buckets, b)
+		}
+	}
+	slices.Sort(buckets)
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1::int, b) FROM unnest($2::int[]) WITH ORDINALITY AS x(b, n) ORDER BY n`,
+		eventIDLocks, pq.Array(buckets)); err != nil {
+		return fmt.Errorf("lock usage event ids: %w", err)
+	}
+	return nil
+}
+
+// usageWorkspaces returns the plan of each of the ids that names a
+// workspace: row-locked (ledger.Lock) for an inline batch, read for a
+// deferred one.
+func usageWorkspaces(ctx context.Context, tx *ledger.Tx, ids []uuid.UUID, deferred bool) (map[uuid.UUID]string, error) {
+	plans := make(map[uuid.UUID]string, len(ids))
+	if !deferred {
+		accounts, err := ledger.Lock(ctx, tx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, a := range accounts {
+			plans[id] = a.PlanID
+		}
+		return plans, nil
+	}
+	text := make([]string, len(ids))
+	for i, id := range ids {
+		text[i] = id.String()
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, plan_id FROM workspaces WHERE id = ANY($1::uuid[])`, pq.Array(text))
+	if err != nil {
+		return nil, fmt.Errorf("read workspaces: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var plan string
+		if err := rows.Scan(&id, &plan); err != nil {
+			return nil, fmt.Errorf("read workspaces: %w", err)
+		}
+		plans[id] = plan
+	}
+	return plans, rows.Err()
+}
