@@ -132,6 +132,9 @@ func (s *settlement) add(a accrual) error {
 		if a.usage[i] == 0 && a.tracing[i] == 0 && a.released[i] == 0 {
 			continue
 		}
+		if a.usage[i] < 0 || a.tracing[i] < 0 || a.released[i] < 0 {
+			return fmt.Errorf("accrual %s, workspace %s: negative usage, tracing or release (usage never credits)", a.batch, id)
+		}
 		sum := s.sums[id]
 		if sum == nil {
 			sum = &wsSums{}
