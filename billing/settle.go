@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,133 +77,63 @@ func accrue(wsx workspaceIndex, locked map[uuid.UUID]*lockedWorkspace, now time.
 	}
 }
 
-// claimAccrualsSQL deletes and returns up to $1 accruals, oldest first,
-// skipping those another settler holds; with $2 only those batches.
-const claimAccrualsSQL = `DELETE FROM usage_accruals WHERE batch IN (
-		SELECT batch FROM usage_accruals WHERE $2::uuid[] IS NULL OR batch = ANY($2::uuid[])
-		ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-	RETURNING batch, created_at, events, workspaces::text[], usage, tracing, released, rollup_workspace_n, rollup_days::text[],
-		rollup_models, rollup_requests, rollup_input_tokens, rollup_output_tokens, rollup_cached_input_tokens, rollup_traces,
-		rollup_cost`
+// claimAccrualsSQL locks up to $1 accruals, oldest first, skipping those
+// another settler holds (with $2, only those batches).
+const claimAccrualsSQL = `SELECT batch, created_at, events FROM usage_accruals
+	WHERE $2::uuid[] IS NULL OR batch = ANY($2::uuid[])
+	ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`
 
-// accrual is one claimed usage_accruals row.
-type accrual struct {
-	batch                                   uuid.UUID
-	createdAt                               time.Time
-	events                                  int64
-	workspaces                              pq.StringArray
-	usage, tracing, released                pq.Int64Array
-	rollupWS                                pq.Int64Array
-	days, models                            pq.StringArray
-	requests, in, out, cached, traces, cost pq.Int64Array
-}
+// sumAccrualsSQL sums the accruals $1 per workspace (numeric sums: an
+// overflow is seen, not wrapped), with whether any amount is negative.
+const sumAccrualsSQL = `SELECT x.ws, sum(x.u)::text, sum(x.t)::text, sum(x.r)::text, bool_or(x.u < 0 OR x.t < 0 OR x.r < 0)
+	FROM usage_accruals a, unnest(a.workspaces, a.usage, a.tracing, a.released) AS x(ws, u, t, r)
+	WHERE a.batch = ANY($1::uuid[])
+	GROUP BY x.ws HAVING bool_or(x.u <> 0 OR x.t <> 0 OR x.r <> 0)`
+
+// applyAccrualsSQL deletes the accruals $1, adds their rollups to
+// usage_rollups (merged per workspace, day and model) and returns how many
+// it deleted. It runs after the workspaces are locked, as every writer of
+// rollups does.
+const applyAccrualsSQL = `WITH claimed AS (
+		DELETE FROM usage_accruals WHERE batch = ANY($1::uuid[]) RETURNING *
+	), rollups AS (
+		INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
+		SELECT c.workspaces[x.n], x.day, x.model, sum(x.rq)::bigint, sum(x.i)::bigint, sum(x.o)::bigint, sum(x.ca)::bigint,
+			sum(x.tr)::bigint, sum(x.co)::bigint
+		FROM claimed c, unnest(c.rollup_workspace_n, c.rollup_days, c.rollup_models, c.rollup_requests, c.rollup_input_tokens,
+			c.rollup_output_tokens, c.rollup_cached_input_tokens, c.rollup_traces, c.rollup_cost) AS x(n, day, model, rq, i, o, ca, tr, co)
+		GROUP BY 1, 2, 3
+		ON CONFLICT (workspace_id, day, model) DO UPDATE SET requests = usage_rollups.requests + EXCLUDED.requests,
+			input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens, output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
+			cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
+			traces = usage_rollups.traces + EXCLUDED.traces, cost = usage_rollups.cost + EXCLUDED.cost
+	)
+	SELECT count(*) FROM claimed`
 
 // settlement is what one settlement transaction applies: the claimed
-// accruals merged per workspace and per rollup key.
+// accruals' sums per workspace.
 type settlement struct {
-	batches, events int64
-	oldest          time.Time
-	sums            map[uuid.UUID]*wsSums
-	rollups         map[rollupKey]*rollupSums
-	order           []rollupKey
+	batches []string
+	events  int64
+	oldest  time.Time
+	sums    map[uuid.UUID]wsSums
 }
 
 type wsSums struct{ usage, tracing, released money.Amount }
 
-type rollupKey struct {
-	ws         uuid.UUID
-	day, model string
-}
-
-type rollupSums struct{ requests, in, out, cached, traces, cost int64 }
-
-// add merges one accrual into s, checking every sum.
-func (s *settlement) add(a accrual) error {
-	n := len(a.workspaces)
-	if len(a.usage) != n || len(a.tracing) != n || len(a.released) != n {
-		return fmt.Errorf("accrual %s: arrays of different lengths", a.batch)
-	}
-	ids := make([]uuid.UUID, n)
-	for i, text := range a.workspaces {
-		id, err := uuid.Parse(text)
-		if err != nil {
-			return fmt.Errorf("accrual %s: %w", a.batch, err)
-		}
-		ids[i] = id
-		if a.usage[i] == 0 && a.tracing[i] == 0 && a.released[i] == 0 {
-			continue
-		}
-		if a.usage[i] < 0 || a.tracing[i] < 0 || a.released[i] < 0 {
-			return fmt.Errorf("accrual %s, workspace %s: negative usage, tracing or release (usage never credits)", a.batch, id)
-		}
-		sum := s.sums[id]
-		if sum == nil {
-			sum = &wsSums{}
-			s.sums[id] = sum
-		}
-		var err1, err2, err3 error
-		sum.usage, err1 = money.Add(sum.usage, money.Amount(a.usage[i]))
-		sum.tracing, err2 = money.Add(sum.tracing, money.Amount(a.tracing[i]))
-		sum.released, err3 = money.Add(sum.released, money.Amount(a.released[i]))
-		if err1 != nil || err2 != nil || err3 != nil {
-			return fmt.Errorf("accrual %s, workspace %s: %w", a.batch, id, money.ErrOverflow)
-		}
-	}
-	for i, wn := range a.rollupWS {
-		if wn < 1 || int(wn) > n {
-			return fmt.Errorf("accrual %s: rollup of workspace number %d of %d", a.batch, wn, n)
-		}
-		k := rollupKey{ids[wn-1], a.days[i], a.models[i]}
-		r := s.rollups[k]
-		if r == nil {
-			r = &rollupSums{}
-			s.rollups[k] = r
-			s.order = append(s.order, k)
-		}
-		cost, err := money.Add(money.Amount(r.cost), money.Amount(a.cost[i]))
-		if err != nil {
-			return fmt.Errorf("accrual %s: rollup cost: %w", a.batch, err)
-		}
-		r.requests += a.requests[i]
-		r.in += a.in[i]
-		r.out += a.out[i]
-		r.cached += a.cached[i]
-		r.traces += a.traces[i]
-		r.cost = int64(cost)
-	}
-	s.batches++
-	s.events += a.events
-	if s.oldest.IsZero() || a.createdAt.Before(s.oldest) {
-		s.oldest = a.createdAt
-	}
-	return nil
-}
-
-// rollupArgs are the merged rollups as addRollupsSQL's arguments.
-func (s *settlement) rollupArgs() []any {
-	var r rollups
-	for _, k := range s.order {
-		v := s.rollups[k]
-		r.ws, r.days, r.models = append(r.ws, k.ws), append(r.days, k.day), append(r.models, k.model)
-		r.requests, r.in, r.out = append(r.requests, v.requests), append(r.in, v.in), append(r.out, v.out)
-		r.cached, r.traces, r.cost = append(r.cached, v.cached), append(r.traces, v.traces), append(r.cost, v.cost)
-	}
-	return r.args(pq.Array(r.wsText()))
-}
-
 // changes are the ledger changes of the settlement, under reference ref:
 // one usage and one tracing entry per workspace (each when non-zero) and
 // the release of the holds its events settled.
-func (s *settlement) changes(ref string) []ledger.Change {
-	desc := fmt.Sprintf("usage settled: %d events of %d batches", s.events, s.batches)
-	ids := make([]uuid.UUID, 0, len(s.sums))
-	for id := range s.sums {
+func (st *settlement) changes(ref string) []ledger.Change {
+	desc := fmt.Sprintf("usage settled: %d events of %d batches", st.events, len(st.batches))
+	ids := make([]uuid.UUID, 0, len(st.sums))
+	for id := range st.sums {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i][:], ids[j][:]) < 0 })
 	var out []ledger.Change
 	for _, id := range ids {
-		v := s.sums[id]
+		v := st.sums[id]
 		if v.usage != 0 {
 			out = append(out, ledger.Change{WorkspaceID: id, Kind: KindUsage, Amount: -v.usage, Reference: ref, Description: desc, FreshReference: true})
 		}
@@ -214,6 +145,61 @@ func (s *settlement) changes(ref string) []ledger.Change {
 		}
 	}
 	return out
+}
+
+// claim locks the accruals to settle and sums them per workspace.
+func (st *settlement) claim(ctx context.Context, tx *ledger.Tx, only any) error {
+	rows, err := tx.QueryContext(ctx, claimAccrualsSQL, maxSettleBatches, only)
+	if err != nil {
+		return fmt.Errorf("claim accruals: %w", err)
+	}
+	for rows.Next() {
+		var batch string
+		var at time.Time
+		var events int64
+		if err := rows.Scan(&batch, &at, &events); err != nil {
+			rows.Close()
+			return fmt.Errorf("claim accruals: %w", err)
+		}
+		st.batches = append(st.batches, batch)
+		st.events += events
+		if st.oldest.IsZero() || at.Before(st.oldest) {
+			st.oldest = at
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(st.batches) == 0 {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, sumAccrualsSQL, pq.Array(st.batches))
+	if err != nil {
+		return fmt.Errorf("sum accruals: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var usage, tracing, released string
+		var negative bool
+		if err := rows.Scan(&id, &usage, &tracing, &released, &negative); err != nil {
+			return fmt.Errorf("sum accruals: %w", err)
+		}
+		if negative {
+			return fmt.Errorf("accruals %s, workspace %s: negative usage, tracing or release (usage never credits)", strings.Join(st.batches, ","), id)
+		}
+		var v wsSums
+		for _, f := range []struct {
+			text string
+			to   *money.Amount
+		}{{usage, &v.usage}, {tracing, &v.tracing}, {released, &v.released}} {
+			n, err := strconv.ParseInt(f.text, 10, 64)
+			if err != nil {
+				return fmt.Errorf("accruals %s, workspace %s: %w", strings.Join(st.batches, ","), id, money.ErrOverflow)
+			}
+			*f.to = money.Amount(n)
+		}
+		st.sums[id] = v
+	}
+	return rows.Err()
 }
 
 // SettleUsage applies every deferred usage accrual committed so far (those
@@ -272,8 +258,8 @@ func (s *Service) settleOneByOne(ctx context.Context) (int, error) {
 	return settled, nil
 }
 
-// settleAccruals claims up to maxSettleBatches accruals (only the batches given,
-// when any) and applies them in one transaction.
+// settleAccruals claims up to maxSettleBatches accruals (only the batches
+// given, when any) and applies them in one transaction.
 func (s *Service) settleAccruals(ctx context.Context, batches []uuid.UUID) (int, error) {
 	var only any
 	if batches != nil {
@@ -283,28 +269,11 @@ func (s *Service) settleAccruals(ctx context.Context, batches []uuid.UUID) (int,
 		}
 		only = pq.Array(ids)
 	}
-	st := settlement{sums: map[uuid.UUID]*wsSums{}, rollups: map[rollupKey]*rollupSums{}}
+	var st settlement
 	err := s.inTx(ctx, func(tx *ledger.Tx) error {
-		rows, err := tx.QueryContext(ctx, claimAccrualsSQL, maxSettleBatches, only)
-		if err != nil {
-			return fmt.Errorf("claim accruals: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a accrual
-			if err := rows.Scan(&a.batch, &a.createdAt, &a.events, &a.workspaces, &a.usage, &a.tracing, &a.released, &a.rollupWS,
-				&a.days, &a.models, &a.requests, &a.in, &a.out, &a.cached, &a.traces, &a.cost); err != nil {
-				return fmt.Errorf("claim accruals: %w", err)
-			}
-			if err := st.add(a); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claim accruals: %w", err)
-		}
-		if st.batches == 0 {
-			return nil
+		st = settlement{sums: map[uuid.UUID]wsSums{}}
+		if err := st.claim(ctx, tx, only); err != nil || len(st.batches) == 0 {
+			return err
 		}
 		ids := make([]uuid.UUID, 0, len(st.sums))
 		for id := range st.sums {
@@ -313,33 +282,24 @@ func (s *Service) settleAccruals(ctx context.Context, batches []uuid.UUID) (int,
 		if _, err := ledger.Lock(ctx, tx, ids); err != nil {
 			return err
 		}
-		if len(st.order) > 0 {
-			if _, err := tx.ExecContext(ctx, settleRollupsSQL, st.rollupArgs()...); err != nil {
-				return fmt.Errorf("settle rollups: %w", err)
-			}
+		var deleted int
+		if err := tx.QueryRow(ctx, applyAccrualsSQL, []any{pq.Array(st.batches)}, &deleted); err != nil {
+			return fmt.Errorf("apply accruals: %w", err)
 		}
-		_, _, err = ledger.Apply(ctx, tx, s.now(), st.changes(uuid.NewString()))
+		if deleted != len(st.batches) {
+			return fmt.Errorf("apply accruals: deleted %d of the %d claimed", deleted, len(st.batches))
+		}
+		_, _, err := ledger.Apply(ctx, tx, s.now(), st.changes(uuid.NewString()))
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	if st.batches > 0 {
-		s.settled.Add(st.batches)
+	if len(st.batches) > 0 {
+		s.settled.Add(int64(len(st.batches)))
 		s.settleLag.Store(int64(s.now().Sub(st.oldest)))
 	}
-	return int(st.batches), nil
-}
-
-// settleRollupsSQL is addRollupsSQL with its arguments numbered from $1.
-var settleRollupsSQL = renumber(addRollupsSQL, 13, 21, -12)
-
-// renumber shifts the parameters $from…$to of query by delta.
-func renumber(query string, from, to, delta int) string {
-	for n := from; n <= to; n++ {
-		query = strings.ReplaceAll(query, fmt.Sprintf("$%d::", n), fmt.Sprintf("$%d::", n+delta))
-	}
-	return query
+	return len(st.batches), nil
 }
 
 // RunSettlement settles deferred usage every interval until ctx ends, and
