@@ -133,6 +133,7 @@ type Service struct {
 	usageRedos      atomic.Int64 // usage transactions made again (see dedupe)
 	settled         atomic.Int64 // deferred usage batches settled (see settle.go)
 	settleLag       atomic.Int64 // nanoseconds the last settlement's oldest batch waited
+	workspacePlans  workspacePlans
 }
 
 // New builds the service over db; Start loads what it keeps in memory.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -371,9 +372,9 @@ func lockEventIDs(ctx context.Context, tx *ledger.Tx, ws []uuid.UUID) error {
 }
 
 // usageWorkspaces returns the plan of each of the ids that names a
-// workspace: row-locked (ledger.Lock) for an inline batch, read for a
-// deferred one.
-func usageWorkspaces(ctx context.Context, tx *ledger.Tx, ids []uuid.UUID, deferred bool) (map[uuid.UUID]string, error) {
+// workspace: row-locked (ledger.Lock) for an inline batch, read (or
+// remembered) for a deferred one.
+func (s *Service) usageWorkspaces(ctx context.Context, tx *ledger.Tx, ids []uuid.UUID, deferred bool) (map[uuid.UUID]string, error) {
 	plans := make(map[uuid.UUID]string, len(ids))
 	if !deferred {
 		accounts, err := ledger.Lock(ctx, tx, ids)
@@ -385,22 +386,67 @@ func usageWorkspaces(ctx context.Context, tx *ledger.Tx, ids []uuid.UUID, deferr
 		}
 		return plans, nil
 	}
-	text := make([]string, len(ids))
-	for i, id := range ids {
-		text[i] = id.String()
+	missing := s.workspacePlans.get(ids, plans)
+	if len(missing) == 0 {
+		return plans, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, plan_id FROM workspaces WHERE id = ANY($1::uuid[])`, pq.Array(text))
+	rows, err := tx.QueryContext(ctx, `SELECT id, plan_id FROM workspaces WHERE id = ANY($1::uuid[])`, pq.Array(missing))
 	if err != nil {
 		return nil, fmt.Errorf("read workspaces: %w", err)
 	}
 	defer rows.Close()
+	found := map[uuid.UUID]string{}
 	for rows.Next() {
 		var id uuid.UUID
 		var plan string
 		if err := rows.Scan(&id, &plan); err != nil {
 			return nil, fmt.Errorf("read workspaces: %w", err)
 		}
-		plans[id] = plan
+		plans[id], found[id] = plan, plan
 	}
-	return plans, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.workspacePlans.put(found)
+	return plans, nil
+}
+
+// workspacePlans remembers the plan of each workspace a deferred usage
+// transaction read: a workspace is never deleted and its plan is fixed at
+// creation (nothing changes plan_id), so an entry is never stale; an id
+// that named no workspace is not remembered (it may be created later).
+// Whatever changes a workspace's plan one day must forget it here.
+type workspacePlans struct {
+	mu    sync.Mutex
+	plans map[uuid.UUID]string
+}
+
+// maxRememberedPlans bounds workspacePlans (about 100 bytes an entry); when
+// full it starts again.
+const maxRememberedPlans = 200_000
+
+// get puts the plans it knows of ids into into and returns the others, as
+// text.
+func (w *workspacePlans) get(ids []uuid.UUID, into map[uuid.UUID]string) (missing []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, id := range ids {
+		if p, ok := w.plans[id]; ok {
+			into[id] = p
+		} else {
+			missing = append(missing, id.String())
+		}
+	}
+	return missing
+}
+
+func (w *workspacePlans) put(found map[uuid.UUID]string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.plans == nil || len(w.plans)+len(found) > maxRememberedPlans {
+		w.plans = make(map[uuid.UUID]string, len(found))
+	}
+	for id, p := range found {
+		w.plans[id] = p
+	}
 }

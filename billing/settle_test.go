@@ -462,3 +462,42 @@ func TestSettle_RunSettlementSettlesOnItsWayOut(t *testing.T) {
 		}
 	}
 }
+
+// A deferred report remembers the plans of the workspaces it read, never
+// an id that named none: a workspace created after a report named it
+// unknown is charged by the next report, at its plan's trace price.
+func TestSettle_AnUnknownWorkspaceIsNotRemembered(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	svc := f.deferAll(t)
+	known := f.workspace(t, "free", "10")
+	later := uuid.New()
+	now := time.Now().UTC()
+	batch := func(id string) []billing.UsageEvent {
+		ev := usageAt(later, id, now)
+		ev.Traces = 10_001 // one beyond the free plan's included traces
+		return []billing.UsageEvent{usageAt(known, id, now), ev}
+	}
+	res, err := svc.IngestUsage(ctx, batch("first"))
+	if err != nil || res.Accepted != 1 || len(res.Rejected) != 1 || res.Rejected[0].Error != "unknown workspace_id" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := f.db.SQL.Exec(`INSERT INTO workspaces (id, name, plan_id, balance, balance_version, balance_updated_at, created_at)
+		VALUES ($1, 'later', 'pro', 0, 0, now(), now())`, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Grant(ctx, later, usd(t, "10"), "test credit", ""); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := svc.IngestUsage(ctx, batch("second")); err != nil || res.Accepted != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	settle(t, svc)
+	if n := f.count(t, `SELECT count(*) FROM ledger_entries WHERE workspace_id = $1 AND kind = 'tracing'`, later); n != 0 {
+		t.Fatalf("%d tracing entries: 10,001 traces are within the pro plan's 100,000", n)
+	}
+	if b := f.assertInvariant(t, later); b >= usd(t, "10") {
+		t.Fatalf("the later workspace was not charged: %s", b)
+	}
+}

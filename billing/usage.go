@@ -233,7 +233,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 	if err := lockEventIDs(ctx, tx, wsIDs); err != nil {
 		return nil, err
 	}
-	plans, err := usageWorkspaces(ctx, tx, wsIDs, deferred)
+	plans, err := s.usageWorkspaces(ctx, tx, wsIDs, deferred)
 	if err != nil {
 		return nil, err
 	}

@@ -505,18 +505,6 @@ func (u *WorkspaceUpsert) UpdateName() *WorkspaceUpsert {
 	return u
 }
 
-// SetPlanID sets the "plan_id" field.
-func (u *WorkspaceUpsert) SetPlanID(v string) *WorkspaceUpsert {
-	u.Set(workspace.FieldPlanID, v)
-	return u
-}
-
-// UpdatePlanID sets the "plan_id" field to the value that was provided on create.
-func (u *WorkspaceUpsert) UpdatePlanID() *WorkspaceUpsert {
-	u.SetExcluded(workspace.FieldPlanID)
-	return u
-}
-
 // SetStripeCustomerID sets the "stripe_customer_id" field.
 func (u *WorkspaceUpsert) SetStripeCustomerID(v string) *WorkspaceUpsert {
 	u.Set(workspace.FieldStripeCustomerID, v)
@@ -551,6 +539,9 @@ func (u *WorkspaceUpsertOne) UpdateNewValues() *WorkspaceUpsertOne {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
 		if _, exists := u.create.mutation.ID(); exists {
 			s.SetIgnore(workspace.FieldID)
+		}
+		if _, exists := u.create.mutation.PlanID(); exists {
+			s.SetIgnore(workspace.FieldPlanID)
 		}
 		if _, exists := u.create.mutation.Balance(); exists {
 			s.SetIgnore(workspace.FieldBalance)
@@ -609,20 +600,6 @@ func (u *WorkspaceUpsertOne) SetName(v string) *WorkspaceUpsertOne {
 func (u *WorkspaceUpsertOne) UpdateName() *WorkspaceUpsertOne {
 	return u.Update(func(s *WorkspaceUpsert) {
 		s.UpdateName()
-	})
-}
-
-// SetPlanID sets the "plan_id" field.
-func (u *WorkspaceUpsertOne) SetPlanID(v string) *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetPlanID(v)
-	})
-}
-
-// UpdatePlanID sets the "plan_id" field to the value that was provided on create.
-func (u *WorkspaceUpsertOne) UpdatePlanID() *WorkspaceUpsertOne {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdatePlanID()
 	})
 }
 
@@ -830,6 +807,9 @@ func (u *WorkspaceUpsertBulk) UpdateNewValues() *WorkspaceUpsertBulk {
 			if _, exists := b.mutation.ID(); exists {
 				s.SetIgnore(workspace.FieldID)
 			}
+			if _, exists := b.mutation.PlanID(); exists {
+				s.SetIgnore(workspace.FieldPlanID)
+			}
 			if _, exists := b.mutation.Balance(); exists {
 				s.SetIgnore(workspace.FieldBalance)
 			}
@@ -888,20 +868,6 @@ func (u *WorkspaceUpsertBulk) SetName(v string) *WorkspaceUpsertBulk {
 func (u *WorkspaceUpsertBulk) UpdateName() *WorkspaceUpsertBulk {
 	return u.Update(func(s *WorkspaceUpsert) {
 		s.UpdateName()
-	})
-}
-
-// SetPlanID sets the "plan_id" field.
-func (u *WorkspaceUpsertBulk) SetPlanID(v string) *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.SetPlanID(v)
-	})
-}
-
-// UpdatePlanID sets the "plan_id" field to the value that was provided on create.
-func (u *WorkspaceUpsertBulk) UpdatePlanID() *WorkspaceUpsertBulk {
-	return u.Update(func(s *WorkspaceUpsert) {
-		s.UpdatePlanID()
 	})
 }
 

@@ -11,7 +11,6 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/airouter/credits/ent/ledgerentry"
-	"github.com/airouter/credits/ent/plan"
 	"github.com/airouter/credits/ent/predicate"
 	"github.com/airouter/credits/ent/token"
 	"github.com/airouter/credits/ent/tracecounter"
@@ -47,20 +46,6 @@ func (_u *WorkspaceUpdate) SetNillableName(v *string) *WorkspaceUpdate {
 	return _u
 }
 
-// SetPlanID sets the "plan_id" field.
-func (_u *WorkspaceUpdate) SetPlanID(v string) *WorkspaceUpdate {
-	_u.mutation.SetPlanID(v)
-	return _u
-}
-
-// SetNillablePlanID sets the "plan_id" field if the given value is not nil.
-func (_u *WorkspaceUpdate) SetNillablePlanID(v *string) *WorkspaceUpdate {
-	if v != nil {
-		_u.SetPlanID(*v)
-	}
-	return _u
-}
-
 // SetStripeCustomerID sets the "stripe_customer_id" field.
 func (_u *WorkspaceUpdate) SetStripeCustomerID(v string) *WorkspaceUpdate {
 	_u.mutation.SetStripeCustomerID(v)
@@ -79,11 +64,6 @@ func (_u *WorkspaceUpdate) SetNillableStripeCustomerID(v *string) *WorkspaceUpda
 func (_u *WorkspaceUpdate) ClearStripeCustomerID() *WorkspaceUpdate {
 	_u.mutation.ClearStripeCustomerID()
 	return _u
-}
-
-// SetPlan sets the "plan" edge to the Plan entity.
-func (_u *WorkspaceUpdate) SetPlan(v *Plan) *WorkspaceUpdate {
-	return _u.SetPlanID(v.ID)
 }
 
 // AddTokenIDs adds the "tokens" edge to the Token entity by IDs.
@@ -149,12 +129,6 @@ func (_u *WorkspaceUpdate) AddTraceCounters(v ...*TraceCounter) *WorkspaceUpdate
 // Mutation returns the WorkspaceMutation object of the builder.
 func (_u *WorkspaceUpdate) Mutation() *WorkspaceMutation {
 	return _u.mutation
-}
-
-// ClearPlan clears the "plan" edge to the Plan entity.
-func (_u *WorkspaceUpdate) ClearPlan() *WorkspaceUpdate {
-	_u.mutation.ClearPlan()
-	return _u
 }
 
 // ClearTokens clears all "tokens" edges to the Token entity.
@@ -301,35 +275,6 @@ func (_u *WorkspaceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.StripeCustomerIDCleared() {
 		_spec.ClearField(workspace.FieldStripeCustomerID, field.TypeString)
-	}
-	if _u.mutation.PlanCleared() {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2O,
-			Inverse: true,
-			Table:   workspace.PlanTable,
-			Columns: []string{workspace.PlanColumn},
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(plan.FieldID, field.TypeString),
-			},
-		}
-		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
-	}
-	if nodes := _u.mutation.PlanIDs(); len(nodes) > 0 {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2O,
-			Inverse: true,
-			Table:   workspace.PlanTable,
-			Columns: []string{workspace.PlanColumn},
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(plan.FieldID, field.TypeString),
-			},
-		}
-		for _, k := range nodes {
-			edge.Target.Nodes = append(edge.Target.Nodes, k)
-		}
-		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.TokensCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -545,20 +490,6 @@ func (_u *WorkspaceUpdateOne) SetNillableName(v *string) *WorkspaceUpdateOne {
 	return _u
 }
 
-// SetPlanID sets the "plan_id" field.
-func (_u *WorkspaceUpdateOne) SetPlanID(v string) *WorkspaceUpdateOne {
-	_u.mutation.SetPlanID(v)
-	return _u
-}
-
-// SetNillablePlanID sets the "plan_id" field if the given value is not nil.
-func (_u *WorkspaceUpdateOne) SetNillablePlanID(v *string) *WorkspaceUpdateOne {
-	if v != nil {
-		_u.SetPlanID(*v)
-	}
-	return _u
-}
-
 // SetStripeCustomerID sets the "stripe_customer_id" field.
 func (_u *WorkspaceUpdateOne) SetStripeCustomerID(v string) *WorkspaceUpdateOne {
 	_u.mutation.SetStripeCustomerID(v)
@@ -577,11 +508,6 @@ func (_u *WorkspaceUpdateOne) SetNillableStripeCustomerID(v *string) *WorkspaceU
 func (_u *WorkspaceUpdateOne) ClearStripeCustomerID() *WorkspaceUpdateOne {
 	_u.mutation.ClearStripeCustomerID()
 	return _u
-}
-
-// SetPlan sets the "plan" edge to the Plan entity.
-func (_u *WorkspaceUpdateOne) SetPlan(v *Plan) *WorkspaceUpdateOne {
-	return _u.SetPlanID(v.ID)
 }
 
 // AddTokenIDs adds the "tokens" edge to the Token entity by IDs.
@@ -647,12 +573,6 @@ func (_u *WorkspaceUpdateOne) AddTraceCounters(v ...*TraceCounter) *WorkspaceUpd
 // Mutation returns the WorkspaceMutation object of the builder.
 func (_u *WorkspaceUpdateOne) Mutation() *WorkspaceMutation {
 	return _u.mutation
-}
-
-// ClearPlan clears the "plan" edge to the Plan entity.
-func (_u *WorkspaceUpdateOne) ClearPlan() *WorkspaceUpdateOne {
-	_u.mutation.ClearPlan()
-	return _u
 }
 
 // ClearTokens clears all "tokens" edges to the Token entity.
@@ -829,35 +749,6 @@ func (_u *WorkspaceUpdateOne) sqlSave(ctx context.Context) (_node *Workspace, er
 	}
 	if _u.mutation.StripeCustomerIDCleared() {
 		_spec.ClearField(workspace.FieldStripeCustomerID, field.TypeString)
-	}
-	if _u.mutation.PlanCleared() {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2O,
-			Inverse: true,
-			Table:   workspace.PlanTable,
-			Columns: []string{workspace.PlanColumn},
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(plan.FieldID, field.TypeString),
-			},
-		}
-		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
-	}
-	if nodes := _u.mutation.PlanIDs(); len(nodes) > 0 {
-		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2O,
-			Inverse: true,
-			Table:   workspace.PlanTable,
-			Columns: []string{workspace.PlanColumn},
-			Bidi:    false,
-			Target: &sqlgraph.EdgeTarget{
-				IDSpec: sqlgraph.NewFieldSpec(plan.FieldID, field.TypeString),
-			},
-		}
-		for _, k := range nodes {
-			edge.Target.Nodes = append(edge.Target.Nodes, k)
-		}
-		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.TokensCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -22,7 +22,8 @@ func (Workspace) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
 		field.String("name").NotEmpty(),
-		field.String("plan_id"),
+		// Fixed at creation: billing remembers it (billing/settle.go).
+		field.String("plan_id").Immutable(),
 		// Immutable to ent: the ledger (ledger.Apply) is the one writer of
 		// these four, in raw SQL under the workspace's row lock.
 		field.Int64("balance").Default(0).Immutable().Comment("nano-dollars; always equals the sum of this workspace's ledger entries"),
@@ -36,7 +37,7 @@ func (Workspace) Fields() []ent.Field {
 
 func (Workspace) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("plan", Plan.Type).Ref("workspaces").Field("plan_id").Unique().Required(),
+		edge.From("plan", Plan.Type).Ref("workspaces").Field("plan_id").Unique().Required().Immutable(),
 		edge.To("tokens", Token.Type),
 		edge.To("ledger_entries", LedgerEntry.Type),
 		edge.To("usage_events", UsageEvent.Type),
