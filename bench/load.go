@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +127,9 @@ type IngestResult struct {
 	RequestsPS     float64 `json:"requests_per_s"`
 	P50            float64 `json:"p50_ms"`
 	P99            float64 `json:"p99_ms"`
+	// SettleLagMax is the longest the server's deferred usage waited to
+	// reach balances (credits_usage_settle_lag_seconds, sampled), seconds.
+	SettleLagMax float64 `json:"settle_lag_max_s,omitempty"`
 }
 
 // errorLog counts failures and keeps the first one's text for the report.
@@ -149,6 +154,9 @@ func (h *harness) ingest(ctx context.Context, scenario string, workspaces []stri
 	batch := h.cfg.Batch
 	start := time.Now()
 	deadline := start.Add(h.cfg.Duration)
+	lagCtx, stopLag := context.WithCancel(ctx)
+	lagMax := make(chan float64, 1)
+	go func() { lagMax <- h.sampleSettleLag(lagCtx) }()
 	var wg sync.WaitGroup
 	for range h.cfg.Clients {
 		wg.Add(1)
@@ -171,8 +179,43 @@ func (h *harness) ingest(ctx context.Context, scenario string, workspaces []stri
 	}
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
+	stopLag()
 	q := lat.quantiles(0.50, 0.99)
 	return IngestResult{Scenario: scenario, Workspaces: len(workspaces), Seconds: elapsed, Requests: requests.Load(),
 		EventsAccepted: accepted.Load(), EventsRejected: rejected.Load(), Errors: errs.n.Load(), FirstError: errs.first,
-		DeductionsPS: float64(accepted.Load()) / elapsed, RequestsPS: float64(requests.Load()) / elapsed, P50: q[0], P99: q[1]}
+		DeductionsPS: float64(accepted.Load()) / elapsed, RequestsPS: float64(requests.Load()) / elapsed, P50: q[0], P99: q[1],
+		SettleLagMax: <-lagMax}
+}
+
+// sampleSettleLag reads the server's settlement lag every 200 ms until ctx
+// ends and returns the largest seen (each settlement sets it: how long its
+// oldest deferred batch waited).
+func (h *harness) sampleSettleLag(ctx context.Context) float64 {
+	var most float64
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return most
+		case <-t.C:
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/metrics", nil)
+		if err != nil {
+			continue
+		}
+		resp, err := h.client.Do(req)
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, "credits_usage_settle_lag_seconds "); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f > most {
+					most = f
+				}
+			}
+		}
+	}
 }

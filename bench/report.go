@@ -136,6 +136,10 @@ func (r Results) Markdown() string {
 			name += fmt.Sprintf(", %s events rejected", count(float64(in.EventsRejected)))
 		}
 		row(name, count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
+		if in.SettleLagMax > 0 {
+			note(fmt.Sprintf("ingest, %s workspace(s): longest wait of deferred usage for its settlement (the balances' staleness), ms",
+				count(float64(in.Workspaces))), ms(in.SettleLagMax*1000))
+		}
 	}
 	if f := r.Floor; f != nil {
 		row(fmt.Sprintf("floor: the same load against a do-nothing net/http server at %s rps offered: achieved rps", count(float64(f.OfferedRPS))),
