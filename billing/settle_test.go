@@ -43,6 +43,7 @@ type workspaceState struct {
 	Rollups                  []billing.UsageRow
 	TraceCounts              string
 	ActiveHolds              int
+	ActiveHeld               int64
 	Events                   int
 }
 
@@ -66,7 +67,11 @@ func (f *fixture) state(t *testing.T, ws uuid.UUID) workspaceState {
 	if err := f.db.SQL.QueryRow(`SELECT coalesce(string_agg(month || '=' || count, ',' ORDER BY month), '') FROM trace_counters WHERE workspace_id = $1`, ws).Scan(&counts); err != nil {
 		t.Fatal(err)
 	}
-	return workspaceState{Balance: b.Amount, Held: b.Held, LedgerSum: sum, Rollups: rows, TraceCounts: counts,
+	var activeHeld int64
+	if err := f.db.SQL.QueryRow(`SELECT coalesce(sum(amount), 0) FROM holds WHERE workspace_id = $1 AND status = 'active'`, ws).Scan(&activeHeld); err != nil {
+		t.Fatal(err)
+	}
+	return workspaceState{Balance: b.Amount, Held: b.Held, LedgerSum: sum, Rollups: rows, TraceCounts: counts, ActiveHeld: activeHeld,
 		ActiveHolds: f.count(t, `SELECT count(*) FROM holds WHERE workspace_id = $1 AND status = 'active'`, ws),
 		Events:      f.count(t, `SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws)}
 }
@@ -193,8 +198,8 @@ func TestSettle_DeferredUsageEndsWhereInlineUsageDoes(t *testing.T) {
 		if !reflect.DeepEqual(sa, sb) {
 			t.Fatalf("workspace %d:\ninline   %+v\ndeferred %+v", i, sa, sb)
 		}
-		if sb.Balance != sb.LedgerSum {
-			t.Fatalf("workspace %d: balance %s, ledger %s", i, sb.Balance, sb.LedgerSum)
+		if sb.Balance != sb.LedgerSum || int64(sb.Held) != sb.ActiveHeld {
+			t.Fatalf("workspace %d: balance %s, ledger %s, held %s, active holds %d", i, sb.Balance, sb.LedgerSum, sb.Held, sb.ActiveHeld)
 		}
 		var traces int64
 		for _, r := range sb.Rollups {

@@ -72,9 +72,12 @@ type pricedEvent struct {
 // IngestUsage charges a batch of usage events: each valid, new event is
 // priced with the price in force at its OccurredAt, traces beyond the plan
 // are charged at the plan's price, and each workspace's balance moves once
-// for the batch with one ledger entry per kind. The whole batch commits or
-// none of it does; when IngestUsage returns nil every accepted event is
-// durably recorded. Re-sending an event is a duplicate, never a charge.
+// for the batch with one ledger entry per kind (or, when the batch's group
+// transaction spans more than Config.UsageDeferWorkspaces workspaces, once
+// for all such batches at the next settlement: billing/settle.go). The
+// whole batch commits or none of it does; when IngestUsage returns nil
+// every accepted event is durably recorded and will be charged exactly
+// once. Re-sending an event is a duplicate, never a charge.
 func (s *Service) IngestUsage(ctx context.Context, events []UsageEvent) (IngestResult, error) {
 	res := IngestResult{Rejected: []Rejection{}}
 	if len(events) > s.cfg.MaxBatch {
@@ -218,12 +221,15 @@ const (
 )
 
 // chargeBatch writes events in tx with a fixed number of statements whatever
-// the batch size: lock the workspaces (the ledger locks in id order, so
-// concurrent batches cannot deadlock), drop events already recorded (looked
-// up as d says: safe to check before inserting because every writer of a
-// workspace's events holds its row lock) or repeated within the batch,
-// count traces, insert events, settle holds, roll up, and hand the ledger
-// one usage and one tracing change per workspace. outcomes[i] says what
+// the batch size: take the workspaces' event-id locks (lockEventIDs), lock
+// the workspaces (the ledger locks in id order, so concurrent batches cannot
+// deadlock; a deferred batch only reads them), drop events already recorded
+// (looked up as d says: safe to check before inserting because every
+// writer of a workspace's events holds its event-id lock) or repeated
+// within the batch, count traces, settle holds, insert events, and either
+// roll up and hand the ledger one usage and one tracing change per
+// workspace, or (over more than UsageDeferWorkspaces workspaces) write one
+// accrual for the settler (billing/settle.go). outcomes[i] says what
 // became of events[i]. A *redo error means the insert refused an event the
 // lookup did not find: the caller rolls back and calls again with its d.
 func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []pricedEvent, now time.Time, d dedupe) (outcomes []outcome, err error) {
@@ -354,7 +360,7 @@ func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
 // usage_events is keyed by (workspace_id, event_id), so the insert itself
 // refuses an id its week already holds (two times of one week are less
 // than 7 days apart); the neighbouring weeks are looked up, under the
-// workspace's row lock (every writer of a workspace's events holds it).
+// workspace's event-id lock (every writer of a workspace's events holds it).
 // docs/scaling.md has the rule and its cost.
 const dedupeWindow = 7 * 24 * time.Hour
 

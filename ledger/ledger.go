@@ -156,8 +156,10 @@ func (e *OverflowError) Unwrap() error { return money.ErrOverflow }
 // Lock row-locks the workspaces (in id order, whatever the order given)
 // for the rest of tx and returns them; ids that name no workspace are
 // absent from the result. Every writer of a workspace's balance, and of
-// the rows that must agree with it (holds, usage events), locks the
-// workspace first, so this is also the one lock order.
+// the rows that must agree with it (holds, rollups), locks the workspace
+// first, so this is also the one lock order. (A usage transaction spread
+// over many workspaces records events and settles holds without it; the
+// settler moves those balances later, under it: billing/settle.go.)
 func Lock(ctx context.Context, tx *Tx, ids []uuid.UUID) (map[uuid.UUID]Account, error) {
 	if tx.accounts == nil {
 		tx.accounts = make(map[uuid.UUID]Account, len(ids))

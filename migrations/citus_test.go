@@ -25,7 +25,7 @@ var referenceTables = []string{
 	"tokens",               // looked up by hash before the workspace is known
 	"processor_events",     // Stripe event ids, global
 	"schema_migrations",    // the migrator's own
-	"usage_accruals",       // a seconds-long queue of multi-workspace batches; stays on the coordinator
+	"usage_accruals",       // not a reference table: the settler's seconds-long queue spanning workspaces, local to the coordinator (docs/scaling.md)
 }
 
 // distributionColumn is the Citus distribution column: workspace_id, or id
