@@ -63,7 +63,7 @@ func (f *fixture) enable(t *testing.T, svc *billing.Service, ws uuid.UUID, thres
 	return a
 }
 
-func (f *fixture) count(t *testing.T, query string, args ...any) int {
+func (f *fixture) count(t testing.TB, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := f.db.SQL.QueryRow(query, args...).Scan(&n); err != nil {

@@ -14,17 +14,32 @@ import (
 )
 
 // BenchmarkIngestUsage measures committed usage events per second through
-// IngestUsage (one transaction per batch) against real Postgres, for one
-// hot workspace and for many, with 16 concurrent reporters.
+// IngestUsage against real Postgres, for one hot workspace and for many,
+// with 16 concurrent reporters. Spread batches run twice: settled in their
+// own transactions (inline) and deferred to the settler, which runs every
+// second as in a server and settles the rest before the clock stops.
 func BenchmarkIngestUsage(b *testing.B) {
 	for _, tc := range []struct {
 		workspaces, batch int
-	}{{1, 1}, {1, 100}, {100, 100}} {
-		b.Run(fmt.Sprintf("workspaces=%d/batch=%d", tc.workspaces, tc.batch), func(b *testing.B) {
+		deferred          bool
+	}{{1, 1, false}, {1, 100, false}, {100, 100, false}, {100, 100, true}, {2000, 100, false}, {2000, 100, true}} {
+		mode := "inline"
+		if tc.deferred {
+			mode = "deferred"
+		}
+		b.Run(fmt.Sprintf("workspaces=%d/batch=%d/%s", tc.workspaces, tc.batch, mode), func(b *testing.B) {
 			f := newFixture(b)
 			// The weekly partitions a running server keeps (it runs
 			// Maintain at start): this week's events go to this week's.
 			if err := partitions.Maintain(context.Background(), f.db.SQL, time.Now(), 400*24*time.Hour); err != nil {
+				b.Fatal(err)
+			}
+			cfg := billing.Config{UsageDeferWorkspaces: -1}
+			if tc.deferred {
+				cfg.UsageDeferWorkspaces = 1
+			}
+			svc := billing.New(f.db.SQL, f.sandbox, cfg, f.log())
+			if err := svc.Start(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 			ws := make([]uuid.UUID, tc.workspaces)
@@ -33,6 +48,9 @@ func BenchmarkIngestUsage(b *testing.B) {
 			}
 			b.ResetTimer()
 			var seq atomic.Int64
+			settling, stopSettling := context.WithCancel(context.Background())
+			settled := make(chan struct{})
+			go func() { svc.RunSettlement(settling, time.Second); close(settled) }()
 			b.SetParallelism(8) // 8 × GOMAXPROCS(2) = 16 reporters
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
@@ -43,13 +61,19 @@ func BenchmarkIngestUsage(b *testing.B) {
 						events[i] = billing.UsageEvent{ID: fmt.Sprint("e", n), WorkspaceID: ws[int(n)%len(ws)].String(), Model: "gpt-4o-mini",
 							InputTokens: 1200, OutputTokens: 300, OccurredAt: time.Now()}
 					}
-					if _, err := f.svc.IngestUsage(context.Background(), events); err != nil {
+					if _, err := svc.IngestUsage(context.Background(), events); err != nil {
 						b.Error(err)
 						return
 					}
 				}
 			})
+			stopSettling()
+			<-settled
 			b.ReportMetric(float64(seq.Load())/time.Since(start).Seconds(), "events/s")
+			b.StopTimer()
+			if n := f.count(b, `SELECT count(*) FROM usage_accruals`); n != 0 {
+				b.Fatalf("%d accruals left unsettled", n)
+			}
 		})
 	}
 }
