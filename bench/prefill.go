@@ -63,6 +63,20 @@ func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) err
 	return err
 }
 
+// settleDatabase waits for the server to settle deferred usage, then
+// vacuums and analyzes what ingestion wrote and checkpoints, so that
+// work is not left to run inside the next measurement.
+func (h *harness) settleDatabase(ctx context.Context) error {
+	if err := h.waitSettled(ctx); err != nil {
+		return err
+	}
+	if _, err := h.db.ExecContext(ctx, `VACUUM (ANALYZE) usage_events, usage_rollups, usage_accruals, ledger_entries, workspaces, trace_counters`); err != nil {
+		return fmt.Errorf("vacuum after ingestion: %w", err)
+	}
+	_, err := h.db.ExecContext(ctx, `CHECKPOINT`)
+	return err
+}
+
 // StorageResult is what usage_events takes on disk, over all partitions.
 type StorageResult struct {
 	Events        int64   `json:"events"`
