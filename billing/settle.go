@@ -128,9 +128,8 @@ type settlement struct {
 
 type wsSums struct{ usage, tracing, released money.Amount }
 
-// changes are the ledger changes of the settlement, under reference ref:
-// one usage and one tracing entry per workspace (each when non-zero) and
-// the release of the holds its events settled.
+// changes are the ledger changes of the settlement, under reference ref,
+// workspace by workspace in id order.
 func (st *settlement) changes(ref string) []ledger.Change {
 	desc := fmt.Sprintf("usage settled: %d events of %d batches", st.events, len(st.batches))
 	ids := make([]uuid.UUID, 0, len(st.sums))
@@ -141,15 +140,7 @@ func (st *settlement) changes(ref string) []ledger.Change {
 	var out []ledger.Change
 	for _, id := range ids {
 		v := st.sums[id]
-		if v.usage != 0 {
-			out = append(out, ledger.Change{WorkspaceID: id, Kind: KindUsage, Amount: -v.usage, Reference: ref, Description: desc, FreshReference: true})
-		}
-		if v.tracing != 0 {
-			out = append(out, ledger.Change{WorkspaceID: id, Kind: KindTracing, Amount: -v.tracing, Reference: ref, Description: desc, FreshReference: true})
-		}
-		if v.released != 0 {
-			out = append(out, ledger.Change{WorkspaceID: id, Held: -v.released})
-		}
+		out = appendUsageChanges(out, id, v.usage, v.tracing, v.released, ref, desc)
 	}
 	return out
 }

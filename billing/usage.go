@@ -319,19 +319,25 @@ func usageChanges(wsIDs []uuid.UUID, locked map[uuid.UUID]*lockedWorkspace, batc
 	desc := fmt.Sprintf("usage batch of %d events", events)
 	var changes []ledger.Change
 	for _, id := range wsIDs {
-		lw, ok := locked[id]
-		if !ok {
-			continue
+		if lw, ok := locked[id]; ok {
+			changes = appendUsageChanges(changes, id, lw.usage, lw.tracing, lw.released, batch, desc)
 		}
-		if lw.usage != 0 {
-			changes = append(changes, ledger.Change{WorkspaceID: id, Kind: KindUsage, Amount: -lw.usage, Reference: batch, Description: desc, FreshReference: true})
-		}
-		if lw.tracing != 0 {
-			changes = append(changes, ledger.Change{WorkspaceID: id, Kind: KindTracing, Amount: -lw.tracing, Reference: batch, Description: desc, FreshReference: true})
-		}
-		if lw.released != 0 {
-			changes = append(changes, ledger.Change{WorkspaceID: id, Held: -lw.released})
-		}
+	}
+	return changes
+}
+
+// appendUsageChanges appends what usage does to one workspace's balance:
+// a usage and a tracing deduction under reference ref (each only when
+// non-zero), and the release of the holds it settled.
+func appendUsageChanges(changes []ledger.Change, id uuid.UUID, usage, tracing, released money.Amount, ref, desc string) []ledger.Change {
+	if usage != 0 {
+		changes = append(changes, ledger.Change{WorkspaceID: id, Kind: KindUsage, Amount: -usage, Reference: ref, Description: desc, FreshReference: true})
+	}
+	if tracing != 0 {
+		changes = append(changes, ledger.Change{WorkspaceID: id, Kind: KindTracing, Amount: -tracing, Reference: ref, Description: desc, FreshReference: true})
+	}
+	if released != 0 {
+		changes = append(changes, ledger.Change{WorkspaceID: id, Held: -released})
 	}
 	return changes
 }
