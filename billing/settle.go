@@ -26,7 +26,8 @@ import (
 // write per event, which caps ingestion at a fraction of what the disk
 // takes (docs/performance.md). Such a transaction instead records its
 // events (deduplicated, trace-priced and hold-settled as always, under the
-// same workspace locks) and one accrual row carrying its per-workspace
+// workspaces' event-id locks but not their row locks, which a settlement
+// holds by the thousand) and one accrual row carrying its per-workspace
 // sums; the settler merges the accruals of many transactions and moves
 // each workspace's balance once per settlement, with its ledger entries
 // and rollups, in one transaction that also deletes the accruals it
