@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 
 	"github.com/airouter/credits/auth"
 	"github.com/airouter/credits/billing"
@@ -32,6 +33,19 @@ import (
 // invariant holds, and that after a restart the router's retries of every
 // event (acknowledged or not) settle to exactly one charge each.
 func TestServe_KillNineLosesNoAcknowledgedEvent(t *testing.T) {
+	killNineUnderLoad(t, 1)
+}
+
+// TestServe_KillNineLosesNoDeferredUsage is the same with each report
+// spread over 100 workspaces, so that most group transactions defer their
+// balance moves to the settler (over 64 workspaces): at the kill, what the
+// balances lack must be exactly what the pending accruals hold, and the
+// restarted server settles it.
+func TestServe_KillNineLosesNoDeferredUsage(t *testing.T) {
+	killNineUnderLoad(t, 100)
+}
+
+func killNineUnderLoad(t *testing.T, workspaces int) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -42,12 +56,15 @@ func TestServe_KillNineLosesNoAcknowledgedEvent(t *testing.T) {
 	}
 	ctx := context.Background()
 	svc := billing.New(db.SQL, nil, billing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ws, err := svc.CreateWorkspace(ctx, "load", "enterprise")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Grant(ctx, ws, money.Dollars(1000), "load test", ""); err != nil {
-		t.Fatal(err)
+	ws := make([]uuid.UUID, workspaces)
+	for i := range ws {
+		var err error
+		if ws[i], err = svc.CreateWorkspace(ctx, "load", "enterprise"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Grant(ctx, ws[i], money.Dollars(1000), "load test", ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 	token, _, err := auth.NewTokens(db.Ent).Create(ctx, uuid.Nil, auth.RoleService, nil)
 	if err != nil {
@@ -104,7 +121,7 @@ func TestServe_KillNineLosesNoAcknowledgedEvent(t *testing.T) {
 	batch := func(worker, n int) []map[string]any {
 		events := make([]map[string]any, 50)
 		for i := range events {
-			events[i] = map[string]any{"id": fmt.Sprintf("w%d-b%d-e%d", worker, n, i), "workspace_id": ws.String(), "model": "gpt-4o-mini",
+			events[i] = map[string]any{"id": fmt.Sprintf("w%d-b%d-e%d", worker, n, i), "workspace_id": ws[(worker*13+n*7+i)%len(ws)].String(), "model": "gpt-4o-mini",
 				"input_tokens": 1000 + i, "output_tokens": 100, "occurred_at": time.Now().UTC().Format(time.RFC3339Nano)}
 		}
 		return events
@@ -150,7 +167,7 @@ func TestServe_KillNineLosesNoAcknowledgedEvent(t *testing.T) {
 	wg.Wait()
 
 	found := map[string]bool{}
-	rows, err := db.SQL.Query(`SELECT event_id FROM usage_events WHERE workspace_id = $1`, ws)
+	rows, err := db.SQL.Query(`SELECT event_id FROM usage_events WHERE workspace_id = ANY($1)`, pq.Array(ws))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +183,8 @@ func TestServe_KillNineLosesNoAcknowledgedEvent(t *testing.T) {
 			missing++
 		}
 	}
-	checkInvariant(t, db, ws)
+	pending := checkInvariant(t, db, ws)
+	t.Logf("kill -9 under load (%d workspaces, %d accruals pending):", len(ws), pending)
 	t.Logf("kill -9 under load: %d events acknowledged, %d found in the ledger, %d acknowledged but missing",
 		len(acked), len(found), missing)
 	if len(acked) == 0 || missing != 0 {
@@ -195,27 +213,53 @@ func TestServe_KillNineLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Logf("%d retries after a 503 while the restarted server settled; server log:\n%s", unavailable, serverLog.String())
 	}
 	var count int
-	if err := db.SQL.QueryRow(`SELECT count(*) FROM usage_events WHERE workspace_id = $1`, ws).Scan(&count); err != nil {
+	if err := db.SQL.QueryRow(`SELECT count(*) FROM usage_events WHERE workspace_id = ANY($1)`, pq.Array(ws)).Scan(&count); err != nil {
 		t.Fatal(err)
 	}
 	if count != len(sent)*50 || total != count {
 		t.Fatalf("after retries: %d events recorded, %d answered, want %d", count, total, len(sent)*50)
 	}
-	checkInvariant(t, db, ws)
+	// The restarted server settles what the killed one left, within a
+	// settle interval (1 s) of starting.
+	for deadline := time.Now().Add(15 * time.Second); checkInvariant(t, db, ws) > 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("accruals still pending 15 s after the restart")
+		}
+	}
 }
 
-// checkInvariant: balance == sum(ledger) == initial − sum(event costs).
-func checkInvariant(t *testing.T, db *pgtest.DB, ws uuid.UUID) {
+// checkInvariant checks, for each workspace, balance == sum(ledger) ==
+// initial − sum(event costs) + what its pending accruals have yet to
+// deduct (all of it in one snapshot), and returns how many accruals are
+// pending.
+func checkInvariant(t *testing.T, db *pgtest.DB, ws []uuid.UUID) (pending int) {
 	t.Helper()
-	var balance, ledger, costs int64
-	if err := db.SQL.QueryRow(`SELECT w.balance, (SELECT sum(amount) FROM ledger_entries WHERE workspace_id = w.id),
-		(SELECT COALESCE(sum(cost + trace_cost), 0) FROM usage_events WHERE workspace_id = w.id) FROM workspaces w WHERE w.id = $1`, ws).
-		Scan(&balance, &ledger, &costs); err != nil {
+	rows, err := db.SQL.Query(`SELECT w.id, w.balance, (SELECT sum(amount) FROM ledger_entries WHERE workspace_id = w.id),
+		(SELECT COALESCE(sum(cost + trace_cost), 0) FROM usage_events WHERE workspace_id = w.id),
+		(SELECT COALESCE(sum(x.u + x.t), 0) FROM usage_accruals a, unnest(a.workspaces, a.usage, a.tracing) AS x(w, u, t) WHERE x.w = w.id),
+		(SELECT count(*) FROM usage_accruals)
+		FROM workspaces w WHERE w.id = ANY($1)`, pq.Array(ws))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if balance != ledger || balance != int64(money.Dollars(1000))-costs {
-		t.Fatalf("balance %d, ledger %d, 1000 USD − costs %d", balance, ledger, int64(money.Dollars(1000))-costs)
+	defer rows.Close()
+	checked := 0
+	for rows.Next() {
+		var id uuid.UUID
+		var balance, ledger, costs, unsettled int64
+		if err := rows.Scan(&id, &balance, &ledger, &costs, &unsettled, &pending); err != nil {
+			t.Fatal(err)
+		}
+		if balance != ledger || balance != int64(money.Dollars(1000))-costs+unsettled {
+			t.Fatalf("workspace %s: balance %d, ledger %d, 1000 USD − costs + unsettled %d", id, balance, ledger,
+				int64(money.Dollars(1000))-costs+unsettled)
+		}
+		checked++
 	}
+	if err := rows.Err(); err != nil || checked != len(ws) {
+		t.Fatalf("checked %d of %d workspaces: %v", checked, len(ws), err)
+	}
+	return pending
 }
 
 // syncBuffer is a bytes.Buffer safe for a child process's output and the test.
