@@ -74,7 +74,7 @@ func accrue(wsx workspaceIndex, locked map[uuid.UUID]*lockedWorkspace, now time.
 			wn[i] = wsx.of(id)
 		}
 		args := append([]any{len(events), pq.Array(usage), pq.Array(tracing), pq.Array(released), pq.Array(wn)},
-			r.args(nil)[1:]...)
+			r.columns()...)
 		return addAccrualSQL, append(args, now), nil
 	}
 }
@@ -129,15 +129,20 @@ type settlement struct {
 
 type wsSums struct{ usage, tracing, released money.Amount }
 
-// changes are the ledger changes of the settlement, under reference ref,
-// workspace by workspace in id order.
-func (st *settlement) changes(ref string) []ledger.Change {
-	desc := fmt.Sprintf("usage settled: %d events of %d batches", st.events, len(st.batches))
+// workspaces are the settlement's workspaces, in id order.
+func (st *settlement) workspaces() []uuid.UUID {
 	ids := make([]uuid.UUID, 0, len(st.sums))
 	for id := range st.sums {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i][:], ids[j][:]) < 0 })
+	return ids
+}
+
+// changes are the ledger changes of the settlement to the workspaces ids
+// (st.workspaces()), under reference ref.
+func (st *settlement) changes(ids []uuid.UUID, ref string) []ledger.Change {
+	desc := fmt.Sprintf("usage settled: %d events of %d batches", st.events, len(st.batches))
 	var out []ledger.Change
 	for _, id := range ids {
 		v := st.sums[id]
@@ -274,10 +279,7 @@ func (s *Service) settleAccruals(ctx context.Context, batches []uuid.UUID) (int,
 		if err := st.claim(ctx, tx, only); err != nil || len(st.batches) == 0 {
 			return err
 		}
-		ids := make([]uuid.UUID, 0, len(st.sums))
-		for id := range st.sums {
-			ids = append(ids, id)
-		}
+		ids := st.workspaces()
 		if _, err := ledger.Lock(ctx, tx, ids); err != nil {
 			return err
 		}
@@ -288,7 +290,7 @@ func (s *Service) settleAccruals(ctx context.Context, batches []uuid.UUID) (int,
 		if deleted != len(st.batches) {
 			return fmt.Errorf("apply accruals: deleted %d of the %d claimed", deleted, len(st.batches))
 		}
-		_, _, err := ledger.Apply(ctx, tx, s.now(), st.changes(uuid.NewString()))
+		_, _, err := ledger.Apply(ctx, tx, s.now(), st.changes(ids, uuid.NewString()))
 		return err
 	})
 	if err != nil {

@@ -61,10 +61,11 @@ func rollUps(events []pricedEvent) (rollups, error) {
 	return r, nil
 }
 
-// args are the rollups as addRollupsSQL's arguments after the workspaces
-// (a uuid[] it is given first), in its column order.
-func (r rollups) args(ws any) []any {
-	return []any{ws, pq.Array(r.days), pq.Array(r.models), pq.Array(r.requests), pq.Array(r.in), pq.Array(r.out),
+// columns are the rollups' arrays after the workspace, in addRollupsSQL's
+// (and an accrual's) column order; each caller names the workspaces its
+// own way.
+func (r rollups) columns() []any {
+	return []any{pq.Array(r.days), pq.Array(r.models), pq.Array(r.requests), pq.Array(r.in), pq.Array(r.out),
 		pq.Array(r.cached), pq.Array(r.traces), pq.Array(r.cost)}
 }
 

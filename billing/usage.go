@@ -645,7 +645,7 @@ func addRollups(events []pricedEvent) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return addRollupsSQL, r.args(pq.Array(r.wsText())), nil
+	return addRollupsSQL, append([]any{pq.Array(r.wsText())}, r.columns()...), nil
 }
 
 // recordEvents writes the events, charged under the ledger reference
