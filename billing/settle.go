@@ -1,12 +1,10 @@
 package billing
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,8 +133,7 @@ func (st *settlement) workspaces() []uuid.UUID {
 	for id := range st.sums {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i][:], ids[j][:]) < 0 })
-	return ids
+	return ledger.LockOrder(ids)
 }
 
 // changes are the ledger changes of the settlement to the workspaces ids

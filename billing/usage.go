@@ -1,7 +1,6 @@
 package billing
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -348,16 +347,11 @@ type eventKey struct {
 }
 
 func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
-	set := map[uuid.UUID]bool{}
-	var ids []uuid.UUID
-	for _, ev := range events {
-		if !set[ev.workspace] {
-			set[ev.workspace] = true
-			ids = append(ids, ev.workspace)
-		}
+	ids := make([]uuid.UUID, len(events))
+	for i, ev := range events {
+		ids[i] = ev.workspace
 	}
-	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i][:], ids[j][:]) < 0 })
-	return ids
+	return ledger.LockOrder(ids)
 }
 
 // dedupeWindow: an event id its workspace recorded with an occurred_at at
@@ -432,17 +426,7 @@ const findRecordedSQL = `SELECT k.wi, k.event_id FROM unnest($2::int[], ` + text
 // one separator and the first (empty) element is cut off, so that a list
 // of one empty model is not split into no element at all.
 func textList(vals []string) string {
-	n := 0
-	for _, v := range vals {
-		n += len(textListSep) + len(v)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, v := range vals {
-		b.WriteString(textListSep)
-		b.WriteString(v)
-	}
-	return b.String()
+	return textListSep + strings.Join(vals, textListSep)
 }
 
 const (

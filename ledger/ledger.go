@@ -165,7 +165,7 @@ func Lock(ctx context.Context, tx *Tx, ids []uuid.UUID) (map[uuid.UUID]Account, 
 		tx.accounts = make(map[uuid.UUID]Account, len(ids))
 	}
 	var missing []string
-	for _, id := range sortedUnique(ids) {
+	for _, id := range LockOrder(ids) {
 		if _, ok := tx.accounts[id]; !ok {
 			missing = append(missing, id.String())
 		}
@@ -378,7 +378,10 @@ func write(ctx context.Context, tx *Tx, e *entryColumns, moves []Move, now time.
 	return nil
 }
 
-func sortedUnique(ids []uuid.UUID) []uuid.UUID {
+// LockOrder is ids without repeats, in the order Lock locks them; callers
+// that list workspaces for a batch (usage, settlement) use it so their
+// entries come in the same order.
+func LockOrder(ids []uuid.UUID) []uuid.UUID {
 	out := make([]uuid.UUID, 0, len(ids))
 	seen := make(map[uuid.UUID]bool, len(ids))
 	for _, id := range ids {
