@@ -91,3 +91,60 @@ func storedEvents(t *testing.T, f *fixture, ws ...uuid.UUID) []string {
 	sort.Strings(out)
 	return out
 }
+
+// The separator itself, sent inside an id or a model, would split one
+// event into two and shift every later id against its workspace and
+// tokens. Such an event is refused alone, with NUL and invalid UTF-8 in
+// the same batch, and its neighbours are stored as sent and charged to
+// their own workspaces.
+func TestIngestUsage_TheListSeparatorInEventTextIsRefusedAlone(t *testing.T) {
+	for _, mode := range []string{"inline", "deferred"} {
+		t.Run(mode, func(t *testing.T) {
+			f := newFixture(t)
+			svc := f.inlineOnly(t)
+			if mode == "deferred" {
+				svc = f.deferAll(t)
+			}
+			ctx := context.Background()
+			ws1, ws2 := f.workspace(t, "enterprise", "100"), f.workspace(t, "enterprise", "100")
+			at := time.Now().Add(-time.Minute)
+			ev := func(id string, ws uuid.UUID, model string) billing.UsageEvent {
+				return billing.UsageEvent{ID: id, WorkspaceID: ws.String(), Model: model, InputTokens: 1000, OccurredAt: at}
+			}
+			res, err := svc.IngestUsage(ctx, []billing.UsageEvent{
+				ev("before", ws1, "gpt-4o"),
+				ev("split\x1fme", ws1, "gpt-4o"),
+				ev("model-split", ws2, "gpt-4o\x1fgpt-4o"),
+				{ID: "request-split", WorkspaceID: ws2.String(), Model: "gpt-4o", InputTokens: 1000, OccurredAt: at, RequestID: "r\x1f1"},
+				ev("nul\x00", ws1, "gpt-4o"),
+				ev("bad-utf8-\xff", ws2, "gpt-4o"),
+				ev("after", ws2, "gpt-4o"),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Accepted != 2 || len(res.Rejected) != 5 {
+				t.Fatalf("result %+v; want 2 accepted, 5 rejected", res)
+			}
+			for i, want := range []string{"U+001F", "U+001F", "U+001F", "U+0000", "UTF-8"} {
+				if !strings.Contains(res.Rejected[i].Error, want) {
+					t.Errorf("rejection %d (%q): %q, want it to name %s", i, res.Rejected[i].ID, res.Rejected[i].Error, want)
+				}
+			}
+			settle(t, svc)
+			if got := storedEvents(t, f, ws1, ws2); strings.Join(got, "|") != "after\x00gpt-4o|before\x00gpt-4o" {
+				t.Fatalf("stored %q", got)
+			}
+			price, _ := svc.Prices().PriceAt("gpt-4o", at)
+			cost, err := price.Cost(billing.Usage{InputTokens: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ws := range []uuid.UUID{ws1, ws2} {
+				if b := f.assertInvariant(t, ws); b != usd(t, "100")-cost {
+					t.Errorf("workspace %s: balance %s, want 100 USD − one event (%s)", ws, b, cost)
+				}
+			}
+		})
+	}
+}
