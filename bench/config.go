@@ -38,8 +38,14 @@ type Config struct {
 	PgbenchScale   int           // pgbench -i -s
 	// Prefill, when positive, loads that many synthetic events after the
 	// ingestion scenarios and runs them again (growth).
-	Prefill   int64
-	Scenarios []string // subset to run; empty: all
+	Prefill int64
+	// PrefillSpan is how far back the prefilled events go (evenly, the
+	// newest an hour before now): a year by default. A shorter span with
+	// proportionally fewer events (-prefill 1920000 -prefill-span 336h is
+	// 50 M a year's last two weeks) reproduces the weeks the write path
+	// touches in a minute instead of ten, for trying a change.
+	PrefillSpan time.Duration
+	Scenarios   []string // subset to run; empty: all
 	// AdminURL is a superuser connection to the Postgres to use; empty asks
 	// PG_ADMIN_URL, then scripts/postgres.sh (which finds or starts one).
 	AdminURL string
@@ -55,14 +61,14 @@ type Config struct {
 
 func defaultConfig() Config {
 	return Config{Duration: 15 * time.Second, Warmup: 2 * time.Second, Clients: 16, Batch: 100, AuthorizeRPS: 10000, BalanceRPS: 1000,
-		ManyWorkspaces: 10000, PgbenchScale: 10}
+		ManyWorkspaces: 10000, PgbenchScale: 10, PrefillSpan: defaultPrefillSpan}
 }
 
 // shortConfig is the smoke mode: every scenario runs, just briefly and
 // small, so a broken harness shows in seconds.
 func shortConfig() Config {
 	return Config{Duration: time.Second, Warmup: 500 * time.Millisecond, Clients: 2, Batch: 20, AuthorizeRPS: 500, BalanceRPS: 100,
-		ManyWorkspaces: 10, PgbenchScale: 10, Short: true}
+		ManyWorkspaces: 10, PgbenchScale: 10, PrefillSpan: defaultPrefillSpan, Short: true}
 }
 
 // parseScenarios reads a comma list of scenario names ("all" or empty: every one).
@@ -108,6 +114,8 @@ func (c Config) validate() error {
 		return errors.New("-workspaces must be at least 1")
 	case c.Prefill < 0:
 		return errors.New("-prefill must not be negative")
+	case c.PrefillSpan < 2*time.Hour:
+		return errors.New("-prefill-span must be at least 2h")
 	case c.PgbenchScale < 1:
 		return errors.New("pgbench scale must be at least 1")
 	}

@@ -33,6 +33,7 @@ func main() {
 	balanceRPS := flag.Int("balance-rps", def.BalanceRPS, "offered GraphQL balance load, requests per second")
 	workspaces := flag.Int("workspaces", def.ManyWorkspaces, "workspaces of the widest ingestion scenario (ingest10k)")
 	prefill := flag.Int64("prefill", 0, "load this many synthetic events after the ingestion scenarios, then run them again (growth)")
+	prefillSpan := flag.Duration("prefill-span", def.PrefillSpan, "how far back the prefilled events go (evenly; the newest an hour ago)")
 	scenarios := flag.String("scenarios", "all", "comma list of scenarios to run: "+strings.Join(allScenarios, ","))
 	short := flag.Bool("short", false, "smoke mode: 1 s measurements, 2 clients, 10 workspaces instead of 10,000, pgbench skipped if absent; writes no results unless -out is given")
 	var serverEnv []string
@@ -75,6 +76,7 @@ func main() {
 	}
 	cfg.ServerEnv = serverEnv
 	cfg.Prefill = *prefill
+	cfg.PrefillSpan = *prefillSpan
 	cfg.Progress = os.Stderr
 	dir := *out
 	if dir == "" && !*short { // a smoke run must not replace the recorded figures

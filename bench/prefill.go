@@ -17,9 +17,9 @@ const prefillBatch = "00000000-0000-4000-8000-00000000f111"
 // prefillChunk is how many events one INSERT … SELECT writes.
 const prefillChunk = 1_000_000
 
-// prefillSpan is how far back the prefilled events go: a year, in time
-// order (as history arrives), over every bench workspace.
-const prefillSpan = 365 * 24 * time.Hour
+// defaultPrefillSpan is how far back the prefilled events go: a year, in
+// time order (as history arrives), over every bench workspace.
+const defaultPrefillSpan = 365 * 24 * time.Hour
 
 // prefill loads n synthetic events into usage_events, spread round-robin
 // over the given workspaces and evenly over the year before now, with
@@ -30,7 +30,8 @@ const prefillSpan = 365 * 24 * time.Hour
 // on the same two cores during the measurement.
 func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) error {
 	now := time.Now().UTC()
-	from := now.Add(-prefillSpan)
+	span := h.cfg.PrefillSpan
+	from := now.Add(-span)
 	// A service that ran for the past year made each week's partition as
 	// the week came: make them all, as its maintenance would have.
 	for _, at := range []time.Time{from, now} {
@@ -38,7 +39,7 @@ func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) err
 			return fmt.Errorf("prefill partitions: %w", err)
 		}
 	}
-	step := float64(prefillSpan-time.Hour) / float64(n) // the newest an hour before now
+	step := float64(span-time.Hour) / float64(n) // the newest an hour before now
 	started := time.Now()
 	for lo := int64(0); lo < n; lo += prefillChunk {
 		hi := min(n, lo+prefillChunk) - 1
