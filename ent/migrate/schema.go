@@ -637,6 +637,7 @@ var (
 		{Name: "trace_cost", Type: field.TypeInt64},
 		{Name: "batch", Type: field.TypeUUID},
 		{Name: "model", Type: field.TypeString},
+		{Name: "event_key", Type: field.TypeUUID},
 		{Name: "workspace_id", Type: field.TypeUUID},
 	}
 	// UsageEventsTable holds the schema information for the "usage_events" table.
@@ -647,16 +648,16 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "usage_events_workspaces_usage_events",
-				Columns:    []*schema.Column{UsageEventsColumns[10]},
+				Columns:    []*schema.Column{UsageEventsColumns[11]},
 				RefColumns: []*schema.Column{WorkspacesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "usageevent_workspace_id_event_id_occurred_at",
-				Unique:  true,
-				Columns: []*schema.Column{UsageEventsColumns[10], UsageEventsColumns[0], UsageEventsColumns[1]},
+				Name:    "usageevent_workspace_id_event_key",
+				Unique:  false,
+				Columns: []*schema.Column{UsageEventsColumns[11], UsageEventsColumns[10]},
 			},
 		},
 	}
