@@ -4,16 +4,13 @@
 -- consecutive workspaces of :workspaces from a random start (fewer if
 -- there are fewer), so one ledger row and one balance update per
 -- workspace, each kind written by one statement. It is the least the service must write for that load.
--- Each event's key is a random uuid and its id that uuid's text: the
--- service hashes ids into keys in Go (billing.hashedEventIDs), not in
--- Postgres, and a router's random ids give random keys.
 \set ws0 random(0, :workspaces - 1)
 BEGIN;
 INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens, cached_input_tokens, traces, cost, trace_cost,
-	batch, event_id, model, event_key)
+	batch, event_id, model)
 SELECT ('00000000-0000-4000-8000-' || lpad((1 + (:ws0 + g) % :workspaces)::text, 12, '0'))::uuid, now(), 1000 + g % 500,
-	200 + g % 100, 0, 0, 270000 + g % 100, 0, x.b, r.k::text, 'gpt-4o-mini', r.k
-FROM generate_series(1, 1000) AS g CROSS JOIN LATERAL (SELECT gen_random_uuid() AS k, g AS n) AS r, (SELECT gen_random_uuid() AS b) AS x;
+	200 + g % 100, 0, 0, 270000 + g % 100, 0, x.b, gen_random_uuid()::text, 'gpt-4o-mini'
+FROM generate_series(1, 1000) AS g, (SELECT gen_random_uuid() AS b) AS x;
 INSERT INTO ledger_entries (workspace_id, kind, amount, balance_after, reference, description, created_at)
 SELECT w, 'usage', -270000, 0, x.b::text, 'usage batch of 1000 events', now()
 FROM (SELECT DISTINCT ('00000000-0000-4000-8000-' || lpad((1 + (:ws0 + g) % :workspaces)::text, 12, '0'))::uuid AS w

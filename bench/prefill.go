@@ -44,11 +44,11 @@ func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) err
 	for lo := int64(0); lo < n; lo += prefillChunk {
 		hi := min(n, lo+prefillChunk) - 1
 		if _, err := h.db.ExecContext(ctx, `INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
-			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model, event_key)
+			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model)
 			SELECT ($1::uuid[])[1 + g % $2], $3::timestamptz + (g * $4::float8) * interval '1 microsecond',
-				1000 + g % 500, 200 + g % 100, g % 50, g % 2, 270000 + g % 1000, (g % 2) * 500, $5::uuid, r.id,
-				(ARRAY['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'o4-mini'])[1 + g % 5], usage_event_key(r.id)
-			FROM generate_series($6::bigint, $7::bigint) AS g CROSS JOIN LATERAL (SELECT gen_random_uuid()::text AS id, g AS n) AS r`,
+				1000 + g % 500, 200 + g % 100, g % 50, g % 2, 270000 + g % 1000, (g % 2) * 500, $5::uuid, gen_random_uuid()::text,
+				(ARRAY['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'o4-mini'])[1 + g % 5]
+			FROM generate_series($6::bigint, $7::bigint) AS g`,
 			pq.Array(workspaces), len(workspaces), from, step/float64(time.Microsecond), prefillBatch, lo, hi); err != nil {
 			return fmt.Errorf("prefill events %d..%d: %w", lo, hi, err)
 		}

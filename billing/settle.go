@@ -45,13 +45,13 @@ const DefaultUsageDeferWorkspaces = 64
 const maxSettleBatches = 200
 
 // addAccrualSQL is recordEventsSQL's tail for a deferred batch: one row
-// with the per-workspace sums ($15–$17 in the order of the workspaces $1)
-// and the rollups ($18–$26, workspaces by number).
+// with the per-workspace sums ($14–$16 in the order of the workspaces $1)
+// and the rollups ($17–$25, workspaces by number).
 const addAccrualSQL = `INSERT INTO usage_accruals (batch, created_at, events, workspaces, usage, tracing, released,
 		rollup_workspace_n, rollup_days, rollup_models, rollup_requests, rollup_input_tokens, rollup_output_tokens,
 		rollup_cached_input_tokens, rollup_traces, rollup_cost)
-	VALUES ($12, $27, $14, $1::uuid[], $15::bigint[], $16::bigint[], $17::bigint[], $18::int[], $19::date[], $20::text[],
-		$21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[])`
+	VALUES ($12, $26, $13, $1::uuid[], $14::bigint[], $15::bigint[], $16::bigint[], $17::int[], $18::date[], $19::text[],
+		$20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[])`
 
 // accrue is recordEvents' effects for a deferred batch: its accrual row.
 func accrue(wsx workspaceIndex, locked map[uuid.UUID]*lockedWorkspace, now time.Time) effects {

@@ -25,9 +25,9 @@ func BenchmarkUsageSummary(b *testing.B) {
 	ctx := context.Background()
 	start := time.Now()
 	if _, err := f.db.SQL.ExecContext(ctx, `INSERT INTO usage_events (workspace_id, event_id, model, input_tokens, output_tokens,
-		cached_input_tokens, traces, occurred_at, cost, trace_cost, batch, event_key)
+		cached_input_tokens, traces, occurred_at, cost, trace_cost, batch)
 		SELECT $1, 'e' || g, (ARRAY['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'o4-mini'])[1 + g % 5],
-			1000 + g % 500, 200 + g % 100, g % 50, g % 2, now() - (g % 365) * interval '1 day', 1234 + g % 100, (g % 2) * 500, gen_random_uuid(), usage_event_key('e' || g)
+			1000 + g % 500, 200 + g % 100, g % 50, g % 2, now() - (g % 365) * interval '1 day', 1234 + g % 100, (g % 2) * 500, gen_random_uuid()
 		FROM generate_series(1, $2) AS g`, ws, events); err != nil {
 		b.Fatal(err)
 	}

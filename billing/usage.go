@@ -2,8 +2,6 @@ package billing
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -359,8 +357,7 @@ func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
 // dedupeWindow: an event id its workspace recorded with an occurred_at at
 // most this far from a new event's is a duplicate, whatever the times say
 // (a router that re-stamps a retried event). Each weekly partition of
-// usage_events is keyed by (workspace_id, event_key), event_key the hash
-// of the event id (hashedEventIDs), so the insert itself
+// usage_events is keyed by (workspace_id, event_id), so the insert itself
 // refuses an id its week already holds (two times of one week are less
 // than 7 days apart); the neighbouring weeks are looked up, under the
 // workspace's event-id lock (every writer of a workspace's events holds it).
@@ -413,9 +410,8 @@ const maxUsageAttempts = 5
 // microseconds since the Unix epoch and workspaces are given once: Postgres
 // parses a bigint or an int several times faster than a timestamptz or a
 // uuid, and a batch has a thousand of them; event ids come as a textList.
-const findRecordedSQL = `SELECT k.wi, k.event_id FROM unnest($2::int[], ` + textListSQL3 + `, $4::bigint[], $5::bigint[], ` + keyListSQL8 + `)
-		AS k(wi, event_id, lo, hi, event_key)
-	CROSS JOIN LATERAL (SELECT FROM usage_events e WHERE e.workspace_id = ($1::uuid[])[k.wi] AND e.event_key = k.event_key
+const findRecordedSQL = `SELECT k.wi, k.event_id FROM unnest($2::int[], ` + textListSQL3 + `, $4::bigint[], $5::bigint[]) AS k(wi, event_id, lo, hi)
+	CROSS JOIN LATERAL (SELECT FROM usage_events e WHERE e.workspace_id = ($1::uuid[])[k.wi] AND e.event_id = k.event_id
 		AND e.occurred_at >= 'epoch'::timestamptz + k.lo * interval '1 microsecond'
 		AND e.occurred_at <= 'epoch'::timestamptz + k.hi * interval '1 microsecond'
 		AND e.occurred_at >= $6 AND e.occurred_at <= $7 LIMIT 1) AS found`
@@ -433,32 +429,10 @@ func textList(vals []string) string {
 	return textListSep + strings.Join(vals, textListSep)
 }
 
-// hashedEventIDs is the event_key of each id as a textList of 32 hex
-// digits each (keyListSQL makes it a uuid[]): the first 16 bytes of the
-// SHA-256 of the id's UTF-8 bytes, which usage_events' weekly keys are
-// made of (a fixed 16 bytes compared by memcmp, where ids are up to 255
-// bytes compared by the collation:
-// migrations/sql/20261129100000_usage_events_event_key.sql; the SQL
-// function usage_event_key is the same hash). Computed here rather than in
-// Postgres, which every usage transaction waits on.
-func hashedEventIDs(ids []string) string {
-	const hexLen = 2 * 16
-	buf := make([]byte, 0, len(ids)*(len(textListSep)+hexLen))
-	for _, id := range ids {
-		sum := sha256.Sum256([]byte(id))
-		buf = append(buf, textListSep...)
-		buf = hex.AppendEncode(buf, sum[:16])
-	}
-	return string(buf)
-}
-
 const (
 	textListSep  = "\x1f"
 	textListSQL3 = `(string_to_array($3, E'\x1f'))[2:]`
 	textListSQL4 = `(string_to_array($4, E'\x1f'))[2:]`
-	// keyListSQL8 and keyListSQL13 read hashedEventIDs.
-	keyListSQL8  = `(string_to_array($8, E'\x1f'))[2:]::uuid[]`
-	keyListSQL13 = `(string_to_array($13, E'\x1f'))[2:]::uuid[]`
 )
 
 // workspaceIndex numbers a batch's workspaces from 1 (SQL arrays' first
@@ -544,7 +518,7 @@ func findRecorded(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 		return recorded, nil
 	}
 	rows, err := tx.QueryContext(ctx, findRecordedSQL, pq.Array(wsx.text), pq.Array(wi), textList(ids), pq.Array(los), pq.Array(his),
-		first.UTC(), last.UTC(), hashedEventIDs(ids))
+		first.UTC(), last.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("find recorded events: %w", err)
 	}
@@ -641,15 +615,15 @@ func overage(n, included int64) int64 {
 // insertEventsSQL inserts the events ($1–$12; workspaces, times and ids
 // sent as in findRecordedSQL, models as a textList too).
 const insertEventsSQL = `INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
-			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model, event_key)
-		SELECT ($1::uuid[])[wi], 'epoch'::timestamptz + a * interval '1 microsecond', i, o, c, t, co, tc, $12, e, m, k
+			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model)
+		SELECT ($1::uuid[])[wi], 'epoch'::timestamptz + a * interval '1 microsecond', i, o, c, t, co, tc, $12, e, m
 		FROM unnest($2::int[], ` + textListSQL3 + `, ` + textListSQL4 + `, $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
-			$9::bigint[], $10::bigint[], $11::bigint[], ` + keyListSQL13 + `) AS x(wi, e, m, i, o, c, t, a, co, tc, k)`
+			$9::bigint[], $10::bigint[], $11::bigint[]) AS x(wi, e, m, i, o, c, t, a, co, tc)`
 
-// addRollupsSQL adds the events' rollups ($14–$22, rollups.args) to
+// addRollupsSQL adds the events' rollups ($13–$21, rollups.args) to
 // usage_rollups.
 const addRollupsSQL = `INSERT INTO usage_rollups (workspace_id, day, model, requests, input_tokens, output_tokens, cached_input_tokens, traces, cost)
-	SELECT * FROM unnest($14::uuid[], $15::date[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[])
+	SELECT * FROM unnest($13::uuid[], $14::date[], $15::text[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[])
 	ON CONFLICT (workspace_id, day, model) DO UPDATE SET requests = usage_rollups.requests + EXCLUDED.requests,
 		input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens, output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
 		cached_input_tokens = usage_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
@@ -675,7 +649,7 @@ func recordEventsRefusedSQL(tail string) string {
 }
 
 // effects is what recording a batch's events writes besides them: the SQL
-// that follows the insert and its arguments ($14 on).
+// that follows the insert and its arguments ($13 on).
 type effects func(events []pricedEvent) (tail string, args []any, err error)
 
 // addRollups adds the batch's rollups to usage_rollups (an inline batch).
@@ -708,7 +682,7 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 		at[i] = ev.OccurredAt.UnixMicro()
 	}
 	args := append([]any{pq.Array(wsx.text), pq.Array(wi), textList(ids), textList(models), pq.Array(in), pq.Array(out), pq.Array(cached),
-		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch.String(), hashedEventIDs(ids)}, tailArgs...)
+		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch.String()}, tailArgs...)
 	if !d.wholeWindow {
 		_, err := tx.ExecContext(ctx, recordEventsSQL(tail), args...)
 		var pqErr *pq.Error

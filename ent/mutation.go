@@ -15526,7 +15526,6 @@ type UsageEventMutation struct {
 	addtrace_cost          *int64
 	batch                  *uuid.UUID
 	model                  *string
-	event_key              *uuid.UUID
 	clearedFields          map[string]struct{}
 	workspace              *uuid.UUID
 	clearedworkspace       bool
@@ -16119,42 +16118,6 @@ func (m *UsageEventMutation) ResetModel() {
 	m.model = nil
 }
 
-// SetEventKey sets the "event_key" field.
-func (m *UsageEventMutation) SetEventKey(u uuid.UUID) {
-	m.event_key = &u
-}
-
-// EventKey returns the value of the "event_key" field in the mutation.
-func (m *UsageEventMutation) EventKey() (r uuid.UUID, exists bool) {
-	v := m.event_key
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldEventKey returns the old "event_key" field's value of the UsageEvent entity.
-// If the UsageEvent object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageEventMutation) OldEventKey(ctx context.Context) (v uuid.UUID, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEventKey is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEventKey requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEventKey: %w", err)
-	}
-	return oldValue.EventKey, nil
-}
-
-// ResetEventKey resets all changes to the "event_key" field.
-func (m *UsageEventMutation) ResetEventKey() {
-	m.event_key = nil
-}
-
 // ClearWorkspace clears the "workspace" edge to the Workspace entity.
 func (m *UsageEventMutation) ClearWorkspace() {
 	m.clearedworkspace = true
@@ -16216,7 +16179,7 @@ func (m *UsageEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageEventMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 10)
 	if m.workspace != nil {
 		fields = append(fields, usageevent.FieldWorkspaceID)
 	}
@@ -16247,9 +16210,6 @@ func (m *UsageEventMutation) Fields() []string {
 	if m.model != nil {
 		fields = append(fields, usageevent.FieldModel)
 	}
-	if m.event_key != nil {
-		fields = append(fields, usageevent.FieldEventKey)
-	}
 	return fields
 }
 
@@ -16278,8 +16238,6 @@ func (m *UsageEventMutation) Field(name string) (ent.Value, bool) {
 		return m.Batch()
 	case usageevent.FieldModel:
 		return m.Model()
-	case usageevent.FieldEventKey:
-		return m.EventKey()
 	}
 	return nil, false
 }
@@ -16309,8 +16267,6 @@ func (m *UsageEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldBatch(ctx)
 	case usageevent.FieldModel:
 		return m.OldModel(ctx)
-	case usageevent.FieldEventKey:
-		return m.OldEventKey(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageEvent field %s", name)
 }
@@ -16389,13 +16345,6 @@ func (m *UsageEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetModel(v)
-		return nil
-	case usageevent.FieldEventKey:
-		v, ok := value.(uuid.UUID)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetEventKey(v)
 		return nil
 	}
 	return fmt.Errorf("unknown UsageEvent field %s", name)
@@ -16550,9 +16499,6 @@ func (m *UsageEventMutation) ResetField(name string) error {
 		return nil
 	case usageevent.FieldModel:
 		m.ResetModel()
-		return nil
-	case usageevent.FieldEventKey:
-		m.ResetEventKey()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageEvent field %s", name)

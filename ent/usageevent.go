@@ -18,7 +18,7 @@ import (
 type UsageEvent struct {
 	config `json:"-"`
 	// ID of the ent.
-	// the router's event id
+	// the router's event id; with workspace_id and occurred_at, the idempotency key
 	ID string `json:"id,omitempty"`
 	// WorkspaceID holds the value of the "workspace_id" field.
 	WorkspaceID uuid.UUID `json:"workspace_id,omitempty"`
@@ -40,8 +40,6 @@ type UsageEvent struct {
 	Batch uuid.UUID `json:"batch,omitempty"`
 	// Model holds the value of the "model" field.
 	Model string `json:"model,omitempty"`
-	// the first 16 bytes of the SHA-256 of the event id: with workspace_id, the week's idempotency key
-	EventKey uuid.UUID `json:"event_key,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UsageEventQuery when eager-loading is set.
 	Edges        UsageEventEdges `json:"edges"`
@@ -79,7 +77,7 @@ func (*UsageEvent) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case usageevent.FieldOccurredAt:
 			values[i] = new(sql.NullTime)
-		case usageevent.FieldWorkspaceID, usageevent.FieldBatch, usageevent.FieldEventKey:
+		case usageevent.FieldWorkspaceID, usageevent.FieldBatch:
 			values[i] = new(uuid.UUID)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -162,12 +160,6 @@ func (_m *UsageEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Model = value.String
 			}
-		case usageevent.FieldEventKey:
-			if value, ok := values[i].(*uuid.UUID); !ok {
-				return fmt.Errorf("unexpected type %T for field event_key", values[i])
-			} else if value != nil {
-				_m.EventKey = *value
-			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -238,9 +230,6 @@ func (_m *UsageEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("model=")
 	builder.WriteString(_m.Model)
-	builder.WriteString(", ")
-	builder.WriteString("event_key=")
-	builder.WriteString(fmt.Sprintf("%v", _m.EventKey))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -85,12 +85,6 @@ func (_c *UsageEventCreate) SetModel(v string) *UsageEventCreate {
 	return _c
 }
 
-// SetEventKey sets the "event_key" field.
-func (_c *UsageEventCreate) SetEventKey(v uuid.UUID) *UsageEventCreate {
-	_c.mutation.SetEventKey(v)
-	return _c
-}
-
 // SetID sets the "id" field.
 func (_c *UsageEventCreate) SetID(v string) *UsageEventCreate {
 	_c.mutation.SetID(v)
@@ -186,9 +180,6 @@ func (_c *UsageEventCreate) check() error {
 	if _, ok := _c.mutation.Model(); !ok {
 		return &ValidationError{Name: "model", err: errors.New(`ent: missing required field "UsageEvent.model"`)}
 	}
-	if _, ok := _c.mutation.EventKey(); !ok {
-		return &ValidationError{Name: "event_key", err: errors.New(`ent: missing required field "UsageEvent.event_key"`)}
-	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := usageevent.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "UsageEvent.id": %w`, err)}
@@ -268,10 +259,6 @@ func (_c *UsageEventCreate) createSpec() (*UsageEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Model(); ok {
 		_spec.SetField(usageevent.FieldModel, field.TypeString, value)
 		_node.Model = value
-	}
-	if value, ok := _c.mutation.EventKey(); ok {
-		_spec.SetField(usageevent.FieldEventKey, field.TypeUUID, value)
-		_node.EventKey = value
 	}
 	if nodes := _c.mutation.WorkspaceIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -388,9 +375,6 @@ func (u *UsageEventUpsertOne) UpdateNewValues() *UsageEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Model(); exists {
 			s.SetIgnore(usageevent.FieldModel)
-		}
-		if _, exists := u.create.mutation.EventKey(); exists {
-			s.SetIgnore(usageevent.FieldEventKey)
 		}
 	}))
 	return u
@@ -634,9 +618,6 @@ func (u *UsageEventUpsertBulk) UpdateNewValues() *UsageEventUpsertBulk {
 			}
 			if _, exists := b.mutation.Model(); exists {
 				s.SetIgnore(usageevent.FieldModel)
-			}
-			if _, exists := b.mutation.EventKey(); exists {
-				s.SetIgnore(usageevent.FieldEventKey)
 			}
 		}
 	}))

@@ -48,10 +48,10 @@ const (
 	lockKey = 7_245_002
 
 	table = "usage_events"
-	// key is every partition's idempotency key: an event id (by its hash,
-	// event_key) once per workspace and week (billing refuses the
-	// neighbouring weeks' within 7 days by a lookup).
-	key        = `PRIMARY KEY (workspace_id, event_key)`
+	// key is every partition's idempotency key: an event id once per
+	// workspace and week (billing refuses the neighbouring weeks' within
+	// 7 days by a lookup).
+	key        = `PRIMARY KEY (workspace_id, event_id)`
 	defaultP   = "usage_events_default"
 	nameFormat = "20060102"
 	prefix     = table + "_"

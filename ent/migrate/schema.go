@@ -637,7 +637,6 @@ var (
 		{Name: "trace_cost", Type: field.TypeInt64},
 		{Name: "batch", Type: field.TypeUUID},
 		{Name: "model", Type: field.TypeString},
-		{Name: "event_key", Type: field.TypeUUID},
 		{Name: "workspace_id", Type: field.TypeUUID},
 	}
 	// UsageEventsTable holds the schema information for the "usage_events" table.
@@ -648,16 +647,16 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "usage_events_workspaces_usage_events",
-				Columns:    []*schema.Column{UsageEventsColumns[11]},
+				Columns:    []*schema.Column{UsageEventsColumns[10]},
 				RefColumns: []*schema.Column{WorkspacesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "usageevent_workspace_id_event_key",
-				Unique:  false,
-				Columns: []*schema.Column{UsageEventsColumns[11], UsageEventsColumns[10]},
+				Name:    "usageevent_workspace_id_event_id_occurred_at",
+				Unique:  true,
+				Columns: []*schema.Column{UsageEventsColumns[10], UsageEventsColumns[0], UsageEventsColumns[1]},
 			},
 		},
 	}

@@ -12,12 +12,12 @@ import (
 
 // UsageEvent is one finished router call, kept with the cost it was charged.
 //
-// The table is hand-written SQL (migrations/sql/20261128170000_partition_usage_events.sql
-// and later): it is partitioned by week of occurred_at, which ent cannot
-// declare, and each week's primary key is (workspace_id, event_key), the
-// idempotency key (event_key is the hash of the event id; docs/scaling.md).
-// This schema mirrors the columns so that ent can read the table; ent's id
-// is the event id (unique only per workspace and week), and
+// The table is hand-written SQL (migrations/sql/20261128170000_partition_usage_events.sql):
+// it is partitioned by week of occurred_at, which ent cannot declare, and
+// its primary key is (workspace_id, event_id, occurred_at), the idempotency
+// key; ent has no composite id outside edge schemas. This schema mirrors
+// the columns so that ent can read the table; ent's id is the event id
+// (unique only together with workspace_id and occurred_at), and
 // migrations/diff.go keeps the table out of ent's migration diff.
 type UsageEvent struct{ ent.Schema }
 
@@ -28,7 +28,7 @@ func (UsageEvent) Annotations() []schema.Annotation {
 func (UsageEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("id").StorageKey("event_id").NotEmpty().Immutable().
-			Comment("the router's event id"),
+			Comment("the router's event id; with workspace_id and occurred_at, the idempotency key"),
 		field.UUID("workspace_id", uuid.UUID{}).Immutable(),
 		field.Time("occurred_at").Immutable().Comment("the partition key (UTC week)"),
 		field.Int64("input_tokens").NonNegative().Immutable(),
@@ -39,8 +39,6 @@ func (UsageEvent) Fields() []ent.Field {
 		field.Int64("trace_cost").Immutable().Comment("nano-dollars charged for traces beyond the plan"),
 		field.UUID("batch", uuid.UUID{}).Immutable().Comment("the ledger reference this event was charged under"),
 		field.String("model").Immutable(),
-		field.UUID("event_key", uuid.UUID{}).Immutable().
-			Comment("the first 16 bytes of the SHA-256 of the event id: with workspace_id, the week's idempotency key"),
 	}
 }
 
@@ -51,7 +49,6 @@ func (UsageEvent) Edges() []ent.Edge {
 }
 
 func (UsageEvent) Indexes() []ent.Index {
-	// Each week's primary key, as ent can say it (the table has no key
-	// over all weeks).
-	return []ent.Index{index.Fields("workspace_id", "event_key")}
+	// The primary key, as ent can say it.
+	return []ent.Index{index.Fields("workspace_id", "id", "occurred_at").Unique()}
 }

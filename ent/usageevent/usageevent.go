@@ -32,8 +32,6 @@ const (
 	FieldBatch = "batch"
 	// FieldModel holds the string denoting the model field in the database.
 	FieldModel = "model"
-	// FieldEventKey holds the string denoting the event_key field in the database.
-	FieldEventKey = "event_key"
 	// EdgeWorkspace holds the string denoting the workspace edge name in mutations.
 	EdgeWorkspace = "workspace"
 	// WorkspaceFieldID holds the string denoting the ID field of the Workspace.
@@ -62,7 +60,6 @@ var Columns = []string{
 	FieldTraceCost,
 	FieldBatch,
 	FieldModel,
-	FieldEventKey,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -144,11 +141,6 @@ func ByBatch(opts ...sql.OrderTermOption) OrderOption {
 // ByModel orders the results by the model field.
 func ByModel(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldModel, opts...).ToFunc()
-}
-
-// ByEventKey orders the results by the event_key field.
-func ByEventKey(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldEventKey, opts...).ToFunc()
 }
 
 // ByWorkspaceField orders the results by workspace field.

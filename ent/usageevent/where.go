@@ -116,11 +116,6 @@ func Model(v string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldModel, v))
 }
 
-// EventKey applies equality check predicate on the "event_key" field. It's identical to EventKeyEQ.
-func EventKey(v uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldEventKey, v))
-}
-
 // WorkspaceIDEQ applies the EQ predicate on the "workspace_id" field.
 func WorkspaceIDEQ(v uuid.UUID) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldWorkspaceID, v))
@@ -524,46 +519,6 @@ func ModelEqualFold(v string) predicate.UsageEvent {
 // ModelContainsFold applies the ContainsFold predicate on the "model" field.
 func ModelContainsFold(v string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldContainsFold(FieldModel, v))
-}
-
-// EventKeyEQ applies the EQ predicate on the "event_key" field.
-func EventKeyEQ(v uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldEQ(FieldEventKey, v))
-}
-
-// EventKeyNEQ applies the NEQ predicate on the "event_key" field.
-func EventKeyNEQ(v uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNEQ(FieldEventKey, v))
-}
-
-// EventKeyIn applies the In predicate on the "event_key" field.
-func EventKeyIn(vs ...uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldIn(FieldEventKey, vs...))
-}
-
-// EventKeyNotIn applies the NotIn predicate on the "event_key" field.
-func EventKeyNotIn(vs ...uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldNotIn(FieldEventKey, vs...))
-}
-
-// EventKeyGT applies the GT predicate on the "event_key" field.
-func EventKeyGT(v uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGT(FieldEventKey, v))
-}
-
-// EventKeyGTE applies the GTE predicate on the "event_key" field.
-func EventKeyGTE(v uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldGTE(FieldEventKey, v))
-}
-
-// EventKeyLT applies the LT predicate on the "event_key" field.
-func EventKeyLT(v uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLT(FieldEventKey, v))
-}
-
-// EventKeyLTE applies the LTE predicate on the "event_key" field.
-func EventKeyLTE(v uuid.UUID) predicate.UsageEvent {
-	return predicate.UsageEvent(sql.FieldLTE(FieldEventKey, v))
 }
 
 // HasWorkspace applies the HasEdge predicate on the "workspace" edge.
