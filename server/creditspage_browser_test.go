@@ -187,7 +187,12 @@ func TestCreditsPage_WalksThroughTheCreditsPageFromAnotherOrigin(t *testing.T) {
 	p.waitFor("the authenticated purchase landed", `!T.$('#three-ds').open && T.text('#balance-amount') === '$55.00'`)
 	p.waitFor("its row", `T.rowsText() === 'PURCHASE SUCCEEDED 30.00 invoice|PURCHASE SUCCEEDED 25.00 invoice'`)
 	p.waitFor("the new card saved", `T.cards() === '4242*,3184'`)
-	// The bank refuses the authentication: no credit, a FAILED row.
+	// The bank refuses the authentication: no credit, a FAILED row. The
+	// page's reload after this purchase is held back 3 s (a slow API), so
+	// the next dialog opens while the last one's Confirm would still be
+	// disabled (CI, 29 Nov: a declined card's Confirm did nothing).
+	p.eval(`window.__fetch = window.fetch; window.fetch = (url, init) => (init?.body ?? '').includes('purchaseSettings')
+		? new Promise((ok) => setTimeout(ok, 3000)).then(() => window.__fetch(url, init)) : window.__fetch(url, init)`)
 	p.eval(`T.click('#add-credits-open')`)
 	p.eval(`T.set('#ac-amount', '15'); T.set('#ac-new-pm', 'pm_card_authenticationRequired'); T.click('#ac-confirm')`)
 	p.waitFor("the 3-D Secure step again", `T.$('#three-ds').open && T.text('#tds-text').includes('$15.00')`)
@@ -200,6 +205,7 @@ func TestCreditsPage_WalksThroughTheCreditsPageFromAnotherOrigin(t *testing.T) {
 	p.eval(`T.click('#add-credits-open')`)
 	p.eval(`T.set('#ac-amount', '10.00'); T.set('#ac-new-pm', 'pm_card_chargeDeclined'); T.click('#ac-confirm')`)
 	p.waitFor("the decline", `T.text('#ac-error').includes('Your card was declined.')`)
+	p.eval(`window.fetch = window.__fetch`)
 	p.eval(`T.click('#ac-cancel')`)
 	p.waitFor("the failed row", `T.rowsText().startsWith('PURCHASE FAILED 10.00 -|PURCHASE FAILED 15.00 -|')`)
 	p.expect("no credit", `T.text('#balance-amount') === '$55.00'`)

@@ -369,6 +369,9 @@ function openAddCredits() {
   $("ac-error").textContent = "";
   $("ac-amount").value = "";
   $("ac-confirm").textContent = "Confirm";
+  // A new dialog is a new purchase: the last one's Confirm stays disabled
+  // until its page and history reloads finish, which must not block this one.
+  $("ac-confirm").disabled = false;
   $("ac-amount").placeholder = centsToDecimal(limits.min * 5n);
 
   // Saved cards first, the default one chosen; otherwise a new card.
