@@ -369,9 +369,6 @@ function openAddCredits() {
   $("ac-error").textContent = "";
   $("ac-amount").value = "";
   $("ac-confirm").textContent = "Confirm";
-  // A new dialog is a new purchase: the last one's Confirm stays disabled
-  // until its page and history reloads finish, which must not block this one.
-  $("ac-confirm").disabled = false;
   $("ac-amount").placeholder = centsToDecimal(limits.min * 5n);
 
   // Saved cards first, the default one chosen; otherwise a new card.
@@ -461,13 +458,16 @@ async function confirmPurchase(event) {
     error.textContent = err.message;
     return;
   }
+  // Confirm is disabled while the mutation runs (no double submit), not
+  // while the page reloads after it: the next dialog's Confirm must work
+  // however slow those are.
   const button = $("ac-confirm");
   button.disabled = true;
   try {
     const data = await state.api.gql(`mutation($input: AddCreditsInput!) { addCredits(input: $input) {
       transaction { id status amount }
       balance { ${BALANCE} }
-      requiresAction clientSecret } }`, { input });
+      requiresAction clientSecret } }`, { input }).finally(() => { button.disabled = false; });
     const p = data.addCredits;
     renderBalance(p.balance);
     $("add-credits").close();
@@ -486,8 +486,6 @@ async function confirmPurchase(event) {
       state.purchase.key = randomKey(); // the next try is a new payment
       loadHistory().catch(() => {});
     }
-  } finally {
-    button.disabled = false;
   }
 }
 
