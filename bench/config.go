@@ -114,8 +114,8 @@ func (c Config) validate() error {
 		return errors.New("-workspaces must be at least 1")
 	case c.Prefill < 0:
 		return errors.New("-prefill must not be negative")
-	case c.PrefillSpan < 2*time.Hour:
-		return errors.New("-prefill-span must be at least 2h")
+	case c.PrefillSpan < 2*time.Hour || c.PrefillSpan > retention:
+		return fmt.Errorf("-prefill-span must be 2h to %s (the usage retention)", retention)
 	case c.PgbenchScale < 1:
 		return errors.New("pgbench scale must be at least 1")
 	}

@@ -223,7 +223,7 @@ func (h *harness) setUpServer(ctx context.Context) error {
 	// The server will keep usage_events' weekly partitions itself (at
 	// start-up and hourly); doing it here too makes sure the bench always
 	// writes into partitions, as production does, whoever starts first.
-	if err := partitions.Maintain(ctx, h.db, time.Now(), 400*24*time.Hour); err != nil {
+	if err := partitions.Maintain(ctx, h.db, time.Now(), retention); err != nil {
 		return fmt.Errorf("usage_events partitions: %w", err)
 	}
 	h.progress("creating workspaces and tokens")

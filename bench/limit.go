@@ -131,7 +131,7 @@ func prepareLimitDatabase(ctx context.Context, dsn string, n int, now time.Time)
 	if _, err := migrations.Apply(ctx, db); err != nil {
 		return err
 	}
-	if err := partitions.Maintain(ctx, db, now, 400*24*time.Hour); err != nil {
+	if err := partitions.Maintain(ctx, db, now, retention); err != nil {
 		return err
 	}
 	if err := billing.Seed(ctx, db); err != nil {

@@ -21,6 +21,11 @@ const prefillChunk = 1_000_000
 // time order (as history arrives), over every bench workspace.
 const defaultPrefillSpan = 365 * 24 * time.Hour
 
+// retention is the server's default USAGE_RETENTION, which the bench's
+// partition maintenance uses too: events older than it are in no week's
+// partition (they would land in the default one, kept for deletion).
+const retention = 400 * 24 * time.Hour
+
 // prefill loads n synthetic events into usage_events, spread round-robin
 // over the given workspaces and evenly over the year before now, with
 // random ids (like a router's), then vacuums and analyzes the table and
@@ -35,7 +40,7 @@ func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) err
 	// A service that ran for the past year made each week's partition as
 	// the week came: make them all, as its maintenance would have.
 	for _, at := range []time.Time{from, now} {
-		if err := partitions.Maintain(ctx, h.db, at, 400*24*time.Hour); err != nil {
+		if err := partitions.Maintain(ctx, h.db, at, retention); err != nil {
 			return fmt.Errorf("prefill partitions: %w", err)
 		}
 	}
