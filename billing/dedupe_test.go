@@ -336,3 +336,82 @@ func TestIngestUsage_AwkwardIdsOnEveryDuplicatePath(t *testing.T) {
 		})
 	}
 }
+
+// Last week's partition, which every live event's lookup probes, is
+// probed through the hash index partitions.Maintain builds on it once the
+// week is over (a third of the primary key's memory), in the plan a
+// connection keeps and in a fresh one, and a retry re-stamped across the
+// Monday is still refused through it.
+func TestFindRecorded_LastWeekProbedThroughItsHashIndex(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	this := week.Start(now)
+	last := this.AddDate(0, 0, -7)
+	lastName := "usage_events_" + last.Format("20060102")
+	// A week of other workspaces' usage, so the plan is made for a
+	// partition of some size, as in service.
+	if _, err := f.db.SQL.ExecContext(ctx, `INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
+			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model)
+		SELECT gen_random_uuid(), $1::timestamptz + g * interval '20 seconds', 1, 1, 0, 0, 1, 0, gen_random_uuid(), gen_random_uuid()::text, 'gpt-4o'
+		FROM generate_series(1, 20000) AS g`, last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SQL.ExecContext(ctx, `ANALYZE `+lastName); err != nil {
+		t.Fatal(err)
+	}
+
+	ws := f.workspace(t, "enterprise", "100")
+	original, retry := this.Add(-time.Hour), this.Add(30*time.Minute)
+	if retry.After(now) {
+		retry = now
+	}
+	if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "restamped", original)}); err != nil || res.Accepted != 1 {
+		t.Fatalf("first delivery: %+v %v", res, err)
+	}
+	before := f.assertInvariant(t, ws)
+	if res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "restamped", retry)}); err != nil || res.Duplicates != 1 {
+		t.Fatalf("retry re-stamped across the Monday: %+v %v, want a duplicate", res, err)
+	}
+	if after := f.assertInvariant(t, ws); after != before {
+		t.Fatalf("the retry charged: %s → %s", before, after)
+	}
+
+	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		conn, err := f.db.SQL.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = `+mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `PREPARE `+mode+`(uuid[], int[], text, bigint[], bigint[], timestamptz, timestamptz) AS `+billing.FindRecordedSQL); err != nil {
+			t.Fatal(err)
+		}
+		// EXPLAIN EXECUTE takes no parameters: the values are a uuid,
+		// integers and times, written out.
+		from, to := retry.Add(-7*24*time.Hour), this.Add(-time.Microsecond)
+		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`EXPLAIN EXECUTE %s('{%s}', '{1}', E'\x1frestamped', '{%d}', '{%d}', '%s', '%s')`,
+			mode, ws, from.UnixMicro(), to.UnixMicro(), from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan strings.Builder
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan.WriteString(line + "\n")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		conn.Close()
+		if p := plan.String(); !strings.Contains(p, lastName+"_event_id_hash on "+lastName) {
+			t.Errorf("%s: last week's lookup does not probe its hash index:\n%s", mode, p)
+		}
+	}
+}

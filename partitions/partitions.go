@@ -43,6 +43,11 @@ const (
 	// table, and inserts queue behind a waiting lock. A step that times out
 	// is retried by the next run.
 	lockTimeout = "500ms"
+	// buildLockTimeout bounds the lookup index's concurrent build and drop
+	// (lookupIndexes), which wait for the transactions running when they
+	// start but block no insert or read meanwhile. A build that times out
+	// leaves an invalid index, dropped and built again by the next run.
+	buildLockTimeout = "30s"
 	// lockKey serialises maintainers across instances (migrations use
 	// 7_245_001).
 	lockKey = 7_245_002
@@ -55,6 +60,8 @@ const (
 	defaultP   = "usage_events_default"
 	nameFormat = "20060102"
 	prefix     = table + "_"
+	// lookupSuffix names last week's lookup index: <partition>_event_id_hash.
+	lookupSuffix = "_event_id_hash"
 )
 
 // Maintain makes sure usage_events has a partition for every week from
@@ -121,6 +128,12 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 	if err := stop.Err(); err != nil {
 		return err
 	}
+	if err := lookupIndexes(ctx, conn, week.Start(now).AddDate(0, 0, -7)); err != nil {
+		return fmt.Errorf("partitions: lookup index: %w", err)
+	}
+	if err := stop.Err(); err != nil {
+		return err
+	}
 	if err := inTx(ctx, conn, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM `+defaultP+` WHERE occurred_at < $1`, cutoff)
 		return err
@@ -181,6 +194,78 @@ func create(ctx context.Context, tx *sql.Tx, d time.Time) error {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// lookupIndexes gives last week's partition (Monday last) a hash index on
+// event_id, and drops it from every other week. Every live event's
+// duplicate lookup (billing.findRecordedSQL) probes last week, and its
+// primary key, (workspace_id, event_id) on random ids, is about 100 bytes
+// an event in leaves touched at random: with this week's key, which each
+// insert must check, two weeks of btree had to stay in Postgres's buffers,
+// and at 50 M events a year they did not fit the default 128 MB (about one
+// read from the operating system per event and index). A hash index holds
+// a 4-byte hash code an event (about 33 bytes with its overhead), so a
+// probe reads one bucket page of a third of the memory; the planner takes
+// it for the lookup by itself (event_id = …, then workspace_id as a filter
+// on the rare hash match). It is built once the week is over, not kept on
+// the week being written, where it would be one more index to insert into.
+// The primary key stays every week's idempotency key; this index is only
+// a faster way to the same rows, and a lookup without it (a run that has not
+// built it yet, an older week's late event) uses the key as before.
+//
+// The build and drop are CONCURRENTLY, so usage goes on meanwhile; each
+// runs outside a transaction and waits at most buildLockTimeout for the
+// transactions running when it starts. Not cancelled by ctx: a build is
+// seconds at 50 M events a year (1.7 s for a million), and a cancelled one
+// would leave this session's state to clean up mid-statement.
+func lookupIndexes(ctx context.Context, conn *sql.Conn, last time.Time) error {
+	rows, err := conn.QueryContext(ctx, `SELECT t.relname, i.relname, x.indisvalid
+		FROM pg_inherits h JOIN pg_class t ON t.oid = h.inhrelid
+		JOIN pg_index x ON x.indrelid = t.oid JOIN pg_class i ON i.oid = x.indexrelid
+		WHERE h.inhparent = $1::regclass AND right(i.relname, $2) = $3`, table, len(lookupSuffix), lookupSuffix)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	built := false
+	for rows.Next() {
+		var t, i string
+		var valid bool
+		if err := rows.Scan(&t, &i, &valid); err != nil {
+			rows.Close()
+			return err
+		}
+		if d, ok := parseName(t); ok && d.Equal(last) && valid {
+			built = true
+		} else {
+			drop = append(drop, i) // another week's, or an interrupted build's
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	var exists bool
+	if err := conn.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, name(last)).Scan(&exists); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `SET lock_timeout = '`+buildLockTimeout+`'`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(ctx, `RESET lock_timeout`) //nolint:errcheck // the next step sets its own; a broken session is discarded
+	for _, i := range drop {
+		if _, err := conn.ExecContext(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pq.QuoteIdentifier(i)); err != nil {
+			return fmt.Errorf("drop %s: %w", i, err)
+		}
+	}
+	if built || !exists {
+		return nil
+	}
+	p := name(last)
+	if _, err := conn.ExecContext(ctx, `CREATE INDEX CONCURRENTLY IF NOT EXISTS `+pq.QuoteIdentifier(p+lookupSuffix)+
+		` ON `+pq.QuoteIdentifier(p)+` USING hash (event_id)`); err != nil {
+		return fmt.Errorf("build on %s: %w", p, err)
 	}
 	return nil
 }

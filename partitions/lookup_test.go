@@ -1,0 +1,140 @@
+package partitions
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/airouter/credits/pgtest"
+)
+
+// lookupIndexesNow lists the lookup indexes as "partition: method valid".
+func lookupIndexesNow(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT t.relname, a.amname, x.indisvalid, pg_get_indexdef(x.indexrelid)
+		FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_am a ON a.oid = i.relam
+		WHERE i.relname LIKE '%\_event\_id\_hash' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var table, method, def string
+		var valid bool
+		if err := rows.Scan(&table, &method, &valid, &def); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s: %s valid=%v", table, method, valid))
+		if want := "(event_id)"; !strings.Contains(def, want) {
+			t.Errorf("%s indexes %q, want %s", table, def, want)
+		}
+	}
+	return got
+}
+
+// Last week's partition, the one every live event's duplicate lookup
+// probes, gets a hash index on event_id; the week being written and the
+// weeks ahead get none (one index less to insert into), and a week that is
+// no longer last week loses it. Twice the same run changes nothing.
+func TestMaintain_LookupIndexOnLastWeekOnly(t *testing.T) {
+	db := pgtest.New(t).SQL
+	ctx := context.Background()
+	ws := workspace(t, db)
+	for range 2 {
+		if err := Maintain(ctx, db, wednesday, retention); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"usage_events_20261116: hash valid=true"}
+	if got := lookupIndexesNow(t, db); !equal(got, want) {
+		t.Fatalf("lookup indexes %v, want %v", got, want)
+	}
+	// Built over rows that are there, and kept up by inserts after it:
+	// both are found through it.
+	insert(t, db, ws, "before", wednesday)
+	if err := Maintain(ctx, db, wednesday.AddDate(0, 0, 7), retention); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, db, ws, "after", wednesday.Add(time.Hour))
+	want = []string{"usage_events_20261123: hash valid=true"}
+	if got := lookupIndexesNow(t, db); !equal(got, want) {
+		t.Fatalf("a week later: lookup indexes %v, want %v", got, want)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()                                                  //nolint:errcheck // read-only
+	if _, err := tx.Exec(`SET LOCAL enable_seqscan = off`); err != nil { // two rows: the planner would read the heap
+		t.Fatal(err)
+	}
+	for _, id := range []string{"before", "after"} {
+		found := `SELECT count(*) FROM usage_events_20261123 WHERE event_id = ` + pq.QuoteLiteral(id)
+		var plan string
+		if err := tx.QueryRow(`EXPLAIN (COSTS OFF, FORMAT JSON) ` + found).Scan(&plan); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, `"Index Name": "usage_events_20261123_event_id_hash"`) {
+			t.Fatalf("%s not read through the lookup index: %s", id, plan)
+		}
+		var n int
+		if err := tx.QueryRow(found).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("found %s %d times through the lookup index (%v), want once", id, n, err)
+		}
+	}
+}
+
+// An index left invalid (a build interrupted: the server stopped, or its
+// lock wait timed out) or one on another week is dropped, and last week's
+// built again.
+func TestMaintain_LookupIndexRebuiltAfterAnInterruptedBuild(t *testing.T) {
+	db := pgtest.New(t).SQL
+	ctx := context.Background()
+	if err := Maintain(ctx, db, wednesday, retention); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'usage_events_20261116_event_id_hash'::regclass`,
+		`CREATE INDEX usage_events_20261123_event_id_hash ON usage_events_20261123 USING hash (event_id)`,
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Maintain(ctx, db, wednesday, retention); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"usage_events_20261116: hash valid=true"}
+	if got := lookupIndexesNow(t, db); !equal(got, want) {
+		t.Fatalf("lookup indexes %v, want %v", got, want)
+	}
+}
+
+// At the boundary: a microsecond before Monday 00:00 the week ending is
+// still being written and the one before it is last week; at 00:00 the
+// week just ended is.
+func TestMaintain_LookupIndexMovesAtMondayMidnight(t *testing.T) {
+	db := pgtest.New(t).SQL
+	ctx := context.Background()
+	monday := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		now  time.Time
+		want string
+	}{
+		{monday.Add(-time.Microsecond), "usage_events_20261116: hash valid=true"},
+		{monday, "usage_events_20261123: hash valid=true"},
+	} {
+		if err := Maintain(ctx, db, tc.now, retention); err != nil {
+			t.Fatal(err)
+		}
+		if got := lookupIndexesNow(t, db); !equal(got, []string{tc.want}) {
+			t.Fatalf("at %s: lookup indexes %v, want %s", tc.now, got, tc.want)
+		}
+	}
+}
