@@ -138,3 +138,52 @@ func TestMaintain_LookupIndexMovesAtMondayMidnight(t *testing.T) {
 		}
 	}
 }
+
+// A transaction that holds a snapshot (pg_dump's, an operator's report in
+// REPEATABLE READ) makes the concurrent build wait; past buildLockTimeout it gives up with an
+// error, after everything else maintenance does is done, and leaves
+// nothing in the lookup's way. The next run, once the transaction has
+// ended, builds the index.
+func TestMaintain_LookupIndexBuildGivesUpBehindAnOpenTransaction(t *testing.T) {
+	db := pgtest.New(t).SQL
+	ctx := context.Background()
+	old := buildLockTimeout
+	buildLockTimeout = "200ms"
+	t.Cleanup(func() { buildLockTimeout = old })
+	ws := workspace(t, db)
+	insert(t, db, ws, "expired", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) // default partition, past retention
+	open, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Rollback()                                                   //nolint:errcheck // ended below
+	if _, err := open.Exec(`SELECT count(*) FROM workspaces`); err != nil { // takes the snapshot
+		t.Fatal(err)
+	}
+	err = Maintain(ctx, db, wednesday, retention)
+	if err == nil || !strings.Contains(err.Error(), "lookup index") {
+		t.Fatalf("Maintain behind an open transaction: %v, want the lookup index's lock timeout", err)
+	}
+	if got := partitionNames(t, db); len(got) != 2+Ahead+Behind {
+		t.Fatalf("partitions %v: the weeks were not made before the build", got)
+	}
+	var left int
+	if err := db.QueryRow(`SELECT count(*) FROM usage_events WHERE event_id = 'expired'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d expired events left in the default partition (%v)", left, err)
+	}
+	// Whatever the failed build left (an invalid index) is never used;
+	// an event of last week is still found, through the key.
+	insert(t, db, ws, "lastweek", wednesday.AddDate(0, 0, -7))
+	if err := tryInsert(db, ws, "lastweek", wednesday.AddDate(0, 0, -7)); err == nil {
+		t.Fatal("the key let a duplicate in beside the failed build")
+	}
+	if err := open.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Maintain(ctx, db, wednesday, retention); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lookupIndexesNow(t, db), []string{"usage_events_20261116: hash valid=true"}; !equal(got, want) {
+		t.Fatalf("after the transaction ended: lookup indexes %v, want %v", got, want)
+	}
+}

@@ -43,11 +43,6 @@ const (
 	// table, and inserts queue behind a waiting lock. A step that times out
 	// is retried by the next run.
 	lockTimeout = "500ms"
-	// buildLockTimeout bounds the lookup index's concurrent build and drop
-	// (lookupIndexes), which wait for the transactions running when they
-	// start but block no insert or read meanwhile. A build that times out
-	// leaves an invalid index, dropped and built again by the next run.
-	buildLockTimeout = "30s"
 	// lockKey serialises maintainers across instances (migrations use
 	// 7_245_001).
 	lockKey = 7_245_002
@@ -64,12 +59,20 @@ const (
 	lookupSuffix = "_event_id_hash"
 )
 
+// buildLockTimeout bounds the lookup index's concurrent build and drop
+// (lookupIndexes), which wait for the transactions running when they start
+// but block no insert or read meanwhile. A build that times out leaves an
+// invalid index, dropped and built again by the next run. A variable for
+// the test that makes one time out.
+var buildLockTimeout = "30s"
+
 // Maintain makes sure usage_events has a partition for every week from
 // Behind weeks before now (or from its oldest partition, to fill gaps) to
 // Ahead weeks after, drops the partitions whose every event occurred
-// before now − retention, and deletes such events from the default
-// partition. It returns nil without doing anything when another session
-// holds the maintenance lock.
+// before now − retention, deletes such events from the default
+// partition, and gives last week alone its lookup index (lookupIndexes).
+// It returns nil without doing anything when another session holds the
+// maintenance lock.
 //
 // Retention must be at least the age beyond which the service rejects
 // usage events, or an old event could be charged again once its
@@ -128,17 +131,19 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 	if err := stop.Err(); err != nil {
 		return err
 	}
-	if err := lookupIndexes(ctx, conn, week.Start(now).AddDate(0, 0, -7)); err != nil {
-		return fmt.Errorf("partitions: lookup index: %w", err)
-	}
-	if err := stop.Err(); err != nil {
-		return err
-	}
 	if err := inTx(ctx, conn, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM `+defaultP+` WHERE occurred_at < $1`, cutoff)
 		return err
 	}); err != nil {
 		return fmt.Errorf("partitions: expire the default partition: %w", err)
+	}
+	// Last, so that a build waiting on a long transaction holds up nothing
+	// else maintenance does.
+	if err := stop.Err(); err != nil {
+		return err
+	}
+	if err := lookupIndexes(ctx, conn, week.Start(now).AddDate(0, 0, -7)); err != nil {
+		return fmt.Errorf("partitions: lookup index: %w", err)
 	}
 	return nil
 }
