@@ -130,20 +130,33 @@ func TestIngestUsage_PreparedStatementsChargeTheSame(t *testing.T) {
 // whatever the statistics said when it was planned.
 func TestFindRecorded_GenericPlanOnEmptyTableProbesTheIndex(t *testing.T) {
 	f := newFixture(t)
+	plan := explainFindRecorded(t, f, "force_generic_plan", `'{00000000-0000-4000-8000-000000000001}', '{1}', E'\x1fe1',
+		'{1795262400000000}', '{1795391999999999}', '2026-11-21T12:00:00Z', '2026-11-22T23:59:59.999999Z'`)
+	if strings.Contains(plan, "Seq Scan on usage_events") || !strings.Contains(plan, "_pkey on usage_events") {
+		t.Fatalf("generic plan of the duplicate lookup does not probe the unique index:\n%s", plan)
+	}
+}
+
+// explainFindRecorded returns the plan of the duplicate lookup for args
+// (written out: EXPLAIN EXECUTE takes no parameters), prepared on a
+// connection with plan_cache_mode set to mode (force_custom_plan, or
+// force_generic_plan: the plan a connection keeps).
+func explainFindRecorded(t *testing.T, f *fixture, mode, args string) string {
+	t.Helper()
 	ctx := context.Background()
 	conn, err := f.db.SQL.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-		t.Fatal(err)
+	for _, stmt := range []string{`SET plan_cache_mode = ` + mode,
+		`PREPARE explained(uuid[], int[], text, bigint[], bigint[], timestamptz, timestamptz) AS ` + billing.FindRecordedSQL} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := conn.ExecContext(ctx, `PREPARE find_recorded(uuid[], int[], text, bigint[], bigint[], timestamptz, timestamptz) AS `+billing.FindRecordedSQL); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE find_recorded('{00000000-0000-4000-8000-000000000001}', '{1}', E'\x1fe1',
-		'{1795262400000000}', '{1795391999999999}', '2026-11-21T12:00:00Z', '2026-11-22T23:59:59.999999Z')`)
+	defer conn.ExecContext(ctx, `DEALLOCATE explained; RESET plan_cache_mode`) //nolint:errcheck // the pool's next user must not inherit them
+	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE explained(`+args+`)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,9 +172,7 @@ func TestFindRecorded_GenericPlanOnEmptyTableProbesTheIndex(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if p := plan.String(); strings.Contains(p, "Seq Scan on usage_events") || !strings.Contains(p, "_pkey on usage_events") {
-		t.Fatalf("generic plan of the duplicate lookup does not probe the unique index:\n%s", p)
-	}
+	return plan.String()
 }
 
 func TestIngestUsage_ConcurrentEventsNeverLoseAnUpdate(t *testing.T) {

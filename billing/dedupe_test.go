@@ -378,39 +378,13 @@ func TestFindRecorded_LastWeekProbedThroughItsHashIndex(t *testing.T) {
 		t.Fatalf("the retry charged: %s → %s", before, after)
 	}
 
+	// EXPLAIN EXECUTE takes no parameters: a uuid, integers and times,
+	// written out.
+	from, to := retry.Add(-7*24*time.Hour), this.Add(-time.Microsecond)
+	args := fmt.Sprintf(`'{%s}', '{1}', E'\x1frestamped', '{%d}', '{%d}', '%s', '%s'`,
+		ws, from.UnixMicro(), to.UnixMicro(), from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
 	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-		conn, err := f.db.SQL.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = `+mode); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.ExecContext(ctx, `PREPARE `+mode+`(uuid[], int[], text, bigint[], bigint[], timestamptz, timestamptz) AS `+billing.FindRecordedSQL); err != nil {
-			t.Fatal(err)
-		}
-		// EXPLAIN EXECUTE takes no parameters: the values are a uuid,
-		// integers and times, written out.
-		from, to := retry.Add(-7*24*time.Hour), this.Add(-time.Microsecond)
-		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`EXPLAIN EXECUTE %s('{%s}', '{1}', E'\x1frestamped', '{%d}', '{%d}', '%s', '%s')`,
-			mode, ws, from.UnixMicro(), to.UnixMicro(), from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan strings.Builder
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan.WriteString(line + "\n")
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
-		conn.Close()
-		if p := plan.String(); !strings.Contains(p, lastName+"_event_id_hash on "+lastName) {
+		if p := explainFindRecorded(t, f, mode, args); !strings.Contains(p, lastName+"_event_id_hash on "+lastName) {
 			t.Errorf("%s: last week's lookup does not probe its hash index:\n%s", mode, p)
 		}
 	}
