@@ -70,8 +70,9 @@ func TestMaintain_LookupIndexOnLastWeekOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()                                                  //nolint:errcheck // read-only
-	if _, err := tx.Exec(`SET LOCAL enable_seqscan = off`); err != nil { // two rows: the planner would read the heap
+	defer tx.Rollback() //nolint:errcheck // read-only
+	// Two rows: left to itself the planner would read the heap.
+	if _, err := tx.Exec(`SET LOCAL enable_seqscan = off`); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"before", "after"} {
@@ -140,8 +141,9 @@ func TestMaintain_LookupIndexMovesAtMondayMidnight(t *testing.T) {
 }
 
 // A transaction that holds a snapshot (pg_dump's, an operator's report in
-// REPEATABLE READ) makes the concurrent build wait; past buildLockTimeout it gives up with an
-// error, after everything else maintenance does is done, and leaves
+// REPEATABLE READ) makes the concurrent build wait; past buildLockTimeout
+// it gives up with an error, after everything else maintenance does is
+// done, and leaves
 // nothing in the lookup's way. The next run, once the transaction has
 // ended, builds the index.
 func TestMaintain_LookupIndexBuildGivesUpBehindAnOpenTransaction(t *testing.T) {
@@ -156,8 +158,9 @@ func TestMaintain_LookupIndexBuildGivesUpBehindAnOpenTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer open.Rollback()                                                   //nolint:errcheck // ended below
-	if _, err := open.Exec(`SELECT count(*) FROM workspaces`); err != nil { // takes the snapshot
+	defer open.Rollback() //nolint:errcheck // ended below
+	// The first query takes the transaction's snapshot.
+	if _, err := open.Exec(`SELECT count(*) FROM workspaces`); err != nil {
 		t.Fatal(err)
 	}
 	err = Maintain(ctx, db, wednesday, retention)
