@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +100,55 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestHarnessPrivateCluster: -shared-buffers runs the harness against a
+// Postgres of its own with that setting, says so in the results, and
+// leaves nothing running or on disk afterwards.
+func TestHarnessPrivateCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("initialises and starts a Postgres cluster, builds and starts the server")
+	}
+	if os.Getenv("PG_ADMIN_URL") != "" {
+		t.Skip("PG_ADMIN_URL is set: the harness refuses -shared-buffers with it")
+	}
+	if !haveInitdb() {
+		t.Skip("no local Postgres binaries (initdb) to start a private cluster with")
+	}
+	cfg := shortConfig()
+	cfg.SharedBuffers = "160MB" // not the default 128MB, so the figure shows whose setting it is
+	cfg.Scenarios = []string{scIngest1}
+	cfg.Progress = testWriter{t}
+	var h *harness
+	testHookCluster = func(hh *harness) { h = hh }
+	defer func() { testHookCluster = nil }()
+	res, err := run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := res.Settings; s.SharedBuffers != "160MB" || !s.PrivatePostgres || !strings.Contains(res.Markdown(), "shared_buffers 160MB (a private cluster") {
+		t.Errorf("settings %+v", s)
+	}
+	if in := res.ingest(scIngest1); in == nil || in.EventsAccepted == 0 || in.Errors != 0 {
+		t.Errorf("ingest1 on the private cluster: %+v", in)
+	}
+	if h == nil || h.cluster == "" {
+		t.Fatal("no private cluster was started")
+	}
+	if _, err := os.Stat(h.cluster); !os.IsNotExist(err) {
+		t.Errorf("the cluster's directory %s is still there: %v", h.cluster, err)
+	}
+	if err := execOn(t.Context(), h.adminURL, "SELECT 1"); err == nil {
+		t.Errorf("the private Postgres at %s still answers", h.adminURL)
+	}
+}
+
+// haveInitdb says whether scripts/postgres.sh can start a private cluster:
+// initdb on PATH or in Debian's folders, as the script looks for it.
+func haveInitdb() bool {
+	if _, err := exec.LookPath("initdb"); err == nil {
+		return true
+	}
+	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	return len(m) > 0
 }

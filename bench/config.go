@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -49,6 +50,11 @@ type Config struct {
 	// AdminURL is a superuser connection to the Postgres to use; empty asks
 	// PG_ADMIN_URL, then scripts/postgres.sh (which finds or starts one).
 	AdminURL string
+	// SharedBuffers, when set, is the shared_buffers of a private Postgres
+	// cluster the run starts for itself (scripts/postgres.sh private) and
+	// removes afterwards, instead of the Postgres found: the growth run with
+	// a production-sized buffer cache (docs/scaling.md).
+	SharedBuffers string
 	// ServerEnv is extra environment for the server only (KEY=VALUE), to
 	// try runtime settings such as GOGC without changing the generator.
 	ServerEnv []string
@@ -118,6 +124,14 @@ func (c Config) validate() error {
 		return fmt.Errorf("-prefill-span must be 2h to %s (the usage retention)", retention)
 	case c.PgbenchScale < 1:
 		return errors.New("pgbench scale must be at least 1")
+	case c.SharedBuffers != "" && !sharedBuffersPattern.MatchString(c.SharedBuffers):
+		return fmt.Errorf("-shared-buffers %q: want a whole size in kB, MB or GB, such as 6GB", c.SharedBuffers)
+	case c.SharedBuffers != "" && c.AdminURL != "":
+		return errors.New("-shared-buffers starts a private Postgres; it cannot be combined with a given admin URL")
 	}
 	return nil
 }
+
+// sharedBuffersPattern is a size Postgres reads for shared_buffers, and
+// nothing else reaches its command line.
+var sharedBuffersPattern = regexp.MustCompile(`^[1-9][0-9]{0,6}(kB|MB|GB)$`)

@@ -25,3 +25,28 @@ func TestConfigValidate_PrefillSpan(t *testing.T) {
 		}
 	}
 }
+
+// -shared-buffers reaches a Postgres command line: only a plain size gets
+// there, and never together with an admin URL naming another server.
+func TestConfigValidate_SharedBuffers(t *testing.T) {
+	for _, tc := range []struct {
+		size string
+		ok   bool
+	}{
+		{"", true}, {"128MB", true}, {"6GB", true}, {"131072kB", true}, {"9999999GB", true},
+		{"0MB", false}, {"06GB", false}, {"10000000GB", false}, {"6gb", false}, {"6 GB", false}, {"6GB ", false},
+		{"6GB -c fsync=off", false}, {"6GB\nfsync=off", false}, {"6GB\x00", false}, {"6\xffGB", false},
+		{"-1GB", false}, {"25%", false}, {"6TB", false}, {"6", false}, {"GB", false}, {"6GB'", false},
+	} {
+		cfg := defaultConfig()
+		cfg.SharedBuffers = tc.size
+		if err := cfg.validate(); (err == nil) != tc.ok {
+			t.Errorf("%q: %v, want ok=%v", tc.size, err, tc.ok)
+		}
+	}
+	cfg := defaultConfig()
+	cfg.SharedBuffers, cfg.AdminURL = "1GB", "postgres://postgres@127.0.0.1:5432/postgres"
+	if err := cfg.validate(); err == nil {
+		t.Error("-shared-buffers with an admin URL: accepted")
+	}
+}

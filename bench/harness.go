@@ -36,6 +36,7 @@ type harness struct {
 	floorBin  string
 	adminURL  string
 	databases []string // created here, dropped by close
+	cluster   string   // data directory of the private Postgres (-shared-buffers), stopped and removed by close
 
 	dbURL     string
 	db        *sql.DB
@@ -59,20 +60,72 @@ func newHarness(ctx context.Context, cfg Config) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	adminURL := cfg.AdminURL
-	if adminURL == "" {
-		if adminURL, err = findPostgres(ctx, root); err != nil {
+	h := &harness{cfg: cfg, began: time.Now(), root: root, adminURL: cfg.AdminURL, client: loadClient()}
+	switch {
+	case cfg.SharedBuffers != "":
+		if os.Getenv("PG_ADMIN_URL") != "" {
+			return nil, errors.New("-shared-buffers starts a private Postgres; unset PG_ADMIN_URL or drop the flag")
+		}
+		if err := h.startCluster(ctx); err != nil {
+			h.close()
+			return nil, err
+		}
+	case h.adminURL == "":
+		if h.adminURL, err = findPostgres(ctx, root); err != nil {
 			return nil, err
 		}
 	}
-	if err := checkLoopback(adminURL); err != nil {
+	if err := checkLoopback(h.adminURL); err != nil {
+		h.close()
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "credits-bench-")
+	if h.tmp, err = os.MkdirTemp("", "credits-bench-"); err != nil {
+		h.close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// startCluster initialises and starts a private Postgres with the
+// configured shared_buffers on a free port, through scripts/postgres.sh
+// (which runs it as the postgres user when we are root). Its directory is
+// a temporary one of its own: the run's other temporary directory is
+// private to this user, and the cluster may run as another.
+func (h *harness) startCluster(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "credits-bench-pg-")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &harness{cfg: cfg, began: time.Now(), root: root, tmp: tmp, adminURL: adminURL, client: loadClient()}, nil
+	h.cluster = dir
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(h.root, "scripts", "postgres.sh"), "private", dir, strconv.Itoa(port),
+		"shared_buffers="+h.cfg.SharedBuffers)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		// The server's own reason (a size it refuses, say) is in its log,
+		// which close removes with the directory.
+		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+		return fmt.Errorf("scripts/postgres.sh private: %w\n%s", err, strings.TrimSpace(string(log)))
+	}
+	h.adminURL = strings.TrimSpace(string(out))
+	return nil
+}
+
+// testHookCluster, when set by a test, sees the harness of a run.
+var testHookCluster func(*harness)
+
+// freePort is a TCP port on 127.0.0.1 that nothing listened on a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // loadClient keeps an idle connection for every open-loop worker and
@@ -377,5 +430,16 @@ func (h *harness) close() {
 			fmt.Fprintf(os.Stderr, "bench: drop database %s: %v\n", name, err)
 		}
 	}
-	os.RemoveAll(h.tmp)
+	if h.tmp != "" {
+		os.RemoveAll(h.tmp)
+	}
+	if h.cluster != "" {
+		stop := exec.CommandContext(ctx, filepath.Join(h.root, "scripts", "postgres.sh"), "stop", h.cluster)
+		stop.Stderr = os.Stderr
+		if err := stop.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: stop the private Postgres in %s: %v\n", h.cluster, err)
+			return // its files stay for whoever looks into why
+		}
+		os.RemoveAll(h.cluster)
+	}
 }

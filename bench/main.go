@@ -8,6 +8,7 @@
 //
 //	go run ./bench [-duration 15s] [-clients 16] [-batch 100] [-authorize-rps 10000]
 //	               [-scenarios ingest1,ingest100,ingest10k,floor,auth,graphql,pgbench,limit] [-prefill N] [-short]
+//	               [-shared-buffers 6GB]
 package main
 
 import (
@@ -45,6 +46,7 @@ func main() {
 		return nil
 	})
 	out := flag.String("out", "", "results directory (default bench/results of the repository)")
+	sharedBuffers := flag.String("shared-buffers", "", "start a private Postgres with this shared_buffers (e.g. 6GB, a quarter of memory) for the run, instead of the one PG_ADMIN_URL or scripts/postgres.sh gives")
 	flag.Parse()
 
 	cfg := def
@@ -77,6 +79,7 @@ func main() {
 	cfg.ServerEnv = serverEnv
 	cfg.Prefill = *prefill
 	cfg.PrefillSpan = *prefillSpan
+	cfg.SharedBuffers = *sharedBuffers
 	cfg.Progress = os.Stderr
 	dir := *out
 	if dir == "" && !*short { // a smoke run must not replace the recorded figures

@@ -28,6 +28,9 @@ type Settings struct {
 	CPUs           int      `json:"cpus"`
 	GoVersion      string   `json:"go_version"`
 	Postgres       string   `json:"postgres"`
+	SharedBuffers  string   `json:"shared_buffers,omitempty"`
+	// PrivatePostgres: the run started its own cluster (-shared-buffers).
+	PrivatePostgres bool `json:"private_postgres,omitempty"`
 }
 
 // Results is one harness run. Sections of scenarios not run are absent.
@@ -122,9 +125,16 @@ func (r Results) Markdown() string {
 	var b strings.Builder
 	s := r.Settings
 	fmt.Fprintf(&b, "## credits bench, %s\n\n", r.At.Format(time.RFC3339))
+	pg := "Postgres " + s.Postgres
+	if s.SharedBuffers != "" {
+		pg += ", shared_buffers " + s.SharedBuffers
+	}
+	if s.PrivatePostgres {
+		pg += " (a private cluster started for this run)"
+	}
 	fmt.Fprintf(&b, "%d CPUs, load generator on the same machine; %d clients, batches of %d events, %s per measurement; "+
-		"Postgres %s, %s; one run, same Postgres for every row; total %s.\n\n",
-		s.CPUs, s.Clients, s.Batch, s.Duration, s.Postgres, s.GoVersion, time.Duration(r.TotalSeconds*float64(time.Second)).Round(time.Second).String())
+		"%s, %s; one run, same Postgres for every row; total %s.\n\n",
+		s.CPUs, s.Clients, s.Batch, s.Duration, pg, s.GoVersion, time.Duration(r.TotalSeconds*float64(time.Second)).Round(time.Second).String())
 	b.WriteString("| measurement | figure | p50 ms | p99 ms | p999 ms | errors |\n|---|---:|---:|---:|---:|---:|\n")
 	row := func(name, figure, p50, p99, p999 string, errs int64) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d |\n", name, figure, p50, p99, p999, errs)

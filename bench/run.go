@@ -29,7 +29,11 @@ func run(ctx context.Context, cfg Config) (Results, error) {
 		return res, err
 	}
 	defer h.close()
-	res.Settings.Postgres = h.postgresVersion(ctx)
+	if testHookCluster != nil {
+		testHookCluster(h)
+	}
+	res.Settings.Postgres, res.Settings.SharedBuffers = h.postgresSettings(ctx)
+	res.Settings.PrivatePostgres = h.cluster != ""
 	if cfg.needsServer() {
 		if err := h.measureServer(ctx, &res); err != nil {
 			return res, err
@@ -188,17 +192,18 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 	return nil
 }
 
-func (h *harness) postgresVersion(ctx context.Context) string {
+// postgresSettings are the server's version and its shared_buffers, the
+// setting the growth figures depend on most (docs/scaling.md).
+func (h *harness) postgresSettings(ctx context.Context) (version, sharedBuffers string) {
 	db, err := sql.Open("postgres", h.adminURL)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer db.Close()
-	var v string
-	if err := db.QueryRowContext(ctx, "SHOW server_version").Scan(&v); err != nil {
-		return ""
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('server_version'), current_setting('shared_buffers')").Scan(&version, &sharedBuffers); err != nil {
+		return "", ""
 	}
-	return v
+	return version, sharedBuffers
 }
 
 // progress tells the operator what the run is doing (on Config.Progress).

@@ -6,6 +6,12 @@
 # auth, user postgres); the local Postgres binaries started into .pgdata/
 # under the repo on port 54329 (as user "postgres" when run as root); finally
 # `docker compose up -d postgres`. Usage: scripts/postgres.sh [stop]
+#
+#   scripts/postgres.sh private DIR PORT [NAME=VALUE...]
+#     initialises a fresh cluster in DIR (missing or empty) from the local
+#     binaries and starts it on 127.0.0.1:PORT with those settings (the
+#     load harness's -shared-buffers); prints its admin URL.
+#   scripts/postgres.sh stop [DIR]   stops DIR's cluster (default .pgdata/).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data="$repo/.pgdata"
@@ -36,8 +42,32 @@ can_connect() { # can_connect URL
 }
 
 if [ "${1:-}" = stop ]; then
+	data="${2:-$data}"
 	if [ -f "$data/postmaster.pid" ]; then as_pg_user "$(find_bin pg_ctl)" -D "$data" -m fast stop >&2; fi
 	exit 0
+fi
+
+if [ "${1:-}" = private ]; then
+	[ $# -ge 3 ] || { say "usage: scripts/postgres.sh private DIR PORT [NAME=VALUE...]"; exit 2; }
+	data="$2"; port="$3"; shift 3
+	case "$port" in ''|*[!0-9]*) say "port must be a number, got '$port'"; exit 2 ;; esac
+	settings=()
+	for kv in "$@"; do
+		case "$kv" in
+		*[[:space:]\'\"\\]*) say "setting must not hold spaces or quotes, got '$kv'"; exit 2 ;;
+		[a-z]*=*) settings+=(-c "$kv") ;;
+		*) say "setting must be name=value, got '$kv'"; exit 2 ;;
+		esac
+	done
+	initdb="$(find_bin initdb)"; pg_ctl="$(find_bin pg_ctl)"
+	if [ -z "$initdb" ] || [ -z "$pg_ctl" ]; then say "no local Postgres binaries (initdb, pg_ctl) for a private cluster"; exit 1; fi
+	mkdir -p "$data"
+	if [ -n "$(ls -A "$data")" ]; then say "$data is not empty"; exit 1; fi
+	as_pg_user "$initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
+	say "starting a private Postgres from $data on 127.0.0.1:$port ${settings[*]}"
+	as_pg_user "$pg_ctl" -D "$data" -l "$data/server.log" -w \
+		-o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 ${settings[*]}" start >&2
+	echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"; exit 0
 fi
 
 if [ -n "${PG_ADMIN_URL:-}" ]; then echo "$PG_ADMIN_URL"; exit 0; fi
