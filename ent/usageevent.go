@@ -18,7 +18,7 @@ import (
 type UsageEvent struct {
 	config `json:"-"`
 	// ID of the ent.
-	// the router's event id; with workspace_id and occurred_at, the idempotency key
+	// the router's event id; with workspace_id, the key of its week's partition
 	ID string `json:"id,omitempty"`
 	// WorkspaceID holds the value of the "workspace_id" field.
 	WorkspaceID uuid.UUID `json:"workspace_id,omitempty"`

@@ -14,11 +14,14 @@ import (
 //
 // The table is hand-written SQL (migrations/sql/20261128170000_partition_usage_events.sql):
 // it is partitioned by week of occurred_at, which ent cannot declare, and
-// its primary key is (workspace_id, event_id, occurred_at), the idempotency
-// key; ent has no composite id outside edge schemas. This schema mirrors
-// the columns so that ent can read the table; ent's id is the event id
-// (unique only together with workspace_id and occurred_at), and
-// migrations/diff.go keeps the table out of ent's migration diff.
+// each week's partition has the primary key (workspace_id, event_id)
+// (migrations/sql/20261129010000_usage_events_week_keys.sql; the parent
+// has none), the idempotency key within a week, while the usage path looks
+// up the neighbouring week for the rest of the 7-day window; ent has no
+// composite id outside edge schemas. This schema mirrors the columns so
+// that ent can read the table; ent's id is the event id (unique only
+// together with workspace_id, within a week), and migrations/diff.go keeps
+// the table out of ent's migration diff.
 type UsageEvent struct{ ent.Schema }
 
 func (UsageEvent) Annotations() []schema.Annotation {
@@ -28,7 +31,7 @@ func (UsageEvent) Annotations() []schema.Annotation {
 func (UsageEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("id").StorageKey("event_id").NotEmpty().Immutable().
-			Comment("the router's event id; with workspace_id and occurred_at, the idempotency key"),
+			Comment("the router's event id; with workspace_id, the key of its week's partition"),
 		field.UUID("workspace_id", uuid.UUID{}).Immutable(),
 		field.Time("occurred_at").Immutable().Comment("the partition key (UTC week)"),
 		field.Int64("input_tokens").NonNegative().Immutable(),
