@@ -41,6 +41,16 @@ can_connect() { # can_connect URL
 	fi
 }
 
+init_cluster() { # init_cluster DIR: a new cluster of trusted local users, owned as as_pg_user runs
+	as_pg_user "$initdb" -D "$1" -U postgres --auth=trust -E UTF8 >/dev/null
+}
+
+start_cluster() { # start_cluster DIR PORT [-c NAME=VALUE...]: on 127.0.0.1, its socket and log in DIR
+	local dir="$1" port="$2"; shift 2
+	as_pg_user "$pg_ctl" -D "$dir" -l "$dir/server.log" -w \
+		-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $*" start >&2
+}
+
 if [ "${1:-}" = stop ]; then
 	data="${2:-$data}"
 	if [ -f "$data/postmaster.pid" ]; then as_pg_user "$(find_bin pg_ctl)" -D "$data" -m fast stop >&2; fi
@@ -63,10 +73,9 @@ if [ "${1:-}" = private ]; then
 	if [ -z "$initdb" ] || [ -z "$pg_ctl" ]; then say "no local Postgres binaries (initdb, pg_ctl) for a private cluster"; exit 1; fi
 	mkdir -p "$data"
 	if [ -n "$(ls -A "$data")" ]; then say "$data is not empty"; exit 1; fi
-	as_pg_user "$initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
+	init_cluster "$data"
 	say "starting a private Postgres from $data on 127.0.0.1:$port ${settings[*]}"
-	as_pg_user "$pg_ctl" -D "$data" -l "$data/server.log" -w \
-		-o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 ${settings[*]}" start >&2
+	start_cluster "$data" "$port" "${settings[@]}"
 	echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"; exit 0
 fi
 
@@ -88,11 +97,10 @@ if [ -n "$initdb" ] && [ -n "$pg_ctl" ]; then
 	mkdir -p "$data"
 	if [ ! -f "$data/PG_VERSION" ]; then
 		say "initialising $data"
-		as_pg_user "$initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
+		init_cluster "$data"
 	fi
 	say "starting Postgres from $data on 127.0.0.1:$port"
-	as_pg_user "$pg_ctl" -D "$data" -l "$data/server.log" -w \
-		-o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >&2
+	start_cluster "$data" "$port" -c fsync=on
 	echo "$url"; exit 0
 fi
 
