@@ -3,6 +3,7 @@ package partitions
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -188,5 +189,73 @@ func TestMaintain_LookupIndexBuildGivesUpBehindAnOpenTransaction(t *testing.T) {
 	}
 	if got, want := lookupIndexesNow(t, db), []string{"usage_events_20261116: hash valid=true"}; !equal(got, want) {
 		t.Fatalf("after the transaction ended: lookup indexes %v, want %v", got, want)
+	}
+}
+
+// A shutdown during the build (an hour and more for a week of billions of
+// events) stops it rather than waiting for it. The build here waits behind
+// an open transaction for buildLockTimeout (30 s); Maintain returns the
+// context's error while that transaction is still open, so it neither
+// waited for the transaction nor timed out. No build is left running, the
+// failed build is never used, and the next run builds the index.
+func TestMaintain_ShutdownStopsTheLookupIndexBuild(t *testing.T) {
+	db := pgtest.New(t).SQL
+	ctx := context.Background()
+	ws := workspace(t, db)
+	open, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Rollback() //nolint:errcheck // ended below
+	if _, err := open.Exec(`SELECT count(*) FROM workspaces`); err != nil {
+		t.Fatal(err)
+	}
+	running := func() int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND state = 'active' AND query LIKE 'CREATE INDEX CONCURRENTLY%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	stop, shutdown := context.WithCancel(ctx)
+	defer shutdown()
+	result := make(chan error, 1)
+	go func() { result <- Maintain(stop, db, wednesday, retention) }()
+	for deadline := time.Now().Add(20 * time.Second); running() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the build never started")
+		}
+	}
+	shutdown()
+	select {
+	case err = <-result:
+	case <-time.After(25 * time.Second):
+		t.Fatal("Maintain still building 25 s after the shutdown")
+	}
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "lookup index") {
+		t.Fatalf("Maintain stopped during the build: %v, want the lookup index stopped by the shutdown", err)
+	}
+	if _, err := open.Exec(`SELECT 1`); err != nil {
+		t.Fatalf("the transaction the build waited behind: %v, want still open", err)
+	}
+	if n := running(); n != 0 {
+		t.Fatalf("%d builds still running after Maintain returned", n)
+	}
+	// Whatever the stopped build left is never used: the key still finds
+	// last week's event.
+	insert(t, db, ws, "lastweek", wednesday.AddDate(0, 0, -7))
+	if err := tryInsert(db, ws, "lastweek", wednesday.AddDate(0, 0, -7)); err == nil {
+		t.Fatal("the key let a duplicate in beside the stopped build")
+	}
+	if err := open.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Maintain(ctx, db, wednesday, retention); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lookupIndexesNow(t, db), []string{"usage_events_20261116: hash valid=true"}; !equal(got, want) {
+		t.Fatalf("the run after the shutdown: lookup indexes %v, want %v", got, want)
 	}
 }

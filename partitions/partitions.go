@@ -143,7 +143,8 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 	if err := stop.Err(); err != nil {
 		return err
 	}
-	if err := lookupIndexes(ctx, conn, week.Start(now).AddDate(0, 0, -7)); err != nil {
+	b := builder{ctx: ctx, stop: stop, db: db, conn: conn}
+	if err := b.lookupIndexes(week.Start(now).AddDate(0, 0, -7)); err != nil {
 		return fmt.Errorf("partitions: lookup index: %w", err)
 	}
 	return nil
@@ -223,10 +224,12 @@ func create(ctx context.Context, tx *sql.Tx, d time.Time) error {
 //
 // The build and drop are CONCURRENTLY, so usage goes on meanwhile; each
 // runs outside a transaction and waits at most buildLockTimeout for the
-// transactions running when it starts. Not cancelled by ctx: a build is
-// seconds at 50 M events a year (1.7 s for a million), and a cancelled one
-// would leave this session's state to clean up mid-statement.
-func lookupIndexes(ctx context.Context, conn *sql.Conn, last time.Time) error {
+// transactions running when it starts. The build reads the whole week:
+// 1.7 s a million events, so an hour and more for a week of billions. A
+// shutdown stops it (builder.exec) rather than wait for it; what it leaves,
+// an invalid index, the next run drops and builds again.
+func (b builder) lookupIndexes(last time.Time) error {
+	ctx, conn := b.ctx, b.conn
 	rows, err := conn.QueryContext(ctx, `SELECT t.relname, i.relname, x.indisvalid
 		FROM pg_inherits h JOIN pg_class t ON t.oid = h.inhrelid
 		JOIN pg_index x ON x.indrelid = t.oid JOIN pg_class i ON i.oid = x.indexrelid
@@ -257,7 +260,7 @@ func lookupIndexes(ctx context.Context, conn *sql.Conn, last time.Time) error {
 	}
 	defer conn.ExecContext(ctx, `RESET lock_timeout`) //nolint:errcheck // the next step sets its own; a broken session is discarded
 	for _, i := range drop {
-		if _, err := conn.ExecContext(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pq.QuoteIdentifier(i)); err != nil {
+		if err := b.exec(`DROP INDEX CONCURRENTLY IF EXISTS ` + pq.QuoteIdentifier(i)); err != nil {
 			return fmt.Errorf("drop %s: %w", i, err)
 		}
 	}
@@ -265,15 +268,67 @@ func lookupIndexes(ctx context.Context, conn *sql.Conn, last time.Time) error {
 		return nil
 	}
 	p := name(last)
-	if _, err := conn.ExecContext(ctx, `CREATE INDEX CONCURRENTLY IF NOT EXISTS `+pq.QuoteIdentifier(p+lookupSuffix)+
-		` ON `+pq.QuoteIdentifier(p)+` USING hash (event_id)`); err != nil {
+	if err := b.exec(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ` + pq.QuoteIdentifier(p+lookupSuffix) +
+		` ON ` + pq.QuoteIdentifier(p) + ` USING hash (event_id)`); err != nil {
 		return fmt.Errorf("build on %s: %w", p, err)
 	}
 	return nil
 }
 
-// weekPartitions lists the Mondays of the weeks that have a partition,
-// oldest first.
+// builder runs the lookup index's long statements on Maintain's session.
+type builder struct {
+	ctx  context.Context // never ends (see Maintain)
+	stop context.Context // ends at shutdown
+	db   *sql.DB
+	conn *sql.Conn
+}
+
+// exec runs stmt on the session and, if stop ends first, cancels it from
+// another session (pg_cancel_backend), so the statement returns its own
+// error: ending the context of the statement instead would close the
+// session under it (see Maintain). A cancel that arrives while the
+// session is idle (before the statement, or after it ended) is ignored
+// by Postgres.
+// The error of a stopped statement wraps stop's.
+func (b builder) exec(stmt string) error {
+	if err := b.stop.Err(); err != nil {
+		return err
+	}
+	var pid int
+	if err := b.conn.QueryRowContext(b.ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		return err
+	}
+	done, canceled := make(chan struct{}), make(chan bool, 1)
+	go func() {
+		select {
+		case <-done:
+			canceled <- false
+		case <-b.stop.Done():
+			// Again each second: a cancel that reached the session just
+			// before the statement did was ignored.
+			sent := false
+			for {
+				ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+				_, err := b.db.ExecContext(ctx, `SELECT pg_cancel_backend($1)`, pid)
+				cancel()
+				sent = sent || err == nil
+				select {
+				case <-done:
+					canceled <- sent
+					return
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}()
+	_, err := b.conn.ExecContext(b.ctx, stmt)
+	close(done)
+	if <-canceled && err != nil {
+		return fmt.Errorf("%w: %v", b.stop.Err(), err)
+	}
+	return err
+}
+
 func weekPartitions(ctx context.Context, conn *sql.Conn) ([]time.Time, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = $1::regclass`, table)
