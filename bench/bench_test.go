@@ -46,6 +46,9 @@ func TestHarnessSmoke(t *testing.T) {
 		if in.EventsAccepted == 0 || in.DeductionsPS <= 0 || in.P99 <= 0 || in.Errors != 0 || in.EventsRejected != 0 {
 			t.Errorf("%s: %+v", name, *in)
 		}
+		if b := in.Background; b == nil || b.Checkpoints < 0 || b.AutovacuumRuns < 0 {
+			t.Errorf("%s: Postgres's background work %+v", name, b)
+		}
 	}
 	if a := res.Authorize; a == nil || a.OK == 0 || a.AchievedRPS <= 0 || a.P999 <= 0 || a.Errors != 0 || a.ChurnEvents == 0 || a.ChurnErrors != 0 {
 		t.Errorf("authorize: %+v", a)
@@ -89,7 +92,8 @@ func TestHarnessSmoke(t *testing.T) {
 	if inv := res.Invariant; inv == nil || !inv.OK || inv.Checked != 1+100+cfg.ManyWorkspaces {
 		t.Errorf("ledger invariant: %+v", inv)
 	}
-	if md := res.Markdown(); !strings.Contains(md, "PASS") || !strings.Contains(md, "existing events ÷ on an empty table") {
+	if md := res.Markdown(); !strings.Contains(md, "PASS") || !strings.Contains(md, "existing events ÷ on an empty table") ||
+		!strings.Contains(md, "Postgres's own work that ended during the pass") {
 		t.Errorf("table without the invariant verdict:\n%s", md)
 	}
 }

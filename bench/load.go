@@ -130,6 +130,34 @@ type IngestResult struct {
 	// SettleLagMax is the longest the server's deferred usage waited to
 	// reach balances (credits_usage_settle_lag_seconds, sampled), seconds.
 	SettleLagMax float64 `json:"settle_lag_max_s,omitempty"`
+	// Background is Postgres's own work that ended during the pass (nil
+	// if it could not be read).
+	Background *Background `json:"background,omitempty"`
+}
+
+// Background is work Postgres does by itself, which competes with a
+// measurement for the same cores: a ratio of two passes is read with it
+// (one pass with an autovacuum or a checkpoint inside it and the other
+// without is not a like-for-like pair).
+type Background struct {
+	Checkpoints int64 `json:"checkpoints"`
+	// AutovacuumRuns counts autovacuum and autoanalyze runs over every
+	// table of the bench's database (each partition is a table).
+	AutovacuumRuns int64 `json:"autovacuum_runs"`
+}
+
+// background reads Postgres's counters of its own work: checkpoints (the
+// cluster's) and autovacuum and autoanalyze runs (this database's).
+func (h *harness) background(ctx context.Context) (Background, error) {
+	var b Background
+	err := h.db.QueryRowContext(ctx, `SELECT (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
+		(SELECT COALESCE(sum(autovacuum_count + autoanalyze_count), 0)::bigint FROM pg_stat_all_tables)`).Scan(&b.Checkpoints, &b.AutovacuumRuns)
+	return b, err
+}
+
+// since is the work that ended between before and b.
+func (b Background) since(before Background) *Background {
+	return &Background{Checkpoints: b.Checkpoints - before.Checkpoints, AutovacuumRuns: b.AutovacuumRuns - before.AutovacuumRuns}
 }
 
 // errorLog counts failures and keeps the first one's text for the report.
@@ -152,6 +180,7 @@ func (h *harness) ingest(ctx context.Context, scenario string, workspaces []stri
 	var errs errorLog
 	lat := &recorder{}
 	batch := h.cfg.Batch
+	before, bgErr := h.background(ctx)
 	start := time.Now()
 	deadline := start.Add(h.cfg.Duration)
 	lagCtx, stopLag := context.WithCancel(ctx)
@@ -181,10 +210,14 @@ func (h *harness) ingest(ctx context.Context, scenario string, workspaces []stri
 	elapsed := time.Since(start).Seconds()
 	stopLag()
 	q := lat.quantiles(0.50, 0.99)
-	return IngestResult{Scenario: scenario, Workspaces: len(workspaces), Seconds: elapsed, Requests: requests.Load(),
+	res := IngestResult{Scenario: scenario, Workspaces: len(workspaces), Seconds: elapsed, Requests: requests.Load(),
 		EventsAccepted: accepted.Load(), EventsRejected: rejected.Load(), Errors: errs.n.Load(), FirstError: errs.first,
 		DeductionsPS: float64(accepted.Load()) / elapsed, RequestsPS: float64(requests.Load()) / elapsed, P50: q[0], P99: q[1],
 		SettleLagMax: <-lagMax}
+	if after, err := h.background(ctx); err == nil && bgErr == nil {
+		res.Background = after.since(before)
+	}
+	return res
 }
 
 // sampleSettleLag reads the server's settlement lag every 200 ms until ctx

@@ -118,6 +118,15 @@ func count(f float64) string {
 	return b.String()
 }
 
+// backgroundNote adds the row of Postgres's own work during an ingestion
+// pass, when it was read.
+func backgroundNote(note func(name, figure string), pass string, b *Background) {
+	if b != nil {
+		note(pass+": Postgres's own work that ended during the pass: checkpoints; autovacuum and autoanalyze runs",
+			fmt.Sprintf("%d; %d", b.Checkpoints, b.AutovacuumRuns))
+	}
+}
+
 func ms(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 
 // Markdown is the results table, every figure and the ratios in one place.
@@ -150,6 +159,7 @@ func (r Results) Markdown() string {
 			note(fmt.Sprintf("ingest, %s workspace(s): longest wait of deferred usage for its settlement (the balances' staleness), ms",
 				count(float64(in.Workspaces))), ms(in.SettleLagMax*1000))
 		}
+		backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background)
 	}
 	if f := r.Floor; f != nil {
 		row(fmt.Sprintf("floor: the same load against a do-nothing net/http server at %s rps offered: achieved rps", count(float64(f.OfferedRPS))),
@@ -195,6 +205,8 @@ func (r Results) Markdown() string {
 		for _, in := range p.Ingest {
 			row(fmt.Sprintf("ingest, %s workspace(s), at %s existing events: deductions/s (%s req/s)", count(float64(in.Workspaces)),
 				count(float64(p.Events)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
+			backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s), at %s existing events", count(float64(in.Workspaces)), count(float64(p.Events))),
+				in.Background)
 			if empty := r.ingest(in.Scenario); empty != nil && empty.DeductionsPS > 0 {
 				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table, %s workspace(s) (goal ≥ 0.8)",
 					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", in.DeductionsPS/empty.DeductionsPS))

@@ -155,16 +155,8 @@ func TestMaintain_LookupIndexBuildGivesUpBehindAnOpenTransaction(t *testing.T) {
 	t.Cleanup(func() { buildLockTimeout = old })
 	ws := workspace(t, db)
 	insert(t, db, ws, "expired", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) // default partition, past retention
-	open, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer open.Rollback() //nolint:errcheck // ended below
-	// The first query takes the transaction's snapshot.
-	if _, err := open.Exec(`SELECT count(*) FROM workspaces`); err != nil {
-		t.Fatal(err)
-	}
-	err = Maintain(ctx, db, wednesday, retention)
+	open := snapshotHolder(t, db)
+	err := Maintain(ctx, db, wednesday, retention)
 	if err == nil || !strings.Contains(err.Error(), "lookup index") {
 		t.Fatalf("Maintain behind an open transaction: %v, want the lookup index's lock timeout", err)
 	}
@@ -175,21 +167,7 @@ func TestMaintain_LookupIndexBuildGivesUpBehindAnOpenTransaction(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM usage_events WHERE event_id = 'expired'`).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d expired events left in the default partition (%v)", left, err)
 	}
-	// Whatever the failed build left (an invalid index) is never used;
-	// an event of last week is still found, through the key.
-	insert(t, db, ws, "lastweek", wednesday.AddDate(0, 0, -7))
-	if err := tryInsert(db, ws, "lastweek", wednesday.AddDate(0, 0, -7)); err == nil {
-		t.Fatal("the key let a duplicate in beside the failed build")
-	}
-	if err := open.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if err := Maintain(ctx, db, wednesday, retention); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := lookupIndexesNow(t, db), []string{"usage_events_20261116: hash valid=true"}; !equal(got, want) {
-		t.Fatalf("after the transaction ended: lookup indexes %v, want %v", got, want)
-	}
+	builtAfterTheBuildFailed(t, db, ws, open)
 }
 
 // A shutdown during the build (an hour and more for a week of billions of
@@ -202,14 +180,7 @@ func TestMaintain_ShutdownStopsTheLookupIndexBuild(t *testing.T) {
 	db := pgtest.New(t).SQL
 	ctx := context.Background()
 	ws := workspace(t, db)
-	open, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer open.Rollback() //nolint:errcheck // ended below
-	if _, err := open.Exec(`SELECT count(*) FROM workspaces`); err != nil {
-		t.Fatal(err)
-	}
+	open := snapshotHolder(t, db)
 	running := func() int {
 		t.Helper()
 		var n int
@@ -229,6 +200,7 @@ func TestMaintain_ShutdownStopsTheLookupIndexBuild(t *testing.T) {
 		}
 	}
 	shutdown()
+	var err error
 	select {
 	case err = <-result:
 	case <-time.After(25 * time.Second):
@@ -243,19 +215,42 @@ func TestMaintain_ShutdownStopsTheLookupIndexBuild(t *testing.T) {
 	if n := running(); n != 0 {
 		t.Fatalf("%d builds still running after Maintain returned", n)
 	}
-	// Whatever the stopped build left is never used: the key still finds
-	// last week's event.
+	builtAfterTheBuildFailed(t, db, ws, open)
+}
+
+// snapshotHolder is an open transaction holding a snapshot (pg_dump's, an
+// operator's report in REPEATABLE READ): a concurrent index build waits
+// for it.
+func snapshotHolder(t *testing.T, db *sql.DB) *sql.Tx {
+	t.Helper()
+	open, err := db.BeginTx(context.Background(), &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { open.Rollback() }) //nolint:errcheck // usually ended by the test
+	// The first query takes the transaction's snapshot.
+	if _, err := open.Exec(`SELECT count(*) FROM workspaces`); err != nil {
+		t.Fatal(err)
+	}
+	return open
+}
+
+// builtAfterTheBuildFailed checks what a lookup index build that failed
+// behind open leaves: nothing in the lookup's way (the key still finds
+// last week's event), and once open has ended, the next run builds it.
+func builtAfterTheBuildFailed(t *testing.T, db *sql.DB, ws string, open *sql.Tx) {
+	t.Helper()
 	insert(t, db, ws, "lastweek", wednesday.AddDate(0, 0, -7))
 	if err := tryInsert(db, ws, "lastweek", wednesday.AddDate(0, 0, -7)); err == nil {
-		t.Fatal("the key let a duplicate in beside the stopped build")
+		t.Fatal("the key let a duplicate in beside the failed build")
 	}
 	if err := open.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	if err := Maintain(ctx, db, wednesday, retention); err != nil {
+	if err := Maintain(context.Background(), db, wednesday, retention); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := lookupIndexesNow(t, db), []string{"usage_events_20261116: hash valid=true"}; !equal(got, want) {
-		t.Fatalf("the run after the shutdown: lookup indexes %v, want %v", got, want)
+		t.Fatalf("after the transaction ended: lookup indexes %v, want %v", got, want)
 	}
 }
