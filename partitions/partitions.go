@@ -298,23 +298,20 @@ func (b builder) exec(stmt string) error {
 	if err := b.conn.QueryRowContext(b.ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		return err
 	}
-	done, canceled := make(chan struct{}), make(chan bool, 1)
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(finished)
 		select {
 		case <-done:
-			canceled <- false
 		case <-b.stop.Done():
 			// Again each second: a cancel that reached the session just
 			// before the statement did was ignored.
-			sent := false
 			for {
 				ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-				_, err := b.db.ExecContext(ctx, `SELECT pg_cancel_backend($1)`, pid)
+				b.db.ExecContext(ctx, `SELECT pg_cancel_backend($1)`, pid) //nolint:errcheck // tried again until the statement ends
 				cancel()
-				sent = sent || err == nil
 				select {
 				case <-done:
-					canceled <- sent
 					return
 				case <-time.After(time.Second):
 				}
@@ -323,12 +320,15 @@ func (b builder) exec(stmt string) error {
 	}()
 	_, err := b.conn.ExecContext(b.ctx, stmt)
 	close(done)
-	if <-canceled && err != nil {
+	<-finished // no cancel is still on its way to the session's next statement
+	if err != nil && b.stop.Err() != nil {
 		return fmt.Errorf("%w: %v", b.stop.Err(), err)
 	}
 	return err
 }
 
+// weekPartitions lists the Mondays of the weeks that have a partition,
+// oldest first.
 func weekPartitions(ctx context.Context, conn *sql.Conn) ([]time.Time, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = $1::regclass`, table)
