@@ -287,13 +287,13 @@ func (h *harness) setUpServer(ctx context.Context) error {
 	return h.startServer(ctx)
 }
 
+// freeAddr is freePort as host:port.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
 func (h *harness) startServer(ctx context.Context) error {
