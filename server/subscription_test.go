@@ -287,7 +287,10 @@ func goroutineKind(stack string) string {
 		case strings.HasPrefix(line, "created by "):
 			creator, _, _ = strings.Cut(line, " in goroutine ")
 		case frame == "" && !strings.HasPrefix(line, "runtime.") && !strings.HasPrefix(line, "internal/"):
-			frame, _, _ = strings.Cut(line, "(")
+			frame = line // "...additional frames elided..." has no arguments
+			if i := strings.LastIndex(line, "("); i > 0 {
+				frame = line[:i] // the arguments are the last parentheses; a method's (*T) stays
+			}
 		}
 	}
 	return frame + " / " + creator
