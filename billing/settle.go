@@ -15,6 +15,7 @@ import (
 
 	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pgarray"
 )
 
 // Deferred settlement. A usage transaction over a few workspaces moves
@@ -387,7 +388,7 @@ func (s *Service) usageWorkspaces(ctx context.Context, tx *ledger.Tx, ids []uuid
 	if len(missing) == 0 {
 		return plans, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, plan_id FROM workspaces WHERE id = ANY($1::uuid[])`, pq.Array(missing))
+	rows, err := tx.QueryContext(ctx, `SELECT id, plan_id FROM workspaces WHERE id = ANY($1::uuid[])`, pgarray.UUIDs(missing))
 	if err != nil {
 		return nil, fmt.Errorf("read workspaces: %w", err)
 	}
@@ -422,16 +423,15 @@ type workspacePlans struct {
 // full it starts again.
 const maxRememberedPlans = 200_000
 
-// get puts the plans it knows of ids into into and returns the others, as
-// text.
-func (w *workspacePlans) get(ids []uuid.UUID, into map[uuid.UUID]string) (missing []string) {
+// get puts the plans it knows of ids into into and returns the others.
+func (w *workspacePlans) get(ids []uuid.UUID, into map[uuid.UUID]string) (missing []uuid.UUID) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, id := range ids {
 		if p, ok := w.plans[id]; ok {
 			into[id] = p
 		} else {
-			missing = append(missing, id.String())
+			missing = append(missing, id)
 		}
 	}
 	return missing

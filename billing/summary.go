@@ -13,6 +13,7 @@ import (
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/ent/usagerollup"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pgarray"
 )
 
 // rollups are a batch's events summed per workspace, day and model: what
@@ -65,17 +66,8 @@ func rollUps(events []pricedEvent) (rollups, error) {
 // (and an accrual's) column order; each caller names the workspaces its
 // own way.
 func (r rollups) columns() []any {
-	return []any{pq.Array(r.days), pq.Array(r.models), pq.Array(r.requests), pq.Array(r.in), pq.Array(r.out),
+	return []any{pgarray.Texts(r.days), pgarray.Texts(r.models), pq.Array(r.requests), pq.Array(r.in), pq.Array(r.out),
 		pq.Array(r.cached), pq.Array(r.traces), pq.Array(r.cost)}
-}
-
-// wsText is r.ws as text, for a uuid[] argument.
-func (r rollups) wsText() []string {
-	out := make([]string, len(r.ws))
-	for i, id := range r.ws {
-		out[i] = id.String()
-	}
-	return out
 }
 
 // UsageRow is one row of the usage view. Day is zero unless grouped by

@@ -16,6 +16,7 @@ import (
 
 	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pgarray"
 	"github.com/airouter/credits/partitions/week"
 )
 
@@ -439,15 +440,15 @@ const (
 // index): the usage statements send the ids once ($1) and each row its
 // number, and findRecorded and recordEvents read numbers back.
 type workspaceIndex struct {
-	ids  []uuid.UUID
-	text []string // ids as sent
-	n    map[uuid.UUID]int32
+	ids     []uuid.UUID
+	literal string // ids as sent, a uuid[] literal written once for both statements
+	n       map[uuid.UUID]int32
 }
 
 func indexWorkspaces(ids []uuid.UUID) workspaceIndex {
-	w := workspaceIndex{ids: ids, text: make([]string, len(ids)), n: make(map[uuid.UUID]int32, len(ids))}
+	w := workspaceIndex{ids: ids, literal: pgarray.UUIDs(ids), n: make(map[uuid.UUID]int32, len(ids))}
 	for i, id := range ids {
-		w.text[i], w.n[id] = id.String(), int32(i+1)
+		w.n[id] = int32(i + 1)
 	}
 	return w
 }
@@ -517,7 +518,7 @@ func findRecorded(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 	if len(wi) == 0 {
 		return recorded, nil
 	}
-	rows, err := tx.QueryContext(ctx, findRecordedSQL, pq.Array(wsx.text), pq.Array(wi), textList(ids), pq.Array(los), pq.Array(his),
+	rows, err := tx.QueryContext(ctx, findRecordedSQL, wsx.literal, pq.Array(wi), textList(ids), pq.Array(los), pq.Array(his),
 		first.UTC(), last.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("find recorded events: %w", err)
@@ -658,7 +659,7 @@ func addRollups(events []pricedEvent) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return addRollupsSQL, append([]any{pq.Array(r.wsText())}, r.columns()...), nil
+	return addRollupsSQL, append([]any{pgarray.UUIDs(r.ws)}, r.columns()...), nil
 }
 
 // recordEvents writes the events, charged under the ledger reference
@@ -681,7 +682,7 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 		cost[i], traceCost[i] = int64(ev.cost), int64(ev.traceCost)
 		at[i] = ev.OccurredAt.UnixMicro()
 	}
-	args := append([]any{pq.Array(wsx.text), pq.Array(wi), textList(ids), textList(models), pq.Array(in), pq.Array(out), pq.Array(cached),
+	args := append([]any{wsx.literal, pq.Array(wi), textList(ids), textList(models), pq.Array(in), pq.Array(out), pq.Array(cached),
 		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch.String()}, tailArgs...)
 	if !d.wholeWindow {
 		_, err := tx.ExecContext(ctx, recordEventsSQL(tail), args...)

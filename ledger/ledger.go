@@ -15,6 +15,7 @@ import (
 
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pgarray"
 )
 
 // Channel is the Postgres NOTIFY channel every committed balance change is
@@ -164,15 +165,15 @@ func Lock(ctx context.Context, tx *Tx, ids []uuid.UUID) (map[uuid.UUID]Account, 
 	if tx.accounts == nil {
 		tx.accounts = make(map[uuid.UUID]Account, len(ids))
 	}
-	var missing []string
+	var missing []uuid.UUID
 	for _, id := range LockOrder(ids) {
 		if _, ok := tx.accounts[id]; !ok {
-			missing = append(missing, id.String())
+			missing = append(missing, id)
 		}
 	}
 	if len(missing) > 0 {
 		rows, err := tx.QueryContext(ctx, `SELECT id, balance, held, balance_version, balance_updated_at, plan_id
-			FROM workspaces WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(missing))
+			FROM workspaces WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pgarray.UUIDs(missing))
 		if err != nil {
 			return nil, fmt.Errorf("lock workspaces: %w", err)
 		}
@@ -294,17 +295,18 @@ func dropRecorded(ctx context.Context, tx *Tx, changes []Change) (apply, duplica
 		kind      Kind
 		reference string
 	}
-	var ws, kinds, refs []string
+	var ws []uuid.UUID
+	var kinds, refs []string
 	for _, c := range changes {
 		if c.Kind != "" && !c.FreshReference {
-			ws, kinds, refs = append(ws, c.WorkspaceID.String()), append(kinds, string(c.Kind)), append(refs, c.Reference)
+			ws, kinds, refs = append(ws, c.WorkspaceID), append(kinds, string(c.Kind)), append(refs, c.Reference)
 		}
 	}
 	recorded := map[key]bool{}
 	if len(ws) > 0 {
 		rows, err := tx.QueryContext(ctx, `SELECT k.w, k.k, k.r FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(w, k, r)
 			WHERE EXISTS (SELECT 1 FROM ledger_entries e WHERE e.workspace_id = k.w AND e.kind = k.k AND e.reference = k.r)`,
-			pq.Array(ws), pq.Array(kinds), pq.Array(refs))
+			pgarray.UUIDs(ws), pgarray.Texts(kinds), pgarray.Texts(refs))
 		if err != nil {
 			return nil, nil, fmt.Errorf("find recorded ledger entries: %w", err)
 		}
@@ -337,12 +339,13 @@ func dropRecorded(ctx context.Context, tx *Tx, changes []Change) (apply, duplica
 
 // entryColumns are ledger entries as the columns of one INSERT … unnest.
 type entryColumns struct {
-	ws, kind, ref, desc []string
-	amount, after       []int64
+	ws              []uuid.UUID
+	kind, ref, desc []string
+	amount, after   []int64
 }
 
 func (e *entryColumns) add(c Change, balanceAfter money.Amount) {
-	e.ws, e.kind, e.ref, e.desc = append(e.ws, c.WorkspaceID.String()), append(e.kind, string(c.Kind)), append(e.ref, c.Reference), append(e.desc, c.Description)
+	e.ws, e.kind, e.ref, e.desc = append(e.ws, c.WorkspaceID), append(e.kind, string(c.Kind)), append(e.ref, c.Reference), append(e.desc, c.Description)
 	e.amount, e.after = append(e.amount, int64(c.Amount)), append(e.after, int64(balanceAfter))
 }
 
@@ -365,14 +368,14 @@ const writeSQL = `WITH entries AS (
 
 // write applies moves and their ledger entries (see writeSQL).
 func write(ctx context.Context, tx *Tx, e *entryColumns, moves []Move, now time.Time) error {
-	ids, payloads := make([]string, len(moves)), make([]string, len(moves))
+	ids, payloads := make([]uuid.UUID, len(moves)), make([]string, len(moves))
 	amounts, held, versions := make([]int64, len(moves)), make([]int64, len(moves)), make([]int64, len(moves))
 	for i, m := range moves {
-		ids[i], amounts[i], held[i], versions[i] = m.After.WorkspaceID.String(), int64(m.After.Amount), int64(m.After.Held), m.After.Version
+		ids[i], amounts[i], held[i], versions[i] = m.After.WorkspaceID, int64(m.After.Amount), int64(m.After.Held), m.After.Version
 		payloads[i] = m.After.notification()
 	}
-	if _, err := tx.ExecContext(ctx, writeSQL, pq.Array(e.ws), pq.Array(e.kind), pq.Array(e.amount), pq.Array(e.after), pq.Array(e.ref), pq.Array(e.desc), now,
-		pq.Array(ids), pq.Array(amounts), pq.Array(held), pq.Array(versions), Channel, pq.Array(payloads)); err != nil {
+	if _, err := tx.ExecContext(ctx, writeSQL, pgarray.UUIDs(e.ws), pgarray.Texts(e.kind), pq.Array(e.amount), pq.Array(e.after), pgarray.Texts(e.ref),
+		pgarray.Texts(e.desc), now, pgarray.UUIDs(ids), pq.Array(amounts), pq.Array(held), pq.Array(versions), Channel, pgarray.Texts(payloads)); err != nil {
 		return fmt.Errorf("write balances and ledger entries: %w", err)
 	}
 	return nil
