@@ -16,8 +16,8 @@ import (
 
 	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
-	"github.com/airouter/credits/pgarray"
 	"github.com/airouter/credits/partitions/week"
+	"github.com/airouter/credits/pgarray"
 )
 
 // UsageEvent is one finished router call as the router reports it.
