@@ -127,21 +127,25 @@ func TestIngestUsage_PreparedStatementsChargeTheSame(t *testing.T) {
 // Planned while usage_events is empty (a fresh database), a plain join's
 // generic plan is a sequential scan that every later usage transaction
 // would repeat over the grown table; the lookup must probe the index
-// whatever the statistics said when it was planned.
+// whatever the statistics said when it was planned, on its own (a later
+// attempt) and in the statement that records a first attempt's events
+// (inline and deferred).
 func TestFindRecorded_GenericPlanOnEmptyTableProbesTheIndex(t *testing.T) {
 	f := newFixture(t)
-	plan := explainFindRecorded(t, f, "force_generic_plan", `'{00000000-0000-4000-8000-000000000001}', '{1}', E'\x1fe1',
-		'{1795262400000000}', '{1795391999999999}', '2026-11-21T12:00:00Z', '2026-11-22T23:59:59.999999Z'`)
-	if strings.Contains(plan, "Seq Scan on usage_events") || !strings.Contains(plan, "_pkey on usage_events") {
-		t.Fatalf("generic plan of the duplicate lookup does not probe the unique index:\n%s", plan)
+	lookup := `'{1}', E'\x1fe1', '{1795262400000000}', '{1795391999999999}', '2026-11-21T12:00:00Z', '2026-11-22T23:59:59.999999Z'`
+	for name, stmt := range billing.DuplicateLookups() {
+		plan := explainFindRecorded(t, f, "force_generic_plan", stmt.SQL, stmt.Args(`'{00000000-0000-4000-8000-000000000001}'`, lookup))
+		if strings.Contains(plan, "Seq Scan on usage_events") || !strings.Contains(plan, "_pkey on usage_events") {
+			t.Fatalf("%s: generic plan of the duplicate lookup does not probe the unique index:\n%s", name, plan)
+		}
 	}
 }
 
-// explainFindRecorded returns the plan of the duplicate lookup for args
-// (written out: EXPLAIN EXECUTE takes no parameters), prepared on a
-// connection with plan_cache_mode set to mode (force_custom_plan, or
-// force_generic_plan: the plan a connection keeps).
-func explainFindRecorded(t *testing.T, f *fixture, mode, args string) string {
+// explainFindRecorded returns the plan of stmt for args (written out:
+// EXPLAIN EXECUTE takes no parameters), prepared on a connection with
+// plan_cache_mode set to mode (force_custom_plan, or force_generic_plan:
+// the plan a connection keeps).
+func explainFindRecorded(t *testing.T, f *fixture, mode, stmt, args string) string {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := f.db.SQL.Conn(ctx)
@@ -149,8 +153,7 @@ func explainFindRecorded(t *testing.T, f *fixture, mode, args string) string {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	for _, stmt := range []string{`SET plan_cache_mode = ` + mode,
-		`PREPARE explained(uuid[], int[], text, bigint[], bigint[], timestamptz, timestamptz) AS ` + billing.FindRecordedSQL} {
+	for _, stmt := range []string{`SET plan_cache_mode = ` + mode, `PREPARE explained AS ` + stmt} {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}

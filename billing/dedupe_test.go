@@ -381,11 +381,13 @@ func TestFindRecorded_LastWeekProbedThroughItsHashIndex(t *testing.T) {
 	// EXPLAIN EXECUTE takes no parameters: a uuid, integers and times,
 	// written out.
 	from, to := retry.Add(-7*24*time.Hour), this.Add(-time.Microsecond)
-	args := fmt.Sprintf(`'{%s}', '{1}', E'\x1frestamped', '{%d}', '{%d}', '%s', '%s'`,
-		ws, from.UnixMicro(), to.UnixMicro(), from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
-	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-		if p := explainFindRecorded(t, f, mode, args); !strings.Contains(p, lastName+"_event_id_hash on "+lastName) {
-			t.Errorf("%s: last week's lookup does not probe its hash index:\n%s", mode, p)
+	lookup := fmt.Sprintf(`'{1}', E'\x1frestamped', '{%d}', '{%d}', '%s', '%s'`,
+		from.UnixMicro(), to.UnixMicro(), from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
+	for name, stmt := range billing.DuplicateLookups() {
+		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+			if p := explainFindRecorded(t, f, mode, stmt.SQL, stmt.Args(`'{`+ws.String()+`}'`, lookup)); !strings.Contains(p, lastName+"_event_id_hash on "+lastName) {
+				t.Errorf("%s, %s: last week's lookup does not probe its hash index:\n%s", name, mode, p)
+			}
 		}
 	}
 }

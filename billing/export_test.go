@@ -1,6 +1,9 @@
 package billing
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // SetAfterChargeHook lets tests run code between the processor's answer
 // and its recording (to simulate a crash there).
@@ -12,8 +15,32 @@ func (g *Gate) Reads() int64 { return g.reads.Load() }
 // PreparedStatements is how many of s's usage statements are prepared.
 func PreparedStatements(s *Service) int { return s.ledger.PreparedStatements() }
 
-// FindRecordedSQL is the usage path's duplicate lookup.
-const FindRecordedSQL = findRecordedSQL
+// DuplicateLookup is a statement that looks up recorded events: SQL, and
+// how many arguments come between the workspaces ($1) and the lookup's.
+type DuplicateLookup struct {
+	SQL     string
+	between int
+}
+
+// Args are the statement's arguments, written out: the workspaces, NULL
+// for the events and their effects (EXPLAIN plans, it does not run), and
+// the lookup's.
+func (d DuplicateLookup) Args(workspaces, lookup string) string {
+	return workspaces + strings.Repeat(", NULL", d.between) + ", " + lookup
+}
+
+// DuplicateLookups are the usage path's statements that look up recorded
+// events: on its own (a later attempt), and recording a first attempt's
+// inline or deferred events.
+func DuplicateLookups() map[string]DuplicateLookup {
+	inline := 11 + 9    // the insert's $2–$12, the rollups' $13–$21
+	deferred := 11 + 14 // the insert's, the accrual's $13–$26
+	return map[string]DuplicateLookup{
+		"findRecordedSQL":                    {findRecordedSQL, 0},
+		"recordEventsLookingUpSQL, inline":   {recordEventsLookingUpSQL(addRollupsSQL, inline+2), inline},
+		"recordEventsLookingUpSQL, deferred": {recordEventsLookingUpSQL(addAccrualSQL, deferred+2), deferred},
+	}
+}
 
 // LookupRanges is the usage path's duplicate lookup spans for an event at
 // t: the window's parts outside t's week, or the whole window.
