@@ -13,6 +13,7 @@ import (
 	"github.com/airouter/credits/ent/alertevent"
 	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pgarray"
 )
 
 // Type is what an event says happened (ent's enum: one Go type).
@@ -133,12 +134,8 @@ func LowBalanceThresholds(ctx context.Context, tx *ledger.Tx, workspaceIDs []uui
 	if len(workspaceIDs) == 0 {
 		return out, nil
 	}
-	ids := make([]string, len(workspaceIDs))
-	for i, id := range workspaceIDs {
-		ids[i] = id.String()
-	}
 	rows, err := tx.QueryContext(ctx, `SELECT workspace_id, low_balance_threshold FROM notification_settings
-		WHERE workspace_id = ANY($1::uuid[]) AND low_balance_threshold IS NOT NULL`, pq.Array(ids))
+		WHERE workspace_id = ANY($1::uuid[]) AND low_balance_threshold IS NOT NULL`, pgarray.UUIDs(workspaceIDs))
 	if err != nil {
 		return nil, fmt.Errorf("read low-balance thresholds: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/airouter/credits/ent/topup"
 	"github.com/airouter/credits/ledger"
 	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/pgarray"
 )
 
 // AutoTopUpStatus is what the Credits page shows.
@@ -263,15 +264,15 @@ func (s *Service) scheduleTopUps(ctx context.Context, tx *ledger.Tx, now time.Ti
 	if len(changed) == 0 {
 		return nil
 	}
-	ids, bals := make([]string, len(changed)), make([]int64, len(changed))
+	ids, bals := make([]uuid.UUID, len(changed)), make([]int64, len(changed))
 	for i, b := range changed {
-		ids[i], bals[i] = b.WorkspaceID.String(), int64(b.Amount)
+		ids[i], bals[i] = b.WorkspaceID, int64(b.Amount)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO top_ups (id, workspace_id, status, amount, declines, next_attempt_at, last_error, created_at, updated_at)
 		SELECT gen_random_uuid(), s.workspace_id, 'pending', s.amount, 0, $3, '', $3, $3
 		FROM auto_top_up_settings s JOIN unnest($1::uuid[], $2::bigint[]) AS b(id, bal) ON s.workspace_id = b.id
 		WHERE s.enabled AND NOT s.paused AND `+belowThresholdSQL+`
-		ON CONFLICT (workspace_id) WHERE status IN ('pending', 'charging') DO NOTHING`, pq.Array(ids), pq.Array(bals), now)
+		ON CONFLICT (workspace_id) WHERE status IN ('pending', 'charging') DO NOTHING`, pgarray.UUIDs(ids), pq.Array(bals), now)
 	if err != nil {
 		return fmt.Errorf("schedule top-ups: %w", err)
 	}
@@ -287,14 +288,14 @@ func cancelCoveredTopUps(ctx context.Context, tx *ledger.Tx, now time.Time, lift
 	if len(lifted) == 0 {
 		return nil
 	}
-	ids, bals := make([]string, len(lifted)), make([]int64, len(lifted))
+	ids, bals := make([]uuid.UUID, len(lifted)), make([]int64, len(lifted))
 	for i, b := range lifted {
-		ids[i], bals[i] = b.WorkspaceID.String(), int64(b.Amount)
+		ids[i], bals[i] = b.WorkspaceID, int64(b.Amount)
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE top_ups t SET status = 'canceled', updated_at = $3
 		FROM auto_top_up_settings s, unnest($1::uuid[], $2::bigint[]) AS b(id, bal)
 		WHERE t.workspace_id = b.id AND t.status = 'pending' AND s.workspace_id = t.workspace_id AND NOT (`+belowThresholdSQL+`)`,
-		pq.Array(ids), pq.Array(bals), now)
+		pgarray.UUIDs(ids), pq.Array(bals), now)
 	if err != nil {
 		return fmt.Errorf("cancel covered top-ups: %w", err)
 	}
