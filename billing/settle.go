@@ -72,7 +72,7 @@ func accrue(wsx workspaceIndex, locked map[uuid.UUID]*lockedWorkspace, now time.
 		for i, id := range r.ws {
 			wn[i] = wsx.of(id)
 		}
-		args := append([]any{len(events), pq.Array(usage), pq.Array(tracing), pq.Array(released), pq.Array(wn)},
+		args := append([]any{len(events), pgarray.Int64s(usage), pgarray.Int64s(tracing), pgarray.Int64s(released), pq.Array(wn)},
 			r.columns()...)
 		return addAccrualSQL, append(args, now), nil
 	}

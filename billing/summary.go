@@ -8,7 +8,6 @@ import (
 
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
-	"github.com/lib/pq"
 
 	"github.com/airouter/credits/ent"
 	"github.com/airouter/credits/ent/usagerollup"
@@ -30,18 +29,19 @@ type rollups struct {
 func rollUps(events []pricedEvent) (rollups, error) {
 	type key struct {
 		ws    uuid.UUID
-		day   string
+		day   int64 // UTC days since the Unix epoch
 		model string
 	}
-	at := map[key]int{}
+	at := make(map[key]int, len(events))
 	var r rollups
 	for _, ev := range events {
-		k := key{ev.workspace, ev.OccurredAt.UTC().Format("2006-01-02"), ev.Model}
+		k := key{ev.workspace, floorDiv(ev.OccurredAt.Unix(), 24*60*60), ev.Model}
 		i, ok := at[k]
 		if !ok {
 			i = len(r.ws)
 			at[k] = i
-			r.ws, r.days, r.models = append(r.ws, k.ws), append(r.days, k.day), append(r.models, k.model)
+			day := time.Unix(k.day*24*60*60, 0).UTC().Format(time.DateOnly)
+			r.ws, r.days, r.models = append(r.ws, k.ws), append(r.days, day), append(r.models, k.model)
 			r.requests, r.in, r.out = append(r.requests, 0), append(r.in, 0), append(r.out, 0)
 			r.cached, r.traces, r.cost = append(r.cached, 0), append(r.traces, 0), append(r.cost, 0)
 		}
@@ -62,12 +62,22 @@ func rollUps(events []pricedEvent) (rollups, error) {
 	return r, nil
 }
 
+// floorDiv is a / b rounded down (b > 0): the day of an instant before
+// 1970 is the one before, not the one after.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
+
 // columns are the rollups' arrays after the workspace, in addRollupsSQL's
 // (and an accrual's) column order; each caller names the workspaces its
 // own way.
 func (r rollups) columns() []any {
-	return []any{pgarray.Texts(r.days), pgarray.Texts(r.models), pq.Array(r.requests), pq.Array(r.in), pq.Array(r.out),
-		pq.Array(r.cached), pq.Array(r.traces), pq.Array(r.cost)}
+	return []any{pgarray.Texts(r.days), pgarray.Texts(r.models), pgarray.Int64s(r.requests), pgarray.Int64s(r.in), pgarray.Int64s(r.out),
+		pgarray.Int64s(r.cached), pgarray.Int64s(r.traces), pgarray.Int64s(r.cost)}
 }
 
 // UsageRow is one row of the usage view. Day is zero unless grouped by

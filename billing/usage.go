@@ -519,7 +519,7 @@ type lookups struct {
 // lookUp is where to look for each of events[i], i in idx, as d says,
 // leaving out the ids d knows.
 func lookUp(wsx workspaceIndex, events []pricedEvent, idx []int, now time.Time, d dedupe) lookups {
-	var l lookups
+	l := lookups{wi: make([]int32, 0, len(idx)), ids: make([]string, 0, len(idx)), los: make([]int64, 0, len(idx)), his: make([]int64, 0, len(idx))}
 	for _, i := range idx {
 		ev := events[i]
 		if d.known[eventKey{ev.workspace, ev.ID}] {
@@ -543,7 +543,7 @@ func lookUp(wsx workspaceIndex, events []pricedEvent, idx []int, now time.Time, 
 }
 
 func (l lookups) args() []any {
-	return []any{pq.Array(l.wi), textList(l.ids), pq.Array(l.los), pq.Array(l.his), l.first.UTC(), l.last.UTC()}
+	return []any{pq.Array(l.wi), textList(l.ids), pgarray.Int64s(l.los), pgarray.Int64s(l.his), l.first.UTC(), l.last.UTC()}
 }
 
 // findRecorded returns which of events[i] for i in idx are recorded
@@ -743,8 +743,8 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 		cost[i], traceCost[i] = int64(ev.cost), int64(ev.traceCost)
 		at[i] = ev.OccurredAt.UnixMicro()
 	}
-	args := append([]any{wsx.literal, pq.Array(wi), textList(ids), textList(models), pq.Array(in), pq.Array(out), pq.Array(cached),
-		pq.Array(traces), pq.Array(at), pq.Array(cost), pq.Array(traceCost), batch.String()}, tailArgs...)
+	args := append([]any{wsx.literal, pq.Array(wi), textList(ids), textList(models), pgarray.Int64s(in), pgarray.Int64s(out),
+		pgarray.Int64s(cached), pgarray.Int64s(traces), pgarray.Int64s(at), pgarray.Int64s(cost), pgarray.Int64s(traceCost), batch.String()}, tailArgs...)
 	again := &redo{next: dedupe{wholeWindow: true, known: maps.Clone(d.known)}}
 	if again.next.known == nil {
 		again.next.known = map[eventKey]bool{}

@@ -11,6 +11,8 @@
 package pgarray
 
 import (
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -32,6 +34,45 @@ func UUIDs(ids []uuid.UUID) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// Int64s is vals as a bigint[] literal, {1,-2,…}, written into one buffer
+// sized for the values (pq.Array grows its buffer as it goes, then copies
+// it into a string).
+func Int64s(vals []int64) string {
+	n := 2
+	for _, v := range vals {
+		n += digits(v) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('{')
+	var buf [20]byte
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(strconv.AppendInt(buf[:0], v, 10))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// digits is how many bytes v takes in decimal, its sign included.
+func digits(v int64) int {
+	n := 1
+	if v < 0 {
+		n++
+		if v == math.MinInt64 {
+			return 20
+		}
+		v = -v
+	}
+	for v >= 10 {
+		v /= 10
+		n++
+	}
+	return n
 }
 
 const hexDigits = "0123456789abcdef"

@@ -2,6 +2,7 @@ package pgarray_test
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -133,6 +134,55 @@ func BenchmarkUUIDs(b *testing.B) {
 				text[i] = id.String()
 			}
 			_, _ = pq.Array(text).Value()
+		}
+	})
+}
+
+// Postgres reads back every bigint, the extremes included.
+func TestInt64s_PostgresReadsBackEveryValue(t *testing.T) {
+	db := pgtest.New(t)
+	vals := []int64{0, 1, -1, 9, 10, -10, 99, 100, math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1, 1795262400000000}
+	for _, in := range [][]int64{nil, vals[:1], vals} {
+		var got pq.Int64Array
+		if err := db.SQL.QueryRowContext(context.Background(), `SELECT $1::bigint[]`, pgarray.Int64s(in)).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if len(in) == 0 && len(got) == 0 {
+			continue
+		}
+		if !slices.Equal([]int64(got), in) {
+			t.Fatalf("read back %v, want %v", got, in)
+		}
+	}
+}
+
+// The literal is what pq.Array writes, for any values; its buffer is
+// sized exactly (a wrong digit count would grow it or leave it short).
+func FuzzInt64s(f *testing.F) {
+	f.Add(int64(0), int64(-1), int64(math.MaxInt64))
+	f.Add(int64(math.MinInt64), int64(10), int64(-999999999999))
+	f.Fuzz(func(t *testing.T, a, b, c int64) {
+		vals := []int64{a, b, c}
+		want, _ := pq.Array(vals).Value()
+		if got := pgarray.Int64s(vals); got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	})
+}
+
+func BenchmarkInt64s(b *testing.B) {
+	vals := make([]int64, 1000)
+	for i := range vals {
+		vals[i] = 1795262400000000 + int64(i)*7919
+	}
+	b.Run("pgarray", func(b *testing.B) {
+		for b.Loop() {
+			_ = pgarray.Int64s(vals)
+		}
+	})
+	b.Run("pq.Array", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = pq.Array(vals).Value()
 		}
 	})
 }
