@@ -21,19 +21,11 @@ import (
 // UUIDs is ids as a uuid[] literal, {id,id,…}. A uuid's text (hex digits
 // and hyphens) never needs quoting.
 func UUIDs(ids []uuid.UUID) string {
-	var b strings.Builder
-	b.Grow(2 + 37*len(ids))
-	b.WriteByte('{')
-	var buf [36]byte
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
+	return literal(ids, 2+37*len(ids), func(b *strings.Builder, id uuid.UUID) {
+		var buf [36]byte
 		encodeUUID(&buf, id)
 		b.Write(buf[:])
-	}
-	b.WriteByte('}')
-	return b.String()
+	})
 }
 
 // Int64s is vals as a bigint[] literal, {1,-2,…}, written into one buffer
@@ -44,18 +36,10 @@ func Int64s(vals []int64) string {
 	for _, v := range vals {
 		n += digits(v) + 1
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteByte('{')
-	var buf [20]byte
-	for i, v := range vals {
-		if i > 0 {
-			b.WriteByte(',')
-		}
+	return literal(vals, n, func(b *strings.Builder, v int64) {
+		var buf [20]byte
 		b.Write(strconv.AppendInt(buf[:0], v, 10))
-	}
-	b.WriteByte('}')
-	return b.String()
+	})
 }
 
 // digits is how many bytes v takes in decimal, its sign included.
@@ -102,13 +86,7 @@ func Texts(vals []string) string {
 	for _, v := range vals {
 		n += len(v) + 3
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteByte('{')
-	for i, v := range vals {
-		if i > 0 {
-			b.WriteByte(',')
-		}
+	return literal(vals, n, func(b *strings.Builder, v string) {
 		b.WriteByte('"')
 		for {
 			k := strings.IndexAny(v, `"\`)
@@ -122,6 +100,20 @@ func Texts(vals []string) string {
 			v = v[k+1:]
 		}
 		b.WriteByte('"')
+	})
+}
+
+// literal is vals as an array literal, {…,…}, each element written by
+// elem into one buffer of size bytes.
+func literal[T any](vals []T, size int, elem func(b *strings.Builder, v T)) string {
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteByte('{')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		elem(&b, v)
 	}
 	b.WriteByte('}')
 	return b.String()
