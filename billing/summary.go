@@ -29,18 +29,18 @@ type rollups struct {
 func rollUps(events []pricedEvent) (rollups, error) {
 	type key struct {
 		ws    uuid.UUID
-		day   int64 // UTC days since the Unix epoch
+		day   int64 // the UTC midnight it follows, Unix seconds
 		model string
 	}
 	at := make(map[key]int, len(events))
 	var r rollups
 	for _, ev := range events {
-		k := key{ev.workspace, floorDiv(ev.OccurredAt.Unix(), 24*60*60), ev.Model}
+		k := key{ev.workspace, ev.OccurredAt.Truncate(24 * time.Hour).Unix(), ev.Model} // days since the zero time are UTC days
 		i, ok := at[k]
 		if !ok {
 			i = len(r.ws)
 			at[k] = i
-			day := time.Unix(k.day*24*60*60, 0).UTC().Format(time.DateOnly)
+			day := time.Unix(k.day, 0).UTC().Format(time.DateOnly)
 			r.ws, r.days, r.models = append(r.ws, k.ws), append(r.days, day), append(r.models, k.model)
 			r.requests, r.in, r.out = append(r.requests, 0), append(r.in, 0), append(r.out, 0)
 			r.cached, r.traces, r.cost = append(r.cached, 0), append(r.traces, 0), append(r.cost, 0)
@@ -60,16 +60,6 @@ func rollUps(events []pricedEvent) (rollups, error) {
 		r.cost[i] = int64(cost)
 	}
 	return r, nil
-}
-
-// floorDiv is a / b rounded down (b > 0): the day of an instant before
-// 1970 is the one before, not the one after.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b < 0 {
-		q--
-	}
-	return q
 }
 
 // columns are the rollups' arrays after the workspace, in addRollupsSQL's

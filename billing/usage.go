@@ -268,16 +268,13 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 	// ingestion at 10,000 workspaces, docs/performance.md). A later
 	// attempt looks them up first.
 	var look lookups
-	recorded := map[eventKey]bool{}
+	recorded := d.known // read only
 	if d.wholeWindow {
 		if recorded, err = findRecorded(ctx, tx, wsx, events, known, now, d); err != nil {
 			return nil, err
 		}
 	} else {
 		look = lookUp(wsx, events, known, now, d)
-		for k := range d.known {
-			recorded[k] = true
-		}
 	}
 	fresh := make([]pricedEvent, 0, len(known))
 	seen := make(map[eventKey]bool, len(known))
@@ -432,15 +429,15 @@ var findRecordedSQL = lookupSQL(2)
 // numbered from $p on (the workspaces stay $1), for the statement that
 // also records the events (recordEventsLookingUpSQL).
 func lookupSQL(p int) string {
-	return fmt.Sprintf(`SELECT k.wi, k.event_id FROM unnest($%d::int[], (string_to_array($%d, E'\x1f'))[2:], $%d::bigint[], $%d::bigint[]) AS k(wi, event_id, lo, hi)
+	return fmt.Sprintf(`SELECT k.wi, k.event_id FROM unnest($%d::int[], `+textListSQL(p+1)+`, $%d::bigint[], $%d::bigint[]) AS k(wi, event_id, lo, hi)
 	CROSS JOIN LATERAL (SELECT FROM usage_events e WHERE e.workspace_id = ($1::uuid[])[k.wi] AND e.event_id = k.event_id
 		AND e.occurred_at >= 'epoch'::timestamptz + k.lo * interval '1 microsecond'
 		AND e.occurred_at <= 'epoch'::timestamptz + k.hi * interval '1 microsecond'
-		AND e.occurred_at >= $%d AND e.occurred_at <= $%d LIMIT 1) AS found`, p, p+1, p+2, p+3, p+4, p+5)
+		AND e.occurred_at >= $%d AND e.occurred_at <= $%d LIMIT 1) AS found`, p, p+2, p+3, p+4, p+5)
 }
 
 // textList is a batch's event ids (or models) as one text argument, which
-// textListSQL3 and textListSQL4 split back into a text[] in SQL: Postgres
+// textListSQL splits back into a text[] in SQL: Postgres
 // splits one string about three times faster than it parses a text[]
 // literal of a thousand quoted elements, and Go joins it for a tenth of
 // what pq.Array's quoting costs (1,000 ids: 0.35 against 1.09 ms a query,
@@ -452,11 +449,12 @@ func textList(vals []string) string {
 	return textListSep + strings.Join(vals, textListSep)
 }
 
-const (
-	textListSep  = "\x1f"
-	textListSQL3 = `(string_to_array($3, E'\x1f'))[2:]`
-	textListSQL4 = `(string_to_array($4, E'\x1f'))[2:]`
-)
+const textListSep = "\x1f"
+
+// textListSQL is the textList argument $p as a text[].
+func textListSQL(p int) string {
+	return fmt.Sprintf(`(string_to_array($%d, E'\x1f'))[2:]`, p)
+}
 
 // workspaceIndex numbers a batch's workspaces from 1 (SQL arrays' first
 // index): the usage statements send the ids once ($1) and each row its
@@ -664,10 +662,10 @@ func overage(n, included int64) int64 {
 
 // insertEventsSQL inserts the events ($1–$12; workspaces, times and ids
 // sent as in findRecordedSQL, models as a textList too).
-const insertEventsSQL = `INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
+var insertEventsSQL = `INSERT INTO usage_events (workspace_id, occurred_at, input_tokens, output_tokens,
 			cached_input_tokens, traces, cost, trace_cost, batch, event_id, model)
 		SELECT ($1::uuid[])[wi], 'epoch'::timestamptz + a * interval '1 microsecond', i, o, c, t, co, tc, $12, e, m
-		FROM unnest($2::int[], ` + textListSQL3 + `, ` + textListSQL4 + `, $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
+		FROM unnest($2::int[], ` + textListSQL(3) + `, ` + textListSQL(4) + `, $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
 			$9::bigint[], $10::bigint[], $11::bigint[]) AS x(wi, e, m, i, o, c, t, a, co, tc)`
 
 // addRollupsSQL adds the events' rollups ($13–$21, rollups.args) to
@@ -704,7 +702,7 @@ func recordEventsRefusedSQL(tail string) string {
 	return `WITH events AS (` + insertEventsSQL + `
 		ON CONFLICT DO NOTHING RETURNING workspace_id, event_id
 	), tail AS (` + tail + `)
-	SELECT x.wi, x.e FROM unnest($2::int[], ` + textListSQL3 + `) AS x(wi, e)
+	SELECT x.wi, x.e FROM unnest($2::int[], ` + textListSQL(3) + `) AS x(wi, e)
 	WHERE NOT EXISTS (SELECT FROM events WHERE events.workspace_id = ($1::uuid[])[x.wi] AND events.event_id = x.e)`
 }
 
@@ -745,14 +743,11 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 	}
 	args := append([]any{wsx.literal, pq.Array(wi), textList(ids), textList(models), pgarray.Int64s(in), pgarray.Int64s(out),
 		pgarray.Int64s(cached), pgarray.Int64s(traces), pgarray.Int64s(at), pgarray.Int64s(cost), pgarray.Int64s(traceCost), batch.String()}, tailArgs...)
-	again := &redo{next: dedupe{wholeWindow: true, known: maps.Clone(d.known)}}
-	if again.next.known == nil {
-		again.next.known = map[eventKey]bool{}
-	}
+	again := func(known map[eventKey]bool) error { return &redo{next: dedupe{wholeWindow: true, known: known}} }
 	if !d.wholeWindow && len(look.wi) == 0 {
 		_, err := tx.ExecContext(ctx, recordEventsSQL(tail), args...)
 		if isUniqueViolation(err) { // an id its week holds
-			return again
+			return again(d.known)
 		}
 		if err != nil {
 			return fmt.Errorf("record usage events: %w", err)
@@ -765,24 +760,28 @@ func recordEvents(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 		args = append(args, look.args()...)
 	}
 	rows, err := tx.QueryContext(ctx, query, args...)
+	if isUniqueViolation(err) {
+		return again(d.known)
+	}
 	if err != nil {
-		if isUniqueViolation(err) {
-			return again
-		}
 		return fmt.Errorf("record usage events: %w", err)
 	}
 	defer rows.Close()
+	known := maps.Clone(d.known)
+	if known == nil {
+		known = map[eventKey]bool{}
+	}
 	// The insert runs to its end after the rows are read, so its unique
 	// violation may come with them.
-	found, err := scanEventKeys(rows, wsx, again.next.known)
+	found, err := scanEventKeys(rows, wsx, known)
 	if isUniqueViolation(err) {
-		return again
+		return again(d.known)
 	}
 	if err != nil {
 		return fmt.Errorf("record usage events: %w", err)
 	}
 	if found > 0 {
-		return again
+		return again(known)
 	}
 	return nil
 }

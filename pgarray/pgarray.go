@@ -1,6 +1,6 @@
 // Package pgarray writes the array arguments of the measured hot paths
 // (usage ingestion, settlement, the ledger writer) as Postgres array
-// literals, for $n::uuid[] and $n::text[].
+// literals, for $n::uuid[], $n::text[] and $n::bigint[].
 //
 // pq.Array does the same for any slice, but the usage transaction sends
 // thousands of elements in each statement and pq.Array's quoting was the
