@@ -46,7 +46,7 @@ func TestHarnessSmoke(t *testing.T) {
 		if in.EventsAccepted == 0 || in.DeductionsPS <= 0 || in.P99 <= 0 || in.Errors != 0 || in.EventsRejected != 0 {
 			t.Errorf("%s: %+v", name, *in)
 		}
-		if b := in.Background; b == nil || b.Checkpoints < 0 || b.AutovacuumRuns < 0 {
+		if b := in.Background; b == nil || b.Checkpoints < 0 || b.AutovacuumRuns < 0 || b.WALBytes <= 0 || b.BlocksRead < 0 || b.BackendWrites < 0 || b.WALFullPages < 0 {
 			t.Errorf("%s: Postgres's background work %+v", name, b)
 		}
 	}
@@ -73,8 +73,8 @@ func TestHarnessSmoke(t *testing.T) {
 		t.Error("no prefill result")
 	case p.Events != cfg.Prefill || p.Storage.Events < cfg.Prefill || p.Storage.BytesPerEvent <= 0 || len(p.Ingest) != 3:
 		t.Errorf("prefill %+v", *p)
-	case res.Limit != nil && (p.Limit == nil || p.Limit.EventsPS1 <= 0 || p.Limit.EventsPSSpread <= 0):
-		t.Errorf("limit after the prefill: %+v", p.Limit)
+	case res.Limit != nil && (p.Control == nil || p.Control.Empty1 <= 0 || p.Control.Grown1 <= 0 || p.Control.EmptySpread <= 0 || p.Control.GrownSpread <= 0):
+		t.Errorf("growth control: %+v", p.Control)
 	default:
 		for _, in := range p.Ingest {
 			if in.EventsAccepted == 0 || in.Errors != 0 || in.EventsRejected != 0 {

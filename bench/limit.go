@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/migrations"
 	"github.com/airouter/credits/partitions"
@@ -26,6 +28,12 @@ var limitScript string
 //
 //go:embed limit_spread.sql
 var limitSpreadScript string
+
+// limitGrowthScript is limitSpreadScript over a listed set of workspaces,
+// the growth control's (see the file).
+//
+//go:embed limit_growth.sql
+var limitGrowthScript string
 
 // limitEventsPerTx is how many events limitScript inserts per transaction.
 const limitEventsPerTx = 1000
@@ -56,38 +64,69 @@ func (h *harness) limit(ctx context.Context) (LimitResult, error) {
 	return h.runLimit(ctx, dsn)
 }
 
-// limitAfterPrefill measures LimitResult on the bench's own database after
-// the prefill, with the limit's workspaces added to it: the same scripts
-// against the grown table, the control for the service's growth ratio.
-func (h *harness) limitAfterPrefill(ctx context.Context) (LimitResult, error) {
-	if err := addLimitWorkspaces(ctx, h.db, h.cfg.ManyWorkspaces); err != nil {
-		return LimitResult{}, err
-	}
-	if _, err := h.db.ExecContext(ctx, `ANALYZE workspaces`); err != nil {
-		return LimitResult{}, err
-	}
-	res, err := h.runLimit(ctx, h.dbURL)
-	if err != nil {
-		return res, err
-	}
-	return res, removeLimitWorkspaces(ctx, h.db)
+// GrowthControl is how much Postgres itself slows at N events for the
+// writes the service makes: limit_growth.sql by pgbench, for one workspace
+// and spread over many, on a fresh database (its own workspaces) and on the
+// grown one (the service's own workspaces, whose keys hold the prefilled
+// history), each pair run back to back so that the machine's drift
+// between them is small.
+type GrowthControl struct {
+	Seconds     int     `json:"seconds"`
+	Workspaces  int     `json:"workspaces"`
+	Empty1      float64 `json:"empty_events_per_s_1_workspace"`
+	Grown1      float64 `json:"grown_events_per_s_1_workspace"`
+	EmptySpread float64 `json:"empty_events_per_s_spread"`
+	GrownSpread float64 `json:"grown_events_per_s_spread"`
 }
 
-// removeLimitWorkspaces deletes the limit's workspaces and what the
-// scripts wrote for them: hand-written transactions, not the service's,
-// so the ledger invariant and the storage figures cover the service's
-// workspaces only.
-func removeLimitWorkspaces(ctx context.Context, db *sql.DB) error {
-	const ids = `SELECT id FROM workspaces WHERE name LIKE 'limit-%' AND id::text LIKE '00000000-0000-4000-8000-%'`
-	for _, table := range []string{"usage_events", "ledger_entries"} {
-		if _, err := db.ExecContext(ctx, `DELETE FROM `+table+` WHERE workspace_id IN (`+ids+`)`); err != nil {
-			return fmt.Errorf("remove the limit's %s: %w", table, err)
+// growthControl measures GrowthControl after the growth passes. It
+// charges the service's workspaces outside the service, so it runs after
+// the ledger check.
+func (h *harness) growthControl(ctx context.Context) (GrowthControl, error) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		return GrowthControl{}, errNoPgbench
+	}
+	c := GrowthControl{Seconds: max(1, int(h.cfg.Duration.Seconds())), Workspaces: len(h.many)}
+	if c.Workspaces == 0 {
+		return c, fmt.Errorf("the growth control needs the %s scenario's workspaces", scIngestMany)
+	}
+	empty, err := h.createDatabase(ctx, "credits_control_")
+	if err != nil {
+		return c, err
+	}
+	if err := prepareLimitDatabase(ctx, empty, c.Workspaces, time.Now()); err != nil {
+		return c, err
+	}
+	if err := execOn(ctx, empty, `CREATE TABLE bench_control_workspaces AS
+		SELECT g AS n, ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid AS id FROM generate_series(1, `+strconv.Itoa(c.Workspaces)+`) AS g;
+		ALTER TABLE bench_control_workspaces ADD PRIMARY KEY (n); ANALYZE bench_control_workspaces`); err != nil {
+		return c, fmt.Errorf("control workspaces: %w", err)
+	}
+	if _, err := h.db.ExecContext(ctx, `CREATE TABLE bench_control_workspaces AS
+		SELECT n::int, id::uuid FROM unnest($1::text[]) WITH ORDINALITY AS w(id, n)`, pq.Array(h.many)); err != nil {
+		return c, fmt.Errorf("control workspaces: %w", err)
+	}
+	if _, err := h.db.ExecContext(ctx, `ALTER TABLE bench_control_workspaces ADD PRIMARY KEY (n); ANALYZE bench_control_workspaces`); err != nil {
+		return c, fmt.Errorf("control workspaces: %w", err)
+	}
+	script := filepath.Join(h.tmp, "limit_growth.sql")
+	if err := os.WriteFile(script, []byte(limitGrowthScript), 0o644); err != nil {
+		return c, err
+	}
+	for _, run := range []struct {
+		dsn        string
+		workspaces int
+		into       *float64
+	}{{empty, 1, &c.Empty1}, {h.dbURL, 1, &c.Grown1}, {empty, c.Workspaces, &c.EmptySpread}, {h.dbURL, c.Workspaces, &c.GrownSpread}} {
+		tps, err := runPgbench(ctx, bin, []string{"-n", "-f", script, "-D", "workspaces=" + strconv.Itoa(run.workspaces),
+			"-c", "1", "-j", "1", "-T", strconv.Itoa(c.Seconds)}, run.dsn)
+		if err != nil {
+			return c, err
 		}
+		*run.into = tps * limitEventsPerTx
 	}
-	if _, err := db.ExecContext(ctx, `DELETE FROM workspaces WHERE id IN (`+ids+`)`); err != nil {
-		return fmt.Errorf("remove the limit's workspaces: %w", err)
-	}
-	return nil
+	return c, nil
 }
 
 // runLimit runs the limit scripts by pgbench against the database at dsn,

@@ -144,6 +144,15 @@ type Background struct {
 	// AutovacuumRuns counts autovacuum and autoanalyze runs over every
 	// table of the bench's database (each partition is a table).
 	AutovacuumRuns int64 `json:"autovacuum_runs"`
+	// The pass's I/O, to read a ratio by: WAL written (bytes, and how many
+	// full-page images: the first change of a page after a checkpoint logs
+	// the whole page), blocks this database read from the operating system
+	// (not in shared_buffers), and dirty buffers the backends had to write
+	// out themselves to make room (the cluster's).
+	WALBytes      int64 `json:"wal_bytes"`
+	WALFullPages  int64 `json:"wal_full_pages"`
+	BlocksRead    int64 `json:"blocks_read"`
+	BackendWrites int64 `json:"backend_writes"`
 }
 
 // background reads Postgres's counters of its own work: checkpoints (the
@@ -151,13 +160,18 @@ type Background struct {
 func (h *harness) background(ctx context.Context) (Background, error) {
 	var b Background
 	err := h.db.QueryRowContext(ctx, `SELECT (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
-		(SELECT COALESCE(sum(autovacuum_count + autoanalyze_count), 0)::bigint FROM pg_stat_all_tables)`).Scan(&b.Checkpoints, &b.AutovacuumRuns)
+		(SELECT COALESCE(sum(autovacuum_count + autoanalyze_count), 0)::bigint FROM pg_stat_all_tables),
+		(SELECT wal_bytes::bigint FROM pg_stat_wal), (SELECT wal_fpi FROM pg_stat_wal),
+		(SELECT blks_read FROM pg_stat_database WHERE datname = current_database()),
+		(SELECT buffers_backend FROM pg_stat_bgwriter)`).Scan(&b.Checkpoints, &b.AutovacuumRuns, &b.WALBytes, &b.WALFullPages, &b.BlocksRead, &b.BackendWrites)
 	return b, err
 }
 
 // since is the work that ended between before and b.
 func (b Background) since(before Background) *Background {
-	return &Background{Checkpoints: b.Checkpoints - before.Checkpoints, AutovacuumRuns: b.AutovacuumRuns - before.AutovacuumRuns}
+	return &Background{Checkpoints: b.Checkpoints - before.Checkpoints, AutovacuumRuns: b.AutovacuumRuns - before.AutovacuumRuns,
+		WALBytes: b.WALBytes - before.WALBytes, WALFullPages: b.WALFullPages - before.WALFullPages,
+		BlocksRead: b.BlocksRead - before.BlocksRead, BackendWrites: b.BackendWrites - before.BackendWrites}
 }
 
 // errorLog counts failures and keeps the first one's text for the report.

@@ -115,7 +115,22 @@ type PrefillResult struct {
 	Seconds float64        `json:"load_seconds"`
 	Storage StorageResult  `json:"storage_after_load"`
 	Ingest  []IngestResult `json:"ingest_after_load"`
-	// Limit is the limit scripts on the grown database (the control: how
-	// much Postgres itself slows at N events).
-	Limit *LimitResult `json:"limit_after_load,omitempty"`
+	// Control is how much Postgres itself slows at N events for the same
+	// writes (nil without the limit scenario or pgbench).
+	Control *GrowthControl `json:"control,omitempty"`
+}
+
+// growth is the service's ingestion rate at Events existing events ÷ on
+// an empty table for a scenario, or 0 if either pass is missing.
+func (p *PrefillResult) growth(r Results, scenario string) float64 {
+	empty := r.ingest(scenario)
+	if empty == nil || empty.DeductionsPS <= 0 {
+		return 0
+	}
+	for _, in := range p.Ingest {
+		if in.Scenario == scenario {
+			return in.DeductionsPS / empty.DeductionsPS
+		}
+	}
+	return 0
 }

@@ -120,10 +120,15 @@ func count(f float64) string {
 
 // backgroundNote adds the row of Postgres's own work during an ingestion
 // pass, when it was read.
-func backgroundNote(note func(name, figure string), pass string, b *Background) {
+func backgroundNote(note func(name, figure string), pass string, b *Background, events int64) {
 	if b != nil {
 		note(pass+": Postgres's own work that ended during the pass: checkpoints; autovacuum and autoanalyze runs",
 			fmt.Sprintf("%d; %d", b.Checkpoints, b.AutovacuumRuns))
+	}
+	if b != nil && events > 0 {
+		per := func(n int64) string { return strconv.FormatFloat(float64(n)/float64(events), 'f', 3, 64) }
+		note(pass+": Postgres's I/O per event: WAL bytes; full-page images; blocks read from the OS; dirty buffers written by backends",
+			fmt.Sprintf("%.0f; %s; %s; %s", float64(b.WALBytes)/float64(events), per(b.WALFullPages), per(b.BlocksRead), per(b.BackendWrites)))
 	}
 }
 
@@ -159,7 +164,7 @@ func (r Results) Markdown() string {
 			note(fmt.Sprintf("ingest, %s workspace(s): longest wait of deferred usage for its settlement (the balances' staleness), ms",
 				count(float64(in.Workspaces))), ms(in.SettleLagMax*1000))
 		}
-		backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background)
+		backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background, in.EventsAccepted)
 	}
 	if f := r.Floor; f != nil {
 		row(fmt.Sprintf("floor: the same load against a do-nothing net/http server at %s rps offered: achieved rps", count(float64(f.OfferedRPS))),
@@ -206,22 +211,28 @@ func (r Results) Markdown() string {
 			row(fmt.Sprintf("ingest, %s workspace(s), at %s existing events: deductions/s (%s req/s)", count(float64(in.Workspaces)),
 				count(float64(p.Events)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
 			backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s), at %s existing events", count(float64(in.Workspaces)), count(float64(p.Events))),
-				in.Background)
-			if empty := r.ingest(in.Scenario); empty != nil && empty.DeductionsPS > 0 {
+				in.Background, in.EventsAccepted)
+			if g := p.growth(r, in.Scenario); g > 0 {
 				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table, %s workspace(s) (goal ≥ 0.8)",
-					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", in.DeductionsPS/empty.DeductionsPS))
+					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", g))
 			}
 		}
-		if l, empty := p.Limit, r.Limit; l != nil && empty != nil {
-			// The control: the same hand-written transactions on the grown
-			// database, so the service's ratio can be read against Postgres's own.
-			for _, c := range []struct {
-				name        string
-				grown, base float64
-			}{{"1 workspace", l.EventsPS1, empty.EventsPS1}, {fmt.Sprintf("spread over %s workspaces", count(float64(l.Workspaces))), l.EventsPSSpread, empty.EventsPSSpread}} {
-				if c.base > 0 {
-					note(fmt.Sprintf("limit, %s, at %s existing events: events/s; ÷ on an empty table (the control)", c.name, count(float64(p.Events))),
-						fmt.Sprintf("%s; %.2f", count(c.grown), c.grown/c.base))
+		if c := p.Control; c != nil {
+			// The control: the ideal transaction on the service's own
+			// workspaces, fresh and grown, so that the service's growth can be
+			// read against Postgres's own for the same writes.
+			for _, k := range []struct {
+				name         string
+				empty, grown float64
+				scenario     string
+			}{{"1 workspace", c.Empty1, c.Grown1, scIngest1}, {fmt.Sprintf("spread over %s workspaces", count(float64(c.Workspaces))), c.EmptySpread, c.GrownSpread, scIngestMany}} {
+				if k.empty <= 0 {
+					continue
+				}
+				note(fmt.Sprintf("control: the ideal transaction (limit_growth.sql), %s of the service's, empty → at %s existing events: events/s; ratio",
+					k.name, count(float64(p.Events))), fmt.Sprintf("%s → %s; %.2f", count(k.empty), count(k.grown), k.grown/k.empty))
+				if g := p.growth(r, k.scenario); g > 0 {
+					note(fmt.Sprintf("**ratio** the service's growth ÷ the control's, %s", k.name), fmt.Sprintf("**%.2f**", g/(k.grown/k.empty)))
 				}
 			}
 		}

@@ -112,16 +112,6 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 		if err := ingestAll(&p.Ingest, "after-prefill-"); err != nil {
 			return err
 		}
-		if h.cfg.has(scLimit) {
-			h.progress("limit: the ideal usage transaction in pgbench on the grown database")
-			l, err := h.limitAfterPrefill(ctx)
-			if err != nil && !errors.Is(err, errNoPgbench) {
-				return fmt.Errorf("limit after prefill: %w", err)
-			}
-			if err == nil {
-				p.Limit = &l
-			}
-		}
 		res.Prefill = p
 	}
 	if len(res.Ingest) > 0 && (h.cfg.has(scFloor) || h.cfg.has(scAuth) || h.cfg.has(scGraphQL)) {
@@ -189,6 +179,17 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 		return err
 	}
 	res.Invariant = &inv
+	if res.Prefill != nil && h.cfg.has(scLimit) && h.cfg.has(scIngestMany) {
+		h.progress("growth control: the ideal transaction in pgbench on a fresh database and on the grown one, over the service's workspaces")
+		c, err := h.growthControl(ctx)
+		switch {
+		case errors.Is(err, errNoPgbench):
+		case err != nil:
+			return fmt.Errorf("growth control: %w", err)
+		default:
+			res.Prefill.Control = &c
+		}
+	}
 	return nil
 }
 
