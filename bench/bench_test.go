@@ -71,14 +71,16 @@ func TestHarnessSmoke(t *testing.T) {
 	switch p := res.Prefill; {
 	case p == nil:
 		t.Error("no prefill result")
-	case p.Events != cfg.Prefill || p.Storage.Events < cfg.Prefill || p.Storage.BytesPerEvent <= 0 || len(p.Ingest) != 3:
+	case p.Events != cfg.Prefill || p.Storage.Events < cfg.Prefill || p.Storage.BytesPerEvent <= 0 || len(p.Ingest) != 3 || len(p.Baseline) != 3:
 		t.Errorf("prefill %+v", *p)
+	case p.BaselineInvariant == nil || !p.BaselineInvariant.OK || p.BaselineInvariant.Checked != 1+100+cfg.ManyWorkspaces:
+		t.Errorf("the baseline copy's ledger: %+v", p.BaselineInvariant)
 	case res.Limit != nil && (p.Control == nil || p.Control.Empty1 <= 0 || p.Control.Grown1 <= 0 || p.Control.EmptySpread <= 0 || p.Control.GrownSpread <= 0):
 		t.Errorf("growth control: %+v", p.Control)
 	default:
-		for _, in := range p.Ingest {
+		for _, in := range append(append([]IngestResult{}, p.Ingest...), p.Baseline...) {
 			if in.EventsAccepted == 0 || in.Errors != 0 || in.EventsRejected != 0 {
-				t.Errorf("%s after the prefill: %+v", in.Scenario, in)
+				t.Errorf("%s around the prefill: %+v", in.Scenario, in)
 			}
 		}
 	}

@@ -42,7 +42,10 @@ type harness struct {
 	db        *sql.DB
 	server    *exec.Cmd
 	exited    chan struct{} // closed when the server process ends
-	serverLog string
+	serverLog string        // the running server's log
+	logs      []string      // every server's log, in start order
+	rssKiB    int64         // the highest peak RSS of the servers stopped before this one
+	freshURL  string        // a copy of the database made before any load (growth runs)
 	base      string // http://addr
 	addr      string // the server's host:port
 	client    *http.Client
@@ -201,6 +204,15 @@ func withDatabase(raw, name string) string {
 	return u.String()
 }
 
+// databaseName is the database a URL names.
+func databaseName(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
+}
+
 // exec runs one statement on the database at dsn.
 func execOn(ctx context.Context, dsn, stmt string) error {
 	db, err := sql.Open("postgres", dsn)
@@ -283,7 +295,48 @@ func (h *harness) setUpServer(ctx context.Context) error {
 	if err := h.createWorkspaces(ctx); err != nil {
 		return err
 	}
+	if h.cfg.Prefill > 0 {
+		if err := h.copyFresh(ctx); err != nil {
+			return err
+		}
+	}
 	h.progress("starting the server")
+	return h.startServer(ctx)
+}
+
+// copyFresh copies the database as it is before any load (workspaces,
+// tokens, balances) to freshURL: a growth run measures its baseline on
+// that copy right before the grown passes, so that the ratio compares two
+// passes a minute apart, not ten (the machine's speed drifts in between).
+// CREATE DATABASE … TEMPLATE needs the source without sessions, so the
+// pool is closed around it.
+func (h *harness) copyFresh(ctx context.Context) error {
+	h.db.Close()
+	src := databaseName(h.dbURL)
+	name := src + "_fresh"
+	if err := execOn(ctx, h.adminURL, "CREATE DATABASE "+name+" TEMPLATE "+src); err != nil {
+		return fmt.Errorf("copy the fresh database: %w", err)
+	}
+	h.databases = append(h.databases, name)
+	h.freshURL = withDatabase(h.adminURL, name)
+	var err error
+	h.db, err = sql.Open("postgres", h.dbURL)
+	return err
+}
+
+// restartOn stops the server and starts it again on the database at url,
+// which the harness's own queries then use too.
+func (h *harness) restartOn(ctx context.Context, url string) error {
+	if rss, err := h.peakRSSKiB(); err == nil {
+		h.rssKiB = max(h.rssKiB, rss)
+	}
+	h.stopServer()
+	h.db.Close()
+	h.dbURL = url
+	var err error
+	if h.db, err = sql.Open("postgres", url); err != nil {
+		return err
+	}
 	return h.startServer(ctx)
 }
 
@@ -301,7 +354,8 @@ func (h *harness) startServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h.serverLog = filepath.Join(h.tmp, "server.log")
+	h.serverLog = filepath.Join(h.tmp, fmt.Sprintf("server-%d.log", len(h.logs)+1))
+	h.logs = append(h.logs, h.serverLog)
 	logFile, err := os.Create(h.serverLog)
 	if err != nil {
 		return err
@@ -359,21 +413,21 @@ func (h *harness) serverRunning() bool {
 	}
 }
 
-// logLines is the server's log (warnings and errors) as lines.
+// logLines is every server's log (warnings and errors) as lines, in
+// start order.
 func (h *harness) logLines() []string {
-	if h.serverLog == "" {
-		return nil
-	}
-	f, err := os.Open(h.serverLog)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
 	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
+	for _, name := range h.logs {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		f.Close()
 	}
 	return lines
 }
@@ -386,7 +440,8 @@ func (h *harness) logTail() string {
 	return "server log:\n" + strings.Join(lines, "\n")
 }
 
-// peakRSSKiB reads the server's high-water resident set size (VmHWM).
+// peakRSSKiB reads the running server's high-water resident set size
+// (VmHWM).
 func (h *harness) peakRSSKiB() (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", h.server.Process.Pid))
 	if err != nil {

@@ -111,8 +111,10 @@ func main() {
 		fmt.Printf("\nwritten to %s/{latest,%s}.{json,md}\n", dir, res.At.Format("20060102T150405Z"))
 	}
 	fmt.Printf("total %s\n", time.Since(start).Round(time.Second))
-	if res.Invariant != nil && !res.Invariant.OK {
-		os.Exit(2)
+	for _, inv := range []*Invariant{res.Invariant, res.prefillInvariant()} {
+		if inv != nil && !inv.OK {
+			os.Exit(2)
+		}
 	}
 }
 

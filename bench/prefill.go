@@ -115,22 +115,38 @@ type PrefillResult struct {
 	Seconds float64        `json:"load_seconds"`
 	Storage StorageResult  `json:"storage_after_load"`
 	Ingest  []IngestResult `json:"ingest_after_load"`
+	// Baseline is the same passes right before Ingest, on a copy of the
+	// database made before any load: the empty table measured a minute
+	// before the grown one instead of ten.
+	Baseline          []IngestResult `json:"ingest_fresh_copy,omitempty"`
+	BaselineInvariant *Invariant     `json:"fresh_copy_invariant,omitempty"`
 	// Control is how much Postgres itself slows at N events for the same
 	// writes (nil without the limit scenario or pgbench).
 	Control *GrowthControl `json:"control,omitempty"`
 }
 
 // growth is the service's ingestion rate at Events existing events ÷ on
-// an empty table for a scenario, or 0 if either pass is missing.
-func (p *PrefillResult) growth(r Results, scenario string) float64 {
+// an empty table for a scenario: against the baseline right before when
+// there is one (adjacent), else against the run's first pass; 0 if a pass
+// is missing.
+func (p *PrefillResult) growth(r Results, scenario string, adjacent bool) float64 {
 	empty := r.ingest(scenario)
-	if empty == nil || empty.DeductionsPS <= 0 {
+	if adjacent {
+		empty = find(p.Baseline, scenario)
+	}
+	grown := find(p.Ingest, scenario)
+	if empty == nil || grown == nil || empty.DeductionsPS <= 0 {
 		return 0
 	}
-	for _, in := range p.Ingest {
-		if in.Scenario == scenario {
-			return in.DeductionsPS / empty.DeductionsPS
+	return grown.DeductionsPS / empty.DeductionsPS
+}
+
+// find is the pass of scenario among passes, or nil.
+func find(passes []IngestResult, scenario string) *IngestResult {
+	for i := range passes {
+		if passes[i].Scenario == scenario {
+			return &passes[i]
 		}
 	}
-	return 0
+	return nil
 }

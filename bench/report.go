@@ -63,13 +63,23 @@ type Results struct {
 }
 
 // ingest returns a scenario's result, or nil when it did not run.
-func (r *Results) ingest(scenario string) *IngestResult {
-	for i := range r.Ingest {
-		if r.Ingest[i].Scenario == scenario {
-			return &r.Ingest[i]
-		}
+func (r *Results) ingest(scenario string) *IngestResult { return find(r.Ingest, scenario) }
+
+// prefillInvariant is the ledger check of the growth baseline's copy, or nil.
+func (r *Results) prefillInvariant() *Invariant {
+	if r.Prefill == nil {
+		return nil
 	}
-	return nil
+	return r.Prefill.BaselineInvariant
+}
+
+// invariantFigure is a ledger check's verdict as the table shows it.
+func invariantFigure(inv Invariant) string {
+	verdict := "PASS"
+	if !inv.OK {
+		verdict = "FAIL"
+	}
+	return fmt.Sprintf("%s: %s workspaces checked, %d failed", verdict, count(float64(inv.Checked)), inv.Failed)
 }
 
 func (r *Results) computeRatios() {
@@ -207,13 +217,25 @@ func (r Results) Markdown() string {
 			count(p.Seconds))
 		note("usage_events after the prefill: bytes per event (heap + indexes); GB, of which indexes",
 			fmt.Sprintf("%.0f; %.2f, %.2f", p.Storage.BytesPerEvent, float64(p.Storage.Bytes)/1e9, float64(p.Storage.IndexBytes)/1e9))
+		for _, in := range p.Baseline {
+			row(fmt.Sprintf("baseline: ingest, %s workspace(s), on the copy of the database made before any load, right before the grown passes: deductions/s (%s req/s)",
+				count(float64(in.Workspaces)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
+			backgroundNote(note, fmt.Sprintf("baseline: ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background, in.EventsAccepted)
+		}
+		if inv := p.BaselineInvariant; inv != nil {
+			note("baseline: ledger invariant of the copy", invariantFigure(*inv))
+		}
 		for _, in := range p.Ingest {
 			row(fmt.Sprintf("ingest, %s workspace(s), at %s existing events: deductions/s (%s req/s)", count(float64(in.Workspaces)),
 				count(float64(p.Events)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
 			backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s), at %s existing events", count(float64(in.Workspaces)), count(float64(p.Events))),
 				in.Background, in.EventsAccepted)
-			if g := p.growth(r, in.Scenario); g > 0 {
-				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table, %s workspace(s) (goal ≥ 0.8)",
+			if g := p.growth(r, in.Scenario, true); g > 0 {
+				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table (the baseline, right before), %s workspace(s) (goal ≥ 0.8)",
+					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", g))
+			}
+			if g := p.growth(r, in.Scenario, false); g > 0 {
+				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table (the run's first pass, before the prefill), %s workspace(s) (goal ≥ 0.8)",
 					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", g))
 			}
 		}
@@ -231,7 +253,11 @@ func (r Results) Markdown() string {
 				}
 				note(fmt.Sprintf("control: the ideal transaction (limit_growth.sql), %s of the service's, empty → at %s existing events: events/s; ratio",
 					k.name, count(float64(p.Events))), fmt.Sprintf("%s → %s; %.2f", count(k.empty), count(k.grown), k.grown/k.empty))
-				if g := p.growth(r, k.scenario); g > 0 {
+				g := p.growth(r, k.scenario, true)
+				if g == 0 {
+					g = p.growth(r, k.scenario, false)
+				}
+				if g > 0 {
 					note(fmt.Sprintf("**ratio** the service's growth ÷ the control's, %s", k.name), fmt.Sprintf("**%.2f**", g/(k.grown/k.empty)))
 				}
 			}
@@ -267,17 +293,14 @@ func (r Results) Markdown() string {
 		note("server log lines at warn or above (besides the sandbox notice)", strconv.Itoa(r.ServerLogLines))
 	}
 	if inv := r.Invariant; inv != nil {
-		verdict := "PASS"
-		if !inv.OK {
-			verdict = "FAIL"
-		}
-		note("ledger invariant (balance = Σ ledger = initial − Σ event costs)",
-			fmt.Sprintf("%s: %s workspaces checked, %d failed", verdict, count(float64(inv.Checked)), inv.Failed))
+		note("ledger invariant (balance = Σ ledger = initial − Σ event costs)", invariantFigure(*inv))
 	}
 	// Details after the table, so it stays one table.
-	if inv := r.Invariant; inv != nil {
-		for _, ex := range inv.Examples {
-			fmt.Fprintf(&b, "\n- invariant FAIL %s", ex)
+	for _, inv := range []*Invariant{r.Invariant, r.prefillInvariant()} {
+		if inv != nil {
+			for _, ex := range inv.Examples {
+				fmt.Fprintf(&b, "\n- invariant FAIL %s", ex)
+			}
 		}
 	}
 	for _, l := range r.ServerLog {
