@@ -119,14 +119,21 @@ func (h *harness) growthControl(ctx context.Context) (GrowthControl, error) {
 		workspaces int
 		into       *float64
 	}{{empty, 1, &c.Empty1}, {h.dbURL, 1, &c.Grown1}, {empty, c.Workspaces, &c.EmptySpread}, {h.dbURL, c.Workspaces, &c.GrownSpread}} {
-		tps, err := runPgbench(ctx, bin, []string{"-n", "-f", script, "-D", "workspaces=" + strconv.Itoa(run.workspaces),
-			"-c", "1", "-j", "1", "-T", strconv.Itoa(c.Seconds)}, run.dsn)
+		rate, err := limitRate(ctx, bin, script, run.dsn, run.workspaces, c.Seconds)
 		if err != nil {
 			return c, err
 		}
-		*run.into = tps * limitEventsPerTx
+		*run.into = rate
 	}
 	return c, nil
+}
+
+// limitRate runs a limit script by pgbench with one client for seconds
+// against dsn, :workspaces set, and returns its events a second.
+func limitRate(ctx context.Context, bin, script, dsn string, workspaces, seconds int) (float64, error) {
+	tps, err := runPgbench(ctx, bin, []string{"-n", "-f", script, "-D", "workspaces=" + strconv.Itoa(workspaces),
+		"-c", "1", "-j", "1", "-T", strconv.Itoa(seconds)}, dsn)
+	return tps * limitEventsPerTx, err
 }
 
 // runLimit runs the limit scripts by pgbench against the database at dsn,
@@ -149,12 +156,11 @@ func (h *harness) runLimit(ctx context.Context, dsn string) (LimitResult, error)
 		workspaces int
 		into       *float64
 	}{{script, 1, &res.EventsPS1}, {script, res.Workspaces, &res.EventsPSMany}, {spread, res.Workspaces, &res.EventsPSSpread}} {
-		tps, err := runPgbench(ctx, bin, []string{"-n", "-f", run.script, "-D", "workspaces=" + strconv.Itoa(run.workspaces),
-			"-c", "1", "-j", "1", "-T", strconv.Itoa(res.Seconds)}, dsn)
+		rate, err := limitRate(ctx, bin, run.script, dsn, run.workspaces, res.Seconds)
 		if err != nil {
 			return res, err
 		}
-		*run.into = tps * limitEventsPerTx
+		*run.into = rate
 	}
 	return res, nil
 }
