@@ -46,8 +46,8 @@ type harness struct {
 	logs      []string      // every server's log, in start order
 	rssKiB    int64         // the highest peak RSS of the servers stopped before this one
 	freshURL  string        // a copy of the database made before any load (growth runs)
-	base      string // http://addr
-	addr      string // the server's host:port
+	base      string        // http://addr
+	addr      string        // the server's host:port
 	client    *http.Client
 
 	service string   // service token (router surface)
