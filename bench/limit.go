@@ -98,17 +98,15 @@ func (h *harness) growthControl(ctx context.Context) (GrowthControl, error) {
 	if err := prepareLimitDatabase(ctx, empty, c.Workspaces, time.Now()); err != nil {
 		return c, err
 	}
-	if err := execOn(ctx, empty, `CREATE TABLE bench_control_workspaces AS
-		SELECT g AS n, ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid AS id FROM generate_series(1, `+strconv.Itoa(c.Workspaces)+`) AS g;
-		ALTER TABLE bench_control_workspaces ADD PRIMARY KEY (n); ANALYZE bench_control_workspaces`); err != nil {
-		return c, fmt.Errorf("control workspaces: %w", err)
+	limitIDs := make([]string, c.Workspaces)
+	for i := range limitIDs {
+		limitIDs[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1) // the limit workspaces' ids (addLimitWorkspaces)
 	}
-	if _, err := h.db.ExecContext(ctx, `CREATE TABLE bench_control_workspaces AS
-		SELECT n::int, id::uuid FROM unnest($1::text[]) WITH ORDINALITY AS w(id, n)`, pq.Array(h.many)); err != nil {
-		return c, fmt.Errorf("control workspaces: %w", err)
+	if err := listControlWorkspaces(ctx, empty, limitIDs); err != nil {
+		return c, err
 	}
-	if _, err := h.db.ExecContext(ctx, `ALTER TABLE bench_control_workspaces ADD PRIMARY KEY (n); ANALYZE bench_control_workspaces`); err != nil {
-		return c, fmt.Errorf("control workspaces: %w", err)
+	if err := listControlWorkspaces(ctx, h.dbURL, h.many); err != nil {
+		return c, err
 	}
 	script := filepath.Join(h.tmp, "limit_growth.sql")
 	if err := os.WriteFile(script, []byte(limitGrowthScript), 0o644); err != nil {
@@ -126,6 +124,25 @@ func (h *harness) growthControl(ctx context.Context) (GrowthControl, error) {
 		*run.into = rate
 	}
 	return c, nil
+}
+
+// listControlWorkspaces writes bench_control_workspaces, the list
+// limit_growth.sql goes through, into the database at dsn: ids numbered
+// from 1 in the order given.
+func listControlWorkspaces(ctx context.Context, dsn string, ids []string) error {
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE bench_control_workspaces AS
+		SELECT n::int, id::uuid FROM unnest($1::text[]) WITH ORDINALITY AS w(id, n)`, pq.Array(ids)); err != nil {
+		return fmt.Errorf("control workspaces: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE bench_control_workspaces ADD PRIMARY KEY (n); ANALYZE bench_control_workspaces`); err != nil {
+		return fmt.Errorf("control workspaces: %w", err)
+	}
+	return nil
 }
 
 // limitRate runs a limit script by pgbench with one client for seconds
