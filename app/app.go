@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -96,6 +97,9 @@ type App struct {
 	Listener *feed.Listener
 
 	wg sync.WaitGroup // background work started by Start
+	// workingSet is the usage dedupe working set the last partition
+	// maintenance measured (nil before the first), for /metrics.
+	workingSet atomic.Pointer[partitions.WorkingSet]
 }
 
 // Build opens the database (unless given) and wires every piece. It starts
@@ -176,6 +180,7 @@ func Build(opts Options) (*App, error) {
 		WebhookSecret: opts.WebhookSecret, Sandbox: a.Sandbox, Links: signer,
 		MutationsPerSecond: opts.MutationsPerSecond, MutationBurst: opts.MutationBurst,
 		CORSAllowedOrigins: opts.CORSAllowedOrigins, BodyTimeout: opts.BodyTimeout,
+		WorkingSet: a.dedupeWorkingSet,
 		Resolver: &graph.Resolver{Billing: a.Billing, Alerts: a.Alerts, Balances: a.Gate, Hub: a.Hub, Log: opts.Log, Links: signer,
 			StripePublishableKey: opts.StripePublishableKey,
 			BalanceInterval:      opts.BalanceInterval},
@@ -246,13 +251,19 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 
 // maintainPartitions keeps usage_events' weekly partitions (created ahead,
 // dropped after the retention) at start-up and every hour; with several
-// instances one does it at a time (an advisory lock).
+// instances one does it at a time (an advisory lock). After each run every
+// instance measures the dedupe working set (measureWorkingSet).
 func (a *App) maintainPartitions(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if err := partitions.Maintain(ctx, a.DB, a.Billing.Now(), a.opts.UsageRetention); err != nil && ctx.Err() == nil {
-			a.opts.Log.Error("maintain usage partitions", "err", err)
+		now := a.Billing.Now()
+		if err := partitions.Maintain(ctx, a.DB, now, a.opts.UsageRetention); err != nil {
+			if ctx.Err() == nil {
+				a.opts.Log.Error("maintain usage partitions", "err", err)
+			}
+		} else {
+			a.measureWorkingSet(ctx, now)
 		}
 		select {
 		case <-ctx.Done():
@@ -260,6 +271,36 @@ func (a *App) maintainPartitions(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// measureWorkingSet stores the usage dedupe working set for /metrics and
+// warns, once a run, when it takes more than half of shared_buffers: from
+// there ingestion slows as the week's key grows (partitions.WorkingSet).
+// Measuring is advice, so its failure is only logged.
+func (a *App) measureWorkingSet(ctx context.Context, now time.Time) {
+	w, err := partitions.DedupeWorkingSet(ctx, a.DB, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.opts.Log.Warn("measure the usage dedupe working set", "err", err)
+		}
+		return
+	}
+	a.workingSet.Store(&w)
+	if w.Oversized() {
+		a.opts.Log.Warn("usage dedupe indexes take more than half of shared_buffers and ingestion slows as they grow: "+
+			"raise shared_buffers to at least twice them (docs/scaling.md, \"What one Postgres holds\")",
+			"dedupe_index_mb", partitions.MB(w.Bytes()), "shared_buffers_mb", partitions.MB(w.SharedBuffers),
+			"this_week_key_mb", partitions.MB(w.ThisWeekKey), "last_week_lookup_mb", partitions.MB(w.LastWeekLookup),
+			"min_shared_buffers_mb", partitions.MB(w.MinSharedBuffers()))
+	}
+}
+
+// dedupeWorkingSet is the last measured working set (zero before the first).
+func (a *App) dedupeWorkingSet() partitions.WorkingSet {
+	if w := a.workingSet.Load(); w != nil {
+		return *w
+	}
+	return partitions.WorkingSet{}
 }
 
 // reloadPrices reloads the price catalog (an operator added a version).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +50,9 @@ func TestHarnessSmoke(t *testing.T) {
 		if b := in.Background; b == nil || b.Checkpoints < 0 || b.AutovacuumRuns < 0 || b.WALBytes <= 0 || b.BlocksRead < 0 || b.BackendWrites < 0 || b.WALFullPages < 0 {
 			t.Errorf("%s: Postgres's background work %+v", name, b)
 		}
+		if in.DedupeIndexBytes <= 0 {
+			t.Errorf("%s: no dedupe index size", name)
+		}
 	}
 	if a := res.Authorize; a == nil || a.OK == 0 || a.AchievedRPS <= 0 || a.P999 <= 0 || a.Errors != 0 || a.ChurnEvents == 0 || a.ChurnErrors != 0 {
 		t.Errorf("authorize: %+v", a)
@@ -75,6 +79,11 @@ func TestHarnessSmoke(t *testing.T) {
 		t.Errorf("prefill %+v", *p)
 	case p.BaselineInvariant == nil || !p.BaselineInvariant.OK || p.BaselineInvariant.Checked != 1+100+cfg.ManyWorkspaces:
 		t.Errorf("the baseline copy's ledger: %+v", p.BaselineInvariant)
+	case p.FirstPassInvariant == nil || !p.FirstPassInvariant.OK || p.FirstPassInvariant.Checked != 1+100+cfg.ManyWorkspaces:
+		t.Errorf("the first passes' ledger: %+v", p.FirstPassInvariant)
+	case math.Abs(float64(p.Week.Events)-float64(cfg.Prefill)*7*24/cfg.PrefillSpan.Hours()) > 1:
+		// Evenly over a span that ends when this week ends: a full week's share.
+		t.Errorf("prefilled events in the week being written: %d of %d over %s", p.Week.Events, cfg.Prefill, cfg.PrefillSpan)
 	case res.Limit != nil && (p.Control == nil || p.Control.Empty1 <= 0 || p.Control.Grown1 <= 0 || p.Control.EmptySpread <= 0 || p.Control.GrownSpread <= 0):
 		t.Errorf("growth control: %+v", p.Control)
 	default:
@@ -86,6 +95,16 @@ func TestHarnessSmoke(t *testing.T) {
 	}
 	if s := res.Storage; s == nil || s.Events <= cfg.Prefill || s.BytesPerEvent <= 0 {
 		t.Errorf("usage_events storage %+v", s)
+	} else if p, a := res.Prefill, res.Authorize; p != nil && a != nil {
+		// The grown database holds the prefill and what was written to it
+		// after, not the first passes' events (they went to another).
+		want := p.Events + a.ChurnEvents
+		for _, in := range p.Ingest {
+			want += in.EventsAccepted
+		}
+		if s.Events != want {
+			t.Errorf("the grown database holds %d events, want %d: the prefill and the passes after it", s.Events, want)
+		}
 	}
 	if res.PeakRSSKiB <= 0 {
 		t.Error("no peak RSS")

@@ -40,8 +40,8 @@ type Config struct {
 	// Prefill, when positive, loads that many synthetic events after the
 	// ingestion scenarios and runs them again (growth).
 	Prefill int64
-	// PrefillSpan is how far back the prefilled events go (evenly, the
-	// newest an hour before now): a year by default. A shorter span with
+	// PrefillSpan is how long the prefilled events span (evenly, up to the
+	// end of this UTC week: prefill): a year by default. A shorter span with
 	// proportionally fewer events (-prefill 1920000 -prefill-span 336h is
 	// 50 M a year's last two weeks) reproduces the weeks the write path
 	// touches in a minute instead of ten, for trying a change.

@@ -5,10 +5,11 @@ import (
 	"time"
 )
 
-// -prefill-span: the newest prefilled event is an hour before now, so a
-// span must leave room after it; and events older than the retention are
-// in no week's partition, so a span beyond it would measure the default
-// partition instead of history.
+// -prefill-span: events older than the retention are in no week's
+// partition, so a span beyond it would measure the default partition
+// instead of history (the span ends at the end of this week, after now,
+// so a span of the retention itself stays inside it); and a span of less
+// than two hours is no history.
 func TestConfigValidate_PrefillSpan(t *testing.T) {
 	for _, tc := range []struct {
 		span time.Duration

@@ -45,7 +45,8 @@ type harness struct {
 	serverLog string        // the running server's log
 	logs      []string      // every server's log, in start order
 	rssKiB    int64         // the highest peak RSS of the servers stopped before this one
-	freshURL  string        // a copy of the database made before any load (growth runs)
+	freshURL  string        // a copy of the database made before any load, for the baseline (growth runs)
+	grownURL  string        // another, for the prefill and the grown passes (growth runs)
 	base      string        // http://addr
 	addr      string        // the server's host:port
 	client    *http.Client
@@ -296,7 +297,7 @@ func (h *harness) setUpServer(ctx context.Context) error {
 		return err
 	}
 	if h.cfg.Prefill > 0 {
-		if err := h.copyFresh(ctx); err != nil {
+		if err := h.copyForGrowth(ctx); err != nil {
 			return err
 		}
 	}
@@ -304,21 +305,29 @@ func (h *harness) setUpServer(ctx context.Context) error {
 	return h.startServer(ctx)
 }
 
-// copyFresh copies the database as it is before any load (workspaces,
-// tokens, balances) to freshURL: a growth run measures its baseline on
-// that copy right before the grown passes, so that the ratio compares two
-// passes a minute apart, not ten (the machine's speed drifts in between).
-// CREATE DATABASE … TEMPLATE needs the source without sessions, so the
-// pool is closed around it.
-func (h *harness) copyFresh(ctx context.Context) error {
+// copyForGrowth copies the database as it is before any load (workspaces,
+// tokens, balances) twice: to freshURL, where a growth run measures its
+// baseline right before the grown passes (so that the ratio compares two
+// passes a minute apart, not ten: the machine's speed drifts in between),
+// and to grownURL, which gets the prefill and the grown passes (so that
+// it holds the N prefilled events and not also the millions the first
+// pass wrote into this week's key seconds before). CREATE DATABASE …
+// TEMPLATE needs the source without sessions, so the pool is closed
+// around it.
+func (h *harness) copyForGrowth(ctx context.Context) error {
 	h.db.Close()
 	src := databaseName(h.dbURL)
-	name := src + "_fresh"
-	if err := execOn(ctx, h.adminURL, "CREATE DATABASE "+name+" TEMPLATE "+src); err != nil {
-		return fmt.Errorf("copy the fresh database: %w", err)
+	for _, c := range []struct {
+		suffix string
+		url    *string
+	}{{"_fresh", &h.freshURL}, {"_grown", &h.grownURL}} {
+		name := src + c.suffix
+		if err := execOn(ctx, h.adminURL, "CREATE DATABASE "+name+" TEMPLATE "+src); err != nil {
+			return fmt.Errorf("copy the database before any load: %w", err)
+		}
+		h.databases = append(h.databases, name)
+		*c.url = withDatabase(h.adminURL, name)
 	}
-	h.databases = append(h.databases, name)
-	h.freshURL = withDatabase(h.adminURL, name)
 	var err error
 	h.db, err = sql.Open("postgres", h.dbURL)
 	return err

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/airouter/credits/partitions"
 )
 
 // recorder collects latencies from many goroutines.
@@ -133,6 +135,11 @@ type IngestResult struct {
 	// Background is Postgres's own work that ended during the pass (nil
 	// if it could not be read).
 	Background *Background `json:"background,omitempty"`
+	// DedupeIndexBytes is this week's key plus last week's lookup index
+	// when the pass started (partitions.DedupeWorkingSet): what each
+	// event's insert and lookup read at random, which shared_buffers holds
+	// or not.
+	DedupeIndexBytes int64 `json:"dedupe_index_bytes_at_start,omitempty"`
 }
 
 // Background is work Postgres does by itself, which competes with a
@@ -194,6 +201,7 @@ func (h *harness) ingest(ctx context.Context, scenario string, workspaces []stri
 	var errs errorLog
 	lat := &recorder{}
 	batch := h.cfg.Batch
+	dedupe, dedupeErr := partitions.DedupeWorkingSet(ctx, h.db, time.Now())
 	before, bgErr := h.background(ctx)
 	start := time.Now()
 	deadline := start.Add(h.cfg.Duration)
@@ -230,6 +238,9 @@ func (h *harness) ingest(ctx context.Context, scenario string, workspaces []stri
 		SettleLagMax: <-lagMax}
 	if after, err := h.background(ctx); err == nil && bgErr == nil {
 		res.Background = after.since(before)
+	}
+	if dedupeErr == nil {
+		res.DedupeIndexBytes = dedupe.Bytes()
 	}
 	return res
 }

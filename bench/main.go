@@ -111,7 +111,7 @@ func main() {
 		fmt.Printf("\nwritten to %s/{latest,%s}.{json,md}\n", dir, res.At.Format("20060102T150405Z"))
 	}
 	fmt.Printf("total %s\n", time.Since(start).Round(time.Second))
-	for _, inv := range []*Invariant{res.Invariant, res.prefillInvariant()} {
+	for _, inv := range append([]*Invariant{res.Invariant}, res.prefillInvariants()...) {
 		if inv != nil && !inv.OK {
 			os.Exit(2)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/airouter/credits/partitions"
+	"github.com/airouter/credits/partitions/week"
 )
 
 // prefillBatch is the ledger reference of every prefilled event: they were
@@ -17,7 +18,7 @@ const prefillBatch = "00000000-0000-4000-8000-00000000f111"
 // prefillChunk is how many events one INSERT … SELECT writes.
 const prefillChunk = 1_000_000
 
-// defaultPrefillSpan is how far back the prefilled events go: a year, in
+// defaultPrefillSpan is how long the prefilled events span: a year, in
 // time order (as history arrives), over every bench workspace.
 const defaultPrefillSpan = 365 * 24 * time.Hour
 
@@ -26,25 +27,42 @@ const defaultPrefillSpan = 365 * 24 * time.Hour
 // partition (they would land in the default one, kept for deletion).
 const retention = 400 * 24 * time.Hour
 
+// PrefillWeek is where the prefill left the week being written.
+type PrefillWeek struct {
+	Start time.Time `json:"week_start"`
+	// Events is how many prefilled events the week holds: its key is
+	// what every live event's insert checks (docs/scaling.md).
+	Events int64 `json:"prefilled_events_this_week"`
+}
+
 // prefill loads n synthetic events into usage_events, spread round-robin
-// over the given workspaces and evenly over the year before now, with
-// random ids (like a router's), then vacuums and analyzes the table and
-// checkpoints, so the measurement after it starts from a settled database:
-// a service that wrote these events over a year had autovacuum go over
-// them long ago, while right after a bulk load it would be vacuuming them
-// on the same two cores during the measurement.
-func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) error {
-	now := time.Now().UTC()
+// over the given workspaces and evenly over the span that ends when this
+// UTC week ends, with random ids (like a router's), then vacuums and
+// analyzes the table and checkpoints, so the measurement after it starts
+// from a settled database: a service that wrote these events over a year
+// had autovacuum go over them long ago, while right after a bulk load it
+// would be vacuuming them on the same two cores during the measurement.
+//
+// Why up to the end of the week, not now: the events being ingested go
+// into this week's partition and are checked against its key, which holds
+// the week so far. Ending at now, the state measured would depend on the
+// day of the run (a Monday's week holds almost nothing, a Sunday's a full
+// week); ending at the week's end, it is always the fullest one, the state
+// a Sunday night meets. Events dated up to a week ahead could not come
+// from the router, but for the key they are a week's history like any.
+func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) (PrefillWeek, error) {
+	thisWeek := week.Start(time.Now())
+	end := thisWeek.AddDate(0, 0, 7)
 	span := h.cfg.PrefillSpan
-	from := now.Add(-span)
+	from := end.Add(-span)
 	// A service that ran for the past year made each week's partition as
 	// the week came: make them all, as its maintenance would have.
-	for _, at := range []time.Time{from, now} {
+	for _, at := range []time.Time{from, time.Now()} {
 		if err := partitions.Maintain(ctx, h.db, at, retention); err != nil {
-			return fmt.Errorf("prefill partitions: %w", err)
+			return PrefillWeek{}, fmt.Errorf("prefill partitions: %w", err)
 		}
 	}
-	step := float64(span-time.Hour) / float64(n) // the newest an hour before now
+	step := float64(span) / float64(n)
 	started := time.Now()
 	for lo := int64(0); lo < n; lo += prefillChunk {
 		hi := min(n, lo+prefillChunk) - 1
@@ -55,18 +73,22 @@ func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) err
 				(ARRAY['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'o4-mini'])[1 + g % 5]
 			FROM generate_series($6::bigint, $7::bigint) AS g`,
 			pq.Array(workspaces), len(workspaces), from, step/float64(time.Microsecond), prefillBatch, lo, hi); err != nil {
-			return fmt.Errorf("prefill events %d..%d: %w", lo, hi, err)
+			return PrefillWeek{}, fmt.Errorf("prefill events %d..%d: %w", lo, hi, err)
 		}
 		if done := hi + 1; done%(10*prefillChunk) == 0 || done == n {
 			h.progress("prefill: %d of %d events (%.0f events/s)", done, n, float64(done)/time.Since(started).Seconds())
 		}
 	}
+	w := PrefillWeek{Start: thisWeek}
+	if err := h.db.QueryRowContext(ctx, `SELECT count(*) FROM usage_events WHERE occurred_at >= $1`, thisWeek).Scan(&w.Events); err != nil {
+		return w, fmt.Errorf("prefill: this week's events: %w", err)
+	}
 	h.progress("prefill: vacuuming and analyzing usage_events, checkpoint")
 	if _, err := h.db.ExecContext(ctx, `VACUUM (ANALYZE) usage_events`); err != nil {
-		return fmt.Errorf("prefill vacuum: %w", err)
+		return w, fmt.Errorf("prefill vacuum: %w", err)
 	}
 	_, err := h.db.ExecContext(ctx, `CHECKPOINT`)
-	return err
+	return w, err
 }
 
 // settleDatabase waits for the server to settle deferred usage, then
@@ -114,12 +136,16 @@ type PrefillResult struct {
 	Events  int64          `json:"events"`
 	Seconds float64        `json:"load_seconds"`
 	Storage StorageResult  `json:"storage_after_load"`
+	Week    PrefillWeek    `json:"week"`
 	Ingest  []IngestResult `json:"ingest_after_load"`
 	// Baseline is the same passes right before Ingest, on a copy of the
 	// database made before any load: the empty table measured a minute
 	// before the grown one instead of ten.
 	Baseline          []IngestResult `json:"ingest_fresh_copy,omitempty"`
 	BaselineInvariant *Invariant     `json:"fresh_copy_invariant,omitempty"`
+	// FirstPassInvariant is the ledger check of the database the run's
+	// first passes wrote to (the grown passes go on a copy made before).
+	FirstPassInvariant *Invariant `json:"first_pass_invariant,omitempty"`
 	// Control is how much Postgres itself slows at N events for the same
 	// writes (nil without the limit scenario or pgbench).
 	Control *GrowthControl `json:"control,omitempty"`

@@ -65,12 +65,13 @@ type Results struct {
 // ingest returns a scenario's result, or nil when it did not run.
 func (r *Results) ingest(scenario string) *IngestResult { return find(r.Ingest, scenario) }
 
-// prefillInvariant is the ledger check of the growth baseline's copy, or nil.
-func (r *Results) prefillInvariant() *Invariant {
+// prefillInvariants are the ledger checks of a growth run's other
+// databases: the first pass's and the baseline's copy (nil if not run).
+func (r *Results) prefillInvariants() []*Invariant {
 	if r.Prefill == nil {
 		return nil
 	}
-	return r.Prefill.BaselineInvariant
+	return []*Invariant{r.Prefill.FirstPassInvariant, r.Prefill.BaselineInvariant}
 }
 
 // invariantFigure is a ledger check's verdict as the table shows it.
@@ -130,7 +131,7 @@ func count(f float64) string {
 
 // backgroundNote adds the row of Postgres's own work during an ingestion
 // pass, when it was read.
-func backgroundNote(note func(name, figure string), pass string, b *Background, events int64) {
+func backgroundNote(note func(name, figure string), pass string, b *Background, events, dedupeIndexBytes int64) {
 	if b != nil {
 		note(pass+": Postgres's own work that ended during the pass: checkpoints; autovacuum and autoanalyze runs",
 			fmt.Sprintf("%d; %d", b.Checkpoints, b.AutovacuumRuns))
@@ -139,6 +140,10 @@ func backgroundNote(note func(name, figure string), pass string, b *Background, 
 		per := func(n int64) string { return strconv.FormatFloat(float64(n)/float64(events), 'f', 3, 64) }
 		note(pass+": Postgres's I/O per event: WAL bytes; full-page images; blocks read from the OS; dirty buffers written by backends",
 			fmt.Sprintf("%.0f; %s; %s; %s", float64(b.WALBytes)/float64(events), per(b.WALFullPages), per(b.BlocksRead), per(b.BackendWrites)))
+	}
+	if dedupeIndexBytes > 0 {
+		note(pass+": this week's key + last week's lookup index when the pass began (credits_usage_dedupe_index_bytes), MB",
+			strconv.FormatFloat(float64(dedupeIndexBytes)/(1<<20), 'f', 1, 64))
 	}
 }
 
@@ -174,7 +179,7 @@ func (r Results) Markdown() string {
 			note(fmt.Sprintf("ingest, %s workspace(s): longest wait of deferred usage for its settlement (the balances' staleness), ms",
 				count(float64(in.Workspaces))), ms(in.SettleLagMax*1000))
 		}
-		backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background, in.EventsAccepted)
+		backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background, in.EventsAccepted, in.DedupeIndexBytes)
 	}
 	if f := r.Floor; f != nil {
 		row(fmt.Sprintf("floor: the same load against a do-nothing net/http server at %s rps offered: achieved rps", count(float64(f.OfferedRPS))),
@@ -213,14 +218,19 @@ func (r Results) Markdown() string {
 			fmt.Sprintf("**%.2f**", r.LimitRatioSpread))
 	}
 	if p := r.Prefill; p != nil {
-		note(fmt.Sprintf("prefill: %s synthetic events loaded (over every workspace, the past year, random ids), seconds", count(float64(p.Events))),
+		if inv := p.FirstPassInvariant; inv != nil {
+			note("ledger invariant of the first passes' database (the growth passes run on copies made before them)", invariantFigure(*inv))
+		}
+		note(fmt.Sprintf("prefill: %s synthetic events loaded (over every workspace, random ids, evenly over the span that ends when this week ends), seconds", count(float64(p.Events))),
 			count(p.Seconds))
+		note(fmt.Sprintf("prefill: events in the week being written (from %s), which every live event's insert checks", p.Week.Start.Format("Mon 2 Jan")),
+			count(float64(p.Week.Events)))
 		note("usage_events after the prefill: bytes per event (heap + indexes); GB, of which indexes",
 			fmt.Sprintf("%.0f; %.2f, %.2f", p.Storage.BytesPerEvent, float64(p.Storage.Bytes)/1e9, float64(p.Storage.IndexBytes)/1e9))
 		for _, in := range p.Baseline {
 			row(fmt.Sprintf("baseline: ingest, %s workspace(s), on the copy of the database made before any load, right before the grown passes: deductions/s (%s req/s)",
 				count(float64(in.Workspaces)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
-			backgroundNote(note, fmt.Sprintf("baseline: ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background, in.EventsAccepted)
+			backgroundNote(note, fmt.Sprintf("baseline: ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background, in.EventsAccepted, in.DedupeIndexBytes)
 		}
 		if inv := p.BaselineInvariant; inv != nil {
 			note("baseline: ledger invariant of the copy", invariantFigure(*inv))
@@ -229,7 +239,7 @@ func (r Results) Markdown() string {
 			row(fmt.Sprintf("ingest, %s workspace(s), at %s existing events: deductions/s (%s req/s)", count(float64(in.Workspaces)),
 				count(float64(p.Events)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
 			backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s), at %s existing events", count(float64(in.Workspaces)), count(float64(p.Events))),
-				in.Background, in.EventsAccepted)
+				in.Background, in.EventsAccepted, in.DedupeIndexBytes)
 			if g := p.growth(r, in.Scenario, true); g > 0 {
 				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table (the baseline, right before), %s workspace(s) (goal ≥ 0.8)",
 					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", g))
@@ -296,7 +306,7 @@ func (r Results) Markdown() string {
 		note("ledger invariant (balance = Σ ledger = initial − Σ event costs)", invariantFigure(*inv))
 	}
 	// Details after the table, so it stays one table.
-	for _, inv := range []*Invariant{r.Invariant, r.prefillInvariant()} {
+	for _, inv := range append([]*Invariant{r.Invariant}, r.prefillInvariants()...) {
 		if inv != nil {
 			for _, ex := range inv.Examples {
 				fmt.Fprintf(&b, "\n- invariant FAIL %s", ex)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/airouter/credits/partitions"
 )
 
 type metrics struct {
@@ -38,8 +40,9 @@ type usageStats interface {
 }
 
 // newMetrics registers the server's metrics on reg, with the billing
-// service's ingestion counters when usage is not nil.
-func newMetrics(reg *prometheus.Registry, usage usageStats) *metrics {
+// service's ingestion counters when usage is not nil and the usage dedupe
+// working set when workingSet is not nil.
+func newMetrics(reg *prometheus.Registry, usage usageStats, workingSet func() partitions.WorkingSet) *metrics {
 	m := &metrics{
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "credits_http_request_duration_seconds", Help: "HTTP requests by route pattern and status.",
@@ -67,6 +70,17 @@ func newMetrics(reg *prometheus.Registry, usage usageStats) *metrics {
 			Name: "credits_usage_settle_lag_seconds",
 			Help: "How long the oldest batch of this instance's last settlement waited to reach balances.",
 		}, func() float64 { return usage.UsageSettleLag().Seconds() }))
+	}
+	if workingSet != nil {
+		// Both 0 until the first maintenance run has measured them.
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "credits_usage_dedupe_index_bytes",
+			Help: "This week's usage_events key plus last week's lookup index, which every ingested event reads, as of the last partition maintenance; " +
+				"keep under half of credits_postgres_shared_buffers_bytes or ingestion slows as the week grows.",
+		}, func() float64 { return float64(workingSet().Bytes()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "credits_postgres_shared_buffers_bytes",
+			Help: "Postgres's shared_buffers, as of the last partition maintenance; credits_usage_dedupe_index_bytes should stay under half of it.",
+		}, func() float64 { return float64(workingSet().SharedBuffers) }))
 	}
 	m.authorizeAllowed = m.authorize.WithLabelValues("allowed")
 	m.authorizeBlocked = m.authorize.WithLabelValues("blocked")

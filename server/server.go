@@ -21,6 +21,7 @@ import (
 	"github.com/airouter/credits/billing"
 	"github.com/airouter/credits/graph"
 	"github.com/airouter/credits/links"
+	"github.com/airouter/credits/partitions"
 	"github.com/airouter/credits/payments"
 )
 
@@ -53,6 +54,9 @@ type Deps struct {
 	// arrive, body included (default 10 s; authorize gets half, a usage
 	// batch twice): a client trickling a body is dropped after it.
 	BodyTimeout time.Duration
+	// WorkingSet is the usage dedupe working set the last partition
+	// maintenance measured, for /metrics (nil: no such gauges).
+	WorkingSet func() partitions.WorkingSet
 }
 
 // Body size limits: GraphQL requests are small; usage batches carry up to
@@ -83,7 +87,7 @@ func New(d Deps) *Server {
 	if d.Billing != nil {
 		usage = d.Billing
 	}
-	s := &Server{deps: d, metrics: newMetrics(d.Registry, usage), mux: http.NewServeMux(), router: http.NewServeMux()}
+	s := &Server{deps: d, metrics: newMetrics(d.Registry, usage, d.WorkingSet), mux: http.NewServeMux(), router: http.NewServeMux()}
 	// The mutation limit lives in the GraphQL layer, where it sees every
 	// transport (a WebSocket's mutations included).
 	if d.MutationsPerSecond != 0 {

@@ -78,3 +78,18 @@ func TestCLIReconcile_RefusesTheSandboxUnlessAskedExplicitly(t *testing.T) {
 		t.Fatalf("reconcile --allow-sandbox: %q %v", out, err)
 	}
 }
+
+// migrate makes the weeks' partitions and tells the operator how large
+// the dedupe indexes are beside shared_buffers.
+func TestCLIMigrate_PrintsTheDedupeWorkingSet(t *testing.T) {
+	db := pgtest.New(t)
+	out, err := cli(t, db, "migrate")
+	if err != nil {
+		t.Fatalf("migrate: %q %v", out, err)
+	}
+	for _, want := range []string{"migrations applied", "usage dedupe indexes", "this week's key", "last week's lookup", "shared_buffers"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate printed %q, lacks %q", out, want)
+		}
+	}
+}

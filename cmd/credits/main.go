@@ -169,11 +169,29 @@ func (a *instance) migrate(ctx context.Context, out io.Writer) error {
 	}
 	// Partitions for the weeks around now, so the first events land in
 	// theirs (serve keeps them up to date every hour).
-	if err := partitions.Maintain(ctx, a.DB, a.Billing.Now(), a.cfg.UsageRetention); err != nil {
+	now := a.Billing.Now()
+	if err := partitions.Maintain(ctx, a.DB, now, a.cfg.UsageRetention); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "migrations applied: %d; plans and prices seeded\n", len(applied))
+	a.printWorkingSet(ctx, out, now)
 	return nil
+}
+
+// printWorkingSet tells the operator whether Postgres's buffers hold what
+// usage ingestion reads per event (serve logs and exports the same every
+// hour). Only advice: a failure to measure does not fail the command.
+func (a *instance) printWorkingSet(ctx context.Context, out io.Writer, now time.Time) {
+	w, err := partitions.DedupeWorkingSet(ctx, a.DB, now)
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "%v (migrations are applied)\n", err)
+	case w.Oversized():
+		fmt.Fprintf(out, "%s: the indexes take more than half of it and ingestion slows as they grow; raise shared_buffers to at least %d MB (docs/scaling.md, \"What one Postgres holds\")\n",
+			w, partitions.MB(w.MinSharedBuffers()))
+	default:
+		fmt.Fprintln(out, w)
+	}
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
