@@ -51,13 +51,14 @@ type PrefillWeek struct {
 // a Sunday night meets. Events dated up to a week ahead could not come
 // from the router, but for the key they are a week's history like any.
 func (h *harness) prefill(ctx context.Context, n int64, workspaces []string) (PrefillWeek, error) {
-	thisWeek := week.Start(time.Now())
+	now := time.Now()
+	thisWeek := week.Start(now)
 	end := thisWeek.AddDate(0, 0, 7)
 	span := h.cfg.PrefillSpan
 	from := end.Add(-span)
 	// A service that ran for the past year made each week's partition as
 	// the week came: make them all, as its maintenance would have.
-	for _, at := range []time.Time{from, time.Now()} {
+	for _, at := range []time.Time{from, now} {
 		if err := partitions.Maintain(ctx, h.db, at, retention); err != nil {
 			return PrefillWeek{}, fmt.Errorf("prefill partitions: %w", err)
 		}
