@@ -258,12 +258,27 @@ func goroutineStacks() []string {
 // outlives its client. Goroutines of the rest of the process (database/sql,
 // the test's HTTP clients) come and go for reasons of their own.
 func goroutinesAdded(before, after []string) []string {
+	// One that was there before (by id) is no leak, whatever it is doing
+	// now; one that ended may have been replaced by another of its kind.
+	existed := map[string]bool{}
+	for _, s := range before {
+		existed[goroutineID(s)] = true
+	}
+	still := map[string]bool{}
+	for _, s := range after {
+		still[goroutineID(s)] = existed[goroutineID(s)]
+	}
 	seen := map[string]int{}
 	for _, s := range before {
-		seen[goroutineKind(s)]++
+		if !still[goroutineID(s)] {
+			seen[goroutineKind(s)]++
+		}
 	}
 	var added []string
 	for _, s := range after {
+		if still[goroutineID(s)] {
+			continue
+		}
 		k := goroutineKind(s)
 		if seen[k] > 0 {
 			seen[k]--
@@ -274,6 +289,12 @@ func goroutinesAdded(before, after []string) []string {
 		}
 	}
 	return added
+}
+
+// goroutineID is the "goroutine N" a stack starts with.
+func goroutineID(stack string) string {
+	id, _, _ := strings.Cut(stack, " [")
+	return id
 }
 
 // goroutineKind is a goroutine's first frame outside the runtime and the
