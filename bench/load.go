@@ -142,45 +142,6 @@ type IngestResult struct {
 	DedupeIndexBytes int64 `json:"dedupe_index_bytes_at_start,omitempty"`
 }
 
-// Background is work Postgres does by itself, which competes with a
-// measurement for the same cores: a ratio of two passes is read with it
-// (one pass with an autovacuum or a checkpoint inside it and the other
-// without is not a like-for-like pair).
-type Background struct {
-	Checkpoints int64 `json:"checkpoints"`
-	// AutovacuumRuns counts autovacuum and autoanalyze runs over every
-	// table of the bench's database (each partition is a table).
-	AutovacuumRuns int64 `json:"autovacuum_runs"`
-	// The pass's I/O, to read a ratio by: WAL written (bytes, and how many
-	// full-page images: the first change of a page after a checkpoint logs
-	// the whole page), blocks this database read from the operating system
-	// (not in shared_buffers), and dirty buffers the backends had to write
-	// out themselves to make room (the cluster's).
-	WALBytes      int64 `json:"wal_bytes"`
-	WALFullPages  int64 `json:"wal_full_pages"`
-	BlocksRead    int64 `json:"blocks_read"`
-	BackendWrites int64 `json:"backend_writes"`
-}
-
-// background reads Postgres's counters of its own work: checkpoints (the
-// cluster's) and autovacuum and autoanalyze runs (this database's).
-func (h *harness) background(ctx context.Context) (Background, error) {
-	var b Background
-	err := h.db.QueryRowContext(ctx, `SELECT (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
-		(SELECT COALESCE(sum(autovacuum_count + autoanalyze_count), 0)::bigint FROM pg_stat_all_tables),
-		(SELECT wal_bytes::bigint FROM pg_stat_wal), (SELECT wal_fpi FROM pg_stat_wal),
-		(SELECT blks_read FROM pg_stat_database WHERE datname = current_database()),
-		(SELECT buffers_backend FROM pg_stat_bgwriter)`).Scan(&b.Checkpoints, &b.AutovacuumRuns, &b.WALBytes, &b.WALFullPages, &b.BlocksRead, &b.BackendWrites)
-	return b, err
-}
-
-// since is the work that ended between before and b.
-func (b Background) since(before Background) *Background {
-	return &Background{Checkpoints: b.Checkpoints - before.Checkpoints, AutovacuumRuns: b.AutovacuumRuns - before.AutovacuumRuns,
-		WALBytes: b.WALBytes - before.WALBytes, WALFullPages: b.WALFullPages - before.WALFullPages,
-		BlocksRead: b.BlocksRead - before.BlocksRead, BackendWrites: b.BackendWrites - before.BackendWrites}
-}
-
 // errorLog counts failures and keeps the first one's text for the report.
 type errorLog struct {
 	n     atomic.Int64
@@ -208,6 +169,8 @@ func (h *harness) ingest(ctx context.Context, scenario string, workspaces []stri
 	lagCtx, stopLag := context.WithCancel(ctx)
 	lagMax := make(chan float64, 1)
 	go func() { lagMax <- h.sampleSettleLag(lagCtx) }()
+	running := make(chan []Seen, 1)
+	go func() { running <- h.watch(lagCtx, time.Second) }()
 	var wg sync.WaitGroup
 	for range h.cfg.Clients {
 		wg.Add(1)
@@ -236,8 +199,9 @@ func (h *harness) ingest(ctx context.Context, scenario string, workspaces []stri
 		EventsAccepted: accepted.Load(), EventsRejected: rejected.Load(), Errors: errs.n.Load(), FirstError: errs.first,
 		DeductionsPS: float64(accepted.Load()) / elapsed, RequestsPS: float64(requests.Load()) / elapsed, P50: q[0], P99: q[1],
 		SettleLagMax: <-lagMax}
+	seen := <-running
 	if after, err := h.background(ctx); err == nil && bgErr == nil {
-		res.Background = after.since(before)
+		res.Background = after.since(before, seen)
 	}
 	if dedupeErr == nil {
 		res.DedupeIndexBytes = dedupe.Bytes()

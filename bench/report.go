@@ -141,6 +141,12 @@ func backgroundNote(note func(name, figure string), pass string, b *Background, 
 		note(pass+": Postgres's I/O per event: WAL bytes; full-page images; blocks read from the OS; dirty buffers written by backends",
 			fmt.Sprintf("%.0f; %s; %s; %s", float64(b.WALBytes)/float64(events), per(b.WALFullPages), per(b.BlocksRead), per(b.BackendWrites)))
 	}
+	if b != nil && len(b.TopReads) > 0 {
+		note(pass+": tables that read most blocks from the OS during the pass (heap, indexes and TOAST)", readsText(b.TopReads))
+	}
+	if b != nil && len(b.Running) > 0 {
+		note(pass+": maintenance seen running in the cluster during the pass (database: what; one-second polls that saw it)", runningText(b.Running))
+	}
 	if dedupeIndexBytes > 0 {
 		note(pass+": this week's key + last week's lookup index when the pass began (credits_usage_dedupe_index_bytes), MB",
 			strconv.FormatFloat(float64(dedupeIndexBytes)/(1<<20), 'f', 1, 64))
@@ -227,27 +233,27 @@ func (r Results) Markdown() string {
 			count(float64(p.Week.Events)))
 		note("usage_events after the prefill: bytes per event (heap + indexes); GB, of which indexes",
 			fmt.Sprintf("%.0f; %.2f, %.2f", p.Storage.BytesPerEvent, float64(p.Storage.Bytes)/1e9, float64(p.Storage.IndexBytes)/1e9))
-		for _, in := range p.Baseline {
-			row(fmt.Sprintf("baseline: ingest, %s workspace(s), on the copy of the database made before any load, right before the grown passes: deductions/s (%s req/s)",
-				count(float64(in.Workspaces)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
-			backgroundNote(note, fmt.Sprintf("baseline: ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background, in.EventsAccepted, in.DedupeIndexBytes)
-		}
-		if inv := p.BaselineInvariant; inv != nil {
-			note("baseline: ledger invariant of the copy", invariantFigure(*inv))
-		}
 		for _, in := range p.Ingest {
+			if base := find(p.Baseline, in.Scenario); base != nil {
+				row(fmt.Sprintf("baseline: ingest, %s workspace(s), on the copy of the database made before any load, right before its grown pass: deductions/s (%s req/s)",
+					count(float64(base.Workspaces)), count(base.RequestsPS)), count(base.DeductionsPS), ms(base.P50), ms(base.P99), "", base.Errors)
+				backgroundNote(note, fmt.Sprintf("baseline: ingest, %s workspace(s)", count(float64(base.Workspaces))), base.Background, base.EventsAccepted, base.DedupeIndexBytes)
+			}
 			row(fmt.Sprintf("ingest, %s workspace(s), at %s existing events: deductions/s (%s req/s)", count(float64(in.Workspaces)),
 				count(float64(p.Events)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
 			backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s), at %s existing events", count(float64(in.Workspaces)), count(float64(p.Events))),
 				in.Background, in.EventsAccepted, in.DedupeIndexBytes)
 			if g := p.growth(r, in.Scenario, true); g > 0 {
-				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table (the baseline, right before), %s workspace(s) (goal ≥ 0.8)",
+				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table (its baseline, right before), %s workspace(s) (goal ≥ 0.8)",
 					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", g))
 			}
 			if g := p.growth(r, in.Scenario, false); g > 0 {
 				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table (the run's first pass, before the prefill), %s workspace(s) (goal ≥ 0.8)",
 					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", g))
 			}
+		}
+		if inv := p.BaselineInvariant; inv != nil {
+			note("baseline: ledger invariant of the copy", invariantFigure(*inv))
 		}
 		if c := p.Control; c != nil {
 			// The control: the ideal transaction on the service's own

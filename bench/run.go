@@ -75,26 +75,11 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 	if err := h.setUpServer(ctx); err != nil {
 		return err
 	}
-	ingestAll := func(into *[]IngestResult, idPrefix string) error {
-		for _, sc := range []struct {
-			name       string
-			workspaces []string
-		}{{scIngest1, h.hot}, {scIngest100, h.hundred}, {scIngestMany, h.many}} {
-			if !h.cfg.has(sc.name) {
-				continue
-			}
-			h.progress("%s: usage ingestion over %d workspace(s), %d clients, %s", sc.name, len(sc.workspaces), h.cfg.Clients, h.cfg.Duration)
-			in := h.ingest(ctx, idPrefix+sc.name, sc.workspaces)
-			in.Scenario = sc.name
-			*into = append(*into, in)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	for _, sc := range h.ingestion() {
+		res.Ingest = append(res.Ingest, h.ingestPass(ctx, "", sc))
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		return nil
-	}
-	if err := ingestAll(&res.Ingest, ""); err != nil {
-		return err
 	}
 	if n := h.cfg.Prefill; n > 0 {
 		p := &PrefillResult{Events: n}
@@ -122,14 +107,30 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 			return err
 		}
 		h.progress("prefill: %d events in %.0f s, %.0f bytes per event", n, p.Seconds, p.Storage.BytesPerEvent)
-		// The baseline right before the grown passes: the same passes on
-		// the copy made before any load, so that the growth ratio is not
-		// also the machine's drift over the ten minutes of the prefill.
-		h.progress("baseline: the ingestion passes on the copy of the database made before any load")
-		if err := h.restartOn(ctx, h.freshURL); err != nil {
-			return err
+		// Each grown pass right after its baseline, the same pass on the
+		// copy made before any load, so that the growth ratio is not also
+		// the machine's drift (its speed moves by ±10 % from one quarter of
+		// an hour to the next); each of the pair starts from a settled
+		// database, so that neither inherits the other pass's vacuum.
+		h.progress("growth: each ingestion pass on the copy made before any load, then on the grown database")
+		for _, sc := range h.ingestion() {
+			for _, side := range []struct {
+				url, prefix string
+				into        *[]IngestResult
+			}{{h.freshURL, "baseline-", &p.Baseline}, {h.grownURL, "after-prefill-", &p.Ingest}} {
+				if err := h.restartOn(ctx, side.url); err != nil {
+					return err
+				}
+				if err := h.settleDatabase(ctx); err != nil {
+					return err
+				}
+				*side.into = append(*side.into, h.ingestPass(ctx, side.prefix, sc))
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 		}
-		if err := ingestAll(&p.Baseline, "baseline-"); err != nil {
+		if err := h.restartOn(ctx, h.freshURL); err != nil {
 			return err
 		}
 		if err := h.settleDatabase(ctx); err != nil {
@@ -140,9 +141,6 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 		}
 		p.BaselineInvariant = &inv
 		if err := h.restartOn(ctx, h.grownURL); err != nil {
-			return err
-		}
-		if err := ingestAll(&p.Ingest, "after-prefill-"); err != nil {
 			return err
 		}
 		res.Prefill = p
@@ -225,6 +223,32 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 		}
 	}
 	return nil
+}
+
+// ingestLoad is an ingestion scenario and the workspaces it spreads over.
+type ingestLoad struct {
+	name       string
+	workspaces []string
+}
+
+// ingestion is the selected ingestion scenarios, in the order they run.
+func (h *harness) ingestion() []ingestLoad {
+	var all []ingestLoad
+	for _, sc := range []ingestLoad{{scIngest1, h.hot}, {scIngest100, h.hundred}, {scIngestMany, h.many}} {
+		if h.cfg.has(sc.name) {
+			all = append(all, sc)
+		}
+	}
+	return all
+}
+
+// ingestPass is one pass of an ingestion scenario, its event ids
+// prefixed so that no two passes on one database share one.
+func (h *harness) ingestPass(ctx context.Context, idPrefix string, sc ingestLoad) IngestResult {
+	h.progress("%s%s: usage ingestion over %d workspace(s), %d clients, %s", idPrefix, sc.name, len(sc.workspaces), h.cfg.Clients, h.cfg.Duration)
+	in := h.ingest(ctx, idPrefix+sc.name, sc.workspaces)
+	in.Scenario = sc.name
+	return in
 }
 
 // postgresSettings are the server's version and its shared_buffers, the

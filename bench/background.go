@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Background is work Postgres does by itself, which competes with a
+// measurement for the same cores: a ratio of two passes is read with it
+// (one pass with an autovacuum or a checkpoint inside it and the other
+// without is not a like-for-like pair).
+type Background struct {
+	Checkpoints int64 `json:"checkpoints"`
+	// AutovacuumRuns counts autovacuum and autoanalyze runs over every
+	// table of the bench's database (each partition is a table).
+	AutovacuumRuns int64 `json:"autovacuum_runs"`
+	// The pass's I/O, to read a ratio by: WAL written (bytes, and how many
+	// full-page images: the first change of a page after a checkpoint logs
+	// the whole page), blocks this database read from the operating system
+	// (not in shared_buffers), and dirty buffers the backends had to write
+	// out themselves to make room (the cluster's).
+	WALBytes      int64 `json:"wal_bytes"`
+	WALFullPages  int64 `json:"wal_full_pages"`
+	BlocksRead    int64 `json:"blocks_read"`
+	BackendWrites int64 `json:"backend_writes"`
+	// TopReads are the tables whose blocks (heap, indexes and TOAST
+	// together) were read from the OS most during the pass, most first:
+	// which relation BlocksRead came from.
+	TopReads []RelationReads `json:"top_reads,omitempty"`
+	// Running is the maintenance seen running in any database of the
+	// cluster while the pass ran (autovacuum workers, VACUUM, ANALYZE,
+	// CREATE INDEX, CHECKPOINT statements), polled every second, with how
+	// many polls saw it: AutovacuumRuns counts only what ended in the pass.
+	Running []Seen `json:"running,omitempty"`
+}
+
+// RelationReads is one table's blocks read from the OS.
+type RelationReads struct {
+	Table  string `json:"table"`
+	Blocks int64  `json:"blocks"`
+}
+
+// Seen is a piece of maintenance and how many one-second polls saw it.
+type Seen struct {
+	What  string `json:"what"`
+	Polls int    `json:"polls"`
+}
+
+// topReadsShown is how many tables TopReads keeps.
+const topReadsShown = 3
+
+// snapshot is Background's counters plus each table's blocks read.
+type snapshot struct {
+	Background
+	reads map[string]int64
+}
+
+// background reads Postgres's counters of its own work: checkpoints (the
+// cluster's) and autovacuum and autoanalyze runs (this database's), and
+// the blocks each table of this database has read from the OS.
+func (h *harness) background(ctx context.Context) (snapshot, error) {
+	var s snapshot
+	err := h.db.QueryRowContext(ctx, `SELECT (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
+		(SELECT COALESCE(sum(autovacuum_count + autoanalyze_count), 0)::bigint FROM pg_stat_all_tables),
+		(SELECT wal_bytes::bigint FROM pg_stat_wal), (SELECT wal_fpi FROM pg_stat_wal),
+		(SELECT blks_read FROM pg_stat_database WHERE datname = current_database()),
+		(SELECT buffers_backend FROM pg_stat_bgwriter)`).Scan(&s.Checkpoints, &s.AutovacuumRuns, &s.WALBytes, &s.WALFullPages, &s.BlocksRead, &s.BackendWrites)
+	if err != nil {
+		return s, err
+	}
+	rows, err := h.db.QueryContext(ctx, `SELECT schemaname || '.' || relname,
+			heap_blks_read + COALESCE(idx_blks_read, 0) + COALESCE(toast_blks_read, 0) + COALESCE(tidx_blks_read, 0)
+		FROM pg_statio_all_tables
+		WHERE heap_blks_read + COALESCE(idx_blks_read, 0) + COALESCE(toast_blks_read, 0) + COALESCE(tidx_blks_read, 0) > 0`)
+	if err != nil {
+		return s, err
+	}
+	defer rows.Close()
+	s.reads = map[string]int64{}
+	for rows.Next() {
+		var table string
+		var blocks int64
+		if err := rows.Scan(&table, &blocks); err != nil {
+			return s, err
+		}
+		s.reads[table] = blocks
+	}
+	return s, rows.Err()
+}
+
+// since is the work that ended between before and s, with what watch saw
+// running meanwhile.
+func (s snapshot) since(before snapshot, running []Seen) *Background {
+	b := &Background{Checkpoints: s.Checkpoints - before.Checkpoints, AutovacuumRuns: s.AutovacuumRuns - before.AutovacuumRuns,
+		WALBytes: s.WALBytes - before.WALBytes, WALFullPages: s.WALFullPages - before.WALFullPages,
+		BlocksRead: s.BlocksRead - before.BlocksRead, BackendWrites: s.BackendWrites - before.BackendWrites, Running: running}
+	b.TopReads = topReads(before.reads, s.reads, topReadsShown)
+	return b
+}
+
+// topReads are the n tables that read most between the counts before and
+// after (a table new since before read all its count), most first, ties
+// by name.
+func topReads(before, after map[string]int64, n int) []RelationReads {
+	var all []RelationReads
+	for t, blocks := range after {
+		if d := blocks - before[t]; d > 0 {
+			all = append(all, RelationReads{Table: t, Blocks: d})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Blocks != all[j].Blocks {
+			return all[i].Blocks > all[j].Blocks
+		}
+		return all[i].Table < all[j].Table
+	})
+	return all[:min(n, len(all))]
+}
+
+// maintenanceSQL lists the maintenance running in any database of the
+// cluster: autovacuum workers, and statements of other sessions that are
+// maintenance rather than the service's usage transactions.
+const maintenanceSQL = `SELECT COALESCE(datname, '') || ': ' || CASE WHEN backend_type = 'autovacuum worker' THEN query
+		ELSE backend_type || ': ' || left(regexp_replace(query, '\s+', ' ', 'g'), 100) END
+	FROM pg_stat_activity
+	WHERE pid <> pg_backend_pid() AND state = 'active' AND query <> ''
+		AND (backend_type = 'autovacuum worker' OR query ~* '^\s*(VACUUM|ANALYZE|CREATE\s+(UNIQUE\s+)?INDEX|REINDEX|CHECKPOINT|CLUSTER)')`
+
+// watch polls maintenanceSQL every interval until ctx ends and returns
+// what it saw, with how many polls saw each, most seen first. A poll that
+// fails is skipped: the pass goes on without it.
+func (h *harness) watch(ctx context.Context, interval time.Duration) []Seen {
+	polls := map[string]int{}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return seenList(polls)
+		case <-t.C:
+		}
+		rows, err := h.db.QueryContext(ctx, maintenanceSQL)
+		if err != nil {
+			continue
+		}
+		for rows.Next() {
+			var what string
+			if rows.Scan(&what) == nil {
+				polls[what]++
+			}
+		}
+		rows.Close()
+	}
+}
+
+func seenList(polls map[string]int) []Seen {
+	var all []Seen
+	for what, n := range polls {
+		all = append(all, Seen{What: what, Polls: n})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Polls != all[j].Polls {
+			return all[i].Polls > all[j].Polls
+		}
+		return all[i].What < all[j].What
+	})
+	return all
+}
+
+// readsText is TopReads for the report: "table: blocks; …".
+func readsText(reads []RelationReads) string {
+	parts := make([]string, len(reads))
+	for i, r := range reads {
+		parts[i] = fmt.Sprintf("%s: %s", r.Table, count(float64(r.Blocks)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// runningText is Running for the report: "what (n s); …".
+func runningText(running []Seen) string {
+	parts := make([]string, len(running))
+	for i, s := range running {
+		parts[i] = fmt.Sprintf("%s (%d s)", strings.ReplaceAll(s.What, "|", `\|`), s.Polls)
+	}
+	return strings.Join(parts, "; ")
+}

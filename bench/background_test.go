@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/lib/pq"
+)
+
+func TestTopReads_MostFirstOnlyWhatGrew(t *testing.T) {
+	before := map[string]int64{"public.a": 10, "public.b": 5, "public.gone": 7}
+	after := map[string]int64{"public.a": 10, "public.b": 905, "public.c": 40, "public.d": 40, "public.e": 1}
+	got := topReads(before, after, 3)
+	want := []RelationReads{{"public.b", 900}, {"public.c", 40}, {"public.d", 40}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("topReads = %v, want %v", got, want)
+	}
+	if got := topReads(after, after, 3); len(got) != 0 {
+		t.Errorf("nothing read: %v", got)
+	}
+}
+
+func TestRunningText_EscapesTheTablesPipe(t *testing.T) {
+	got := runningText(seenList(map[string]int{"db: autovacuum: VACUUM public.x": 2, "db: client backend: ANALYZE a|b": 5}))
+	if want := `db: client backend: ANALYZE a\|b (5 s); db: autovacuum: VACUUM public.x (2 s)`; got != want {
+		t.Errorf("runningText = %q, want %q", got, want)
+	}
+}
+
+// TestWatch_SeesMaintenanceWhileItRuns runs a CREATE INDEX that takes
+// about two seconds on another connection and checks that the poll saw
+// it, and did not list its own query.
+func TestWatch_SeesMaintenanceWhileItRuns(t *testing.T) {
+	url := os.Getenv("TEST_DATABASE_URL")
+	if url == "" {
+		url = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	conn, err := db.Conn(ctx) // the temporary table is this session's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{`CREATE TEMP TABLE watch_me AS SELECT g FROM generate_series(1, 4) AS g`,
+		`CREATE FUNCTION pg_temp.slowly(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN x; END $$`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &harness{db: db}
+	watchCtx, stop := context.WithCancel(ctx)
+	seen := make(chan []Seen, 1)
+	go func() { seen <- h.watch(watchCtx, 100*time.Millisecond) }()
+	if _, err := conn.ExecContext(ctx, `CREATE INDEX watch_me_slowly ON watch_me (pg_temp.slowly(g))`); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	got := <-seen
+	var index []Seen
+	for _, s := range got {
+		if strings.Contains(s.What, "pg_stat_activity") {
+			t.Errorf("the poll listed itself: %q", s.What)
+		}
+		if strings.Contains(s.What, "CREATE INDEX watch_me_slowly") {
+			index = append(index, s)
+		}
+	}
+	if len(index) != 1 || index[0].Polls < 5 || !strings.Contains(index[0].What, ": client backend: ") {
+		t.Errorf("the 2 s CREATE INDEX seen as %v (all: %v)", index, got)
+	}
+}
