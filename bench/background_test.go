@@ -79,3 +79,15 @@ func TestWatch_SeesMaintenanceWhileItRuns(t *testing.T) {
 		t.Errorf("the 2 s CREATE INDEX seen as %v (all: %v)", index, got)
 	}
 }
+
+// TestDropDatabase_OnlyOneTheBenchMade: dropping the limit's scratch
+// database early must never reach a database the bench did not create.
+func TestDropDatabase_OnlyOneTheBenchMade(t *testing.T) {
+	h := &harness{adminURL: "postgres://postgres@127.0.0.1:1/postgres", databases: []string{"credits_limit_a"}}
+	if err := h.dropDatabase(t.Context(), "postgres://postgres@127.0.0.1:5432/credits?sslmode=disable"); err == nil || !strings.Contains(err.Error(), "not one the bench made") {
+		t.Errorf("dropping a database the bench did not make: %v", err)
+	}
+	if len(h.databases) != 1 {
+		t.Errorf("databases %v", h.databases)
+	}
+}

@@ -15,12 +15,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	_ "github.com/lib/pq"
+	"github.com/lib/pq"
 
 	"github.com/airouter/credits/partitions"
 )
@@ -234,6 +235,19 @@ func (h *harness) createDatabase(ctx context.Context, prefix string) (string, er
 	}
 	h.databases = append(h.databases, name)
 	return withDatabase(h.adminURL, name), nil
+}
+
+// dropDatabase drops a database createDatabase made, before close would.
+func (h *harness) dropDatabase(ctx context.Context, dsn string) error {
+	name := databaseName(dsn)
+	if !slices.Contains(h.databases, name) {
+		return fmt.Errorf("drop database %q: not one the bench made", name)
+	}
+	if err := execOn(ctx, h.adminURL, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	h.databases = slices.DeleteFunc(h.databases, func(n string) bool { return n == name })
+	return nil
 }
 
 // build compiles the server as it ships, not race-instrumented even when

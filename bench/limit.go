@@ -52,7 +52,8 @@ type LimitResult struct {
 	EventsPSSpread float64 `json:"events_per_s_spread"`
 }
 
-// limit measures LimitResult on a scratch database.
+// limit measures LimitResult on a scratch database, dropped after it so
+// that no vacuum of what pgbench wrote runs inside a later measurement.
 func (h *harness) limit(ctx context.Context) (LimitResult, error) {
 	dsn, err := h.createDatabase(ctx, "credits_limit_")
 	if err != nil {
@@ -61,7 +62,11 @@ func (h *harness) limit(ctx context.Context) (LimitResult, error) {
 	if err := prepareLimitDatabase(ctx, dsn, h.cfg.ManyWorkspaces, time.Now()); err != nil {
 		return LimitResult{}, err
 	}
-	return h.runLimit(ctx, dsn)
+	lim, err := h.runLimit(ctx, dsn)
+	if err != nil {
+		return lim, err
+	}
+	return lim, h.dropDatabase(ctx, dsn)
 }
 
 // GrowthControl is how much Postgres itself slows at N events for the
