@@ -30,6 +30,9 @@ type Background struct {
 	// together) were read from the OS most during the pass, most first:
 	// which relation BlocksRead came from.
 	TopReads []RelationReads `json:"top_reads,omitempty"`
+	// TopAutovacuumed are the tables with the most autovacuum and
+	// autoanalyze runs that ended during the pass (Blocks counts runs).
+	TopAutovacuumed []RelationReads `json:"top_autovacuumed,omitempty"`
 	// Running is the maintenance seen running in any database of the
 	// cluster while the pass ran (autovacuum workers, VACUUM, ANALYZE,
 	// CREATE INDEX, CHECKPOINT statements), polled every second, with how
@@ -55,7 +58,8 @@ const topReadsShown = 3
 // snapshot is Background's counters plus each table's blocks read.
 type snapshot struct {
 	Background
-	reads map[string]int64
+	reads       map[string]int64
+	autovacuums map[string]int64
 }
 
 // background reads Postgres's counters of its own work: checkpoints (the
@@ -71,22 +75,22 @@ func (h *harness) background(ctx context.Context) (snapshot, error) {
 	if err != nil {
 		return s, err
 	}
-	rows, err := h.db.QueryContext(ctx, `SELECT schemaname || '.' || relname,
-			heap_blks_read + COALESCE(idx_blks_read, 0) + COALESCE(toast_blks_read, 0) + COALESCE(tidx_blks_read, 0)
-		FROM pg_statio_all_tables
-		WHERE heap_blks_read + COALESCE(idx_blks_read, 0) + COALESCE(toast_blks_read, 0) + COALESCE(tidx_blks_read, 0) > 0`)
+	rows, err := h.db.QueryContext(ctx, `SELECT * FROM (SELECT io.schemaname || '.' || io.relname AS t,
+			io.heap_blks_read + COALESCE(io.idx_blks_read, 0) + COALESCE(io.toast_blks_read, 0) + COALESCE(io.tidx_blks_read, 0) AS reads,
+			st.autovacuum_count + st.autoanalyze_count AS runs
+		FROM pg_statio_all_tables io JOIN pg_stat_all_tables st USING (relid)) x WHERE reads > 0 OR runs > 0`)
 	if err != nil {
 		return s, err
 	}
 	defer rows.Close()
-	s.reads = map[string]int64{}
+	s.reads, s.autovacuums = map[string]int64{}, map[string]int64{}
 	for rows.Next() {
 		var table string
-		var blocks int64
-		if err := rows.Scan(&table, &blocks); err != nil {
+		var blocks, runs int64
+		if err := rows.Scan(&table, &blocks, &runs); err != nil {
 			return s, err
 		}
-		s.reads[table] = blocks
+		s.reads[table], s.autovacuums[table] = blocks, runs
 	}
 	return s, rows.Err()
 }
@@ -98,6 +102,7 @@ func (s snapshot) since(before snapshot, running []Seen) *Background {
 		WALBytes: s.WALBytes - before.WALBytes, WALFullPages: s.WALFullPages - before.WALFullPages,
 		BlocksRead: s.BlocksRead - before.BlocksRead, BackendWrites: s.BackendWrites - before.BackendWrites, Running: running}
 	b.TopReads = topReads(before.reads, s.reads, topReadsShown)
+	b.TopAutovacuumed = topReads(before.autovacuums, s.autovacuums, topReadsShown)
 	return b
 }
 

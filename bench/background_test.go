@@ -91,3 +91,35 @@ func TestDropDatabase_OnlyOneTheBenchMade(t *testing.T) {
 		t.Errorf("databases %v", h.databases)
 	}
 }
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{{nil, 0}, {[]float64{0.7}, 0.7}, {[]float64{0.9, 0.7, 0.8}, 0.8}, {[]float64{1.0, 0.6}, 0.8}, {[]float64{0.5, 0.9, 0.9, 0.1}, 0.7}} {
+		if got := median(c.xs); got < c.want-1e-9 || got > c.want+1e-9 {
+			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		}
+	}
+}
+
+// TestPairs_MatchByRound: each grown pass is divided by the baseline of its
+// own round and scenario, never another's, and a round without a baseline
+// is left out.
+func TestPairs_MatchByRound(t *testing.T) {
+	p := PrefillResult{
+		Baseline: []IngestResult{{Scenario: scIngest1, Round: 1, DeductionsPS: 100}, {Scenario: scIngestMany, Round: 1, DeductionsPS: 50},
+			{Scenario: scIngest1, Round: 2, DeductionsPS: 200}},
+		Ingest: []IngestResult{{Scenario: scIngest1, Round: 1, DeductionsPS: 90}, {Scenario: scIngestMany, Round: 1, DeductionsPS: 40},
+			{Scenario: scIngest1, Round: 2, DeductionsPS: 150}, {Scenario: scIngestMany, Round: 2, DeductionsPS: 45}},
+	}
+	if got := p.pairs(scIngest1); !reflect.DeepEqual(got, []float64{0.9, 0.75}) {
+		t.Errorf("1 workspace pairs %v", got)
+	}
+	if got := p.pairs(scIngestMany); !reflect.DeepEqual(got, []float64{0.8}) {
+		t.Errorf("many workspaces pairs %v", got)
+	}
+	if got := p.growth(Results{}, scIngest1, true); got < 0.825-1e-9 || got > 0.825+1e-9 {
+		t.Errorf("growth %v, want the median 0.825", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func TestHarnessSmoke(t *testing.T) {
 		cfg.AdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	cfg.Progress = testWriter{t}
-	cfg.Prefill = 20_000 // a second round of ingestion after loading them
+	cfg.Prefill = 20_000 // growth rounds of ingestion after loading them (shortConfig: 2)
 	// Stop early enough before the test deadline for run to clean up.
 	ctx := t.Context()
 	if dl, ok := t.Deadline(); ok {
@@ -75,10 +76,12 @@ func TestHarnessSmoke(t *testing.T) {
 	switch p := res.Prefill; {
 	case p == nil:
 		t.Error("no prefill result")
-	case p.Events != cfg.Prefill || p.Storage.Events < cfg.Prefill || p.Storage.BytesPerEvent <= 0 || len(p.Ingest) != 3 || len(p.Baseline) != 3:
+	case p.Events != cfg.Prefill || p.Storage.Events < cfg.Prefill || p.Storage.BytesPerEvent <= 0 || len(p.Ingest) != 3*cfg.GrowthRounds || len(p.Baseline) != 3*cfg.GrowthRounds:
 		t.Errorf("prefill %+v", *p)
-	case p.BaselineInvariant == nil || !p.BaselineInvariant.OK || p.BaselineInvariant.Checked != 1+100+cfg.ManyWorkspaces:
-		t.Errorf("the baseline copy's ledger: %+v", p.BaselineInvariant)
+	case len(p.BaselineInvariants) != cfg.GrowthRounds || slices.ContainsFunc(p.BaselineInvariants, func(inv Invariant) bool { return !inv.OK || inv.Checked != 1+100+cfg.ManyWorkspaces }):
+		t.Errorf("the baseline copies' ledgers: %+v", p.BaselineInvariants)
+	case len(p.pairs(scIngest1)) != cfg.GrowthRounds || p.growth(res, scIngest1, true) != median(p.pairs(scIngest1)):
+		t.Errorf("growth pairs %v, ratio %v", p.pairs(scIngest1), p.growth(res, scIngest1, true))
 	case p.FirstPassInvariant == nil || !p.FirstPassInvariant.OK || p.FirstPassInvariant.Checked != 1+100+cfg.ManyWorkspaces:
 		t.Errorf("the first passes' ledger: %+v", p.FirstPassInvariant)
 	case math.Abs(float64(p.Week.Events)-float64(cfg.Prefill)*7*24/cfg.PrefillSpan.Hours()) > 1:

@@ -46,7 +46,14 @@ type Config struct {
 	// 50 M a year's last two weeks) reproduces the weeks the write path
 	// touches in a minute instead of ten, for trying a change.
 	PrefillSpan time.Duration
-	Scenarios   []string // subset to run; empty: all
+	// GrowthRounds is how many times a growth run measures each ingestion
+	// scenario as a pair, baseline then grown: each round's baseline on a
+	// copy of its own made before any load, the grown passes all on the
+	// grown database (which so only grows). The ratio is the median of the
+	// rounds' (docs/performance.md, 30 Nov morning: one pair moves by ±0.15
+	// with the machine).
+	GrowthRounds int
+	Scenarios    []string // subset to run; empty: all
 	// AdminURL is a superuser connection to the Postgres to use; empty asks
 	// PG_ADMIN_URL, then scripts/postgres.sh (which finds or starts one).
 	AdminURL string
@@ -67,14 +74,14 @@ type Config struct {
 
 func defaultConfig() Config {
 	return Config{Duration: 15 * time.Second, Warmup: 2 * time.Second, Clients: 16, Batch: 100, AuthorizeRPS: 10000, BalanceRPS: 1000,
-		ManyWorkspaces: 10000, PgbenchScale: 10, PrefillSpan: defaultPrefillSpan}
+		ManyWorkspaces: 10000, PgbenchScale: 10, PrefillSpan: defaultPrefillSpan, GrowthRounds: 3}
 }
 
 // shortConfig is the smoke mode: every scenario runs, just briefly and
 // small, so a broken harness shows in seconds.
 func shortConfig() Config {
 	return Config{Duration: time.Second, Warmup: 500 * time.Millisecond, Clients: 2, Batch: 20, AuthorizeRPS: 500, BalanceRPS: 100,
-		ManyWorkspaces: 10, PgbenchScale: 10, PrefillSpan: defaultPrefillSpan, Short: true}
+		ManyWorkspaces: 10, PgbenchScale: 10, PrefillSpan: defaultPrefillSpan, GrowthRounds: 2, Short: true}
 }
 
 // parseScenarios reads a comma list of scenario names ("all" or empty: every one).
@@ -122,6 +129,8 @@ func (c Config) validate() error {
 		return errors.New("-prefill must not be negative")
 	case c.PrefillSpan < 2*time.Hour || c.PrefillSpan > retention:
 		return fmt.Errorf("-prefill-span must be 2h to %s (the usage retention)", retention)
+	case c.GrowthRounds < 1 || c.GrowthRounds > maxGrowthRounds:
+		return fmt.Errorf("-growth-rounds must be 1..%d", maxGrowthRounds)
 	case c.PgbenchScale < 1:
 		return errors.New("pgbench scale must be at least 1")
 	case c.SharedBuffers != "" && !sharedBuffersPattern.MatchString(c.SharedBuffers):
@@ -131,6 +140,9 @@ func (c Config) validate() error {
 	}
 	return nil
 }
+
+// maxGrowthRounds bounds the copies of the database a growth run makes.
+const maxGrowthRounds = 9
 
 // sharedBuffersPattern is a size Postgres reads for shared_buffers, and
 // nothing else reaches its command line.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +50,20 @@ func TestConfigValidate_SharedBuffers(t *testing.T) {
 	cfg.SharedBuffers, cfg.AdminURL = "1GB", "postgres://postgres@127.0.0.1:5432/postgres"
 	if err := cfg.validate(); err == nil {
 		t.Error("-shared-buffers with an admin URL: accepted")
+	}
+}
+
+func TestConfigValidate_GrowthRounds(t *testing.T) {
+	for _, n := range []int{0, -1, maxGrowthRounds + 1} {
+		c := defaultConfig()
+		c.GrowthRounds = n
+		if err := c.validate(); err == nil || !strings.Contains(err.Error(), "-growth-rounds") {
+			t.Errorf("%d rounds: %v", n, err)
+		}
+	}
+	c := defaultConfig()
+	c.GrowthRounds = maxGrowthRounds
+	if err := c.validate(); err != nil {
+		t.Errorf("%d rounds: %v", maxGrowthRounds, err)
 	}
 }

@@ -46,7 +46,7 @@ type harness struct {
 	serverLog string        // the running server's log
 	logs      []string      // every server's log, in start order
 	rssKiB    int64         // the highest peak RSS of the servers stopped before this one
-	freshURL  string        // a copy of the database made before any load, for the baseline (growth runs)
+	freshURLs []string      // copies of the database made before any load, one per growth round's baseline
 	grownURL  string        // another, for the prefill and the grown passes (growth runs)
 	base      string        // http://addr
 	addr      string        // the server's host:port
@@ -320,21 +320,29 @@ func (h *harness) setUpServer(ctx context.Context) error {
 }
 
 // copyForGrowth copies the database as it is before any load (workspaces,
-// tokens, balances) twice: to freshURL, where a growth run measures its
-// baseline right before the grown passes (so that the ratio compares two
-// passes a minute apart, not ten: the machine's speed drifts in between),
-// and to grownURL, which gets the prefill and the grown passes (so that
-// it holds the N prefilled events and not also the millions the first
-// pass wrote into this week's key seconds before). CREATE DATABASE …
-// TEMPLATE needs the source without sessions, so the pool is closed
-// around it.
+// tokens, balances): once per growth round to freshURLs, where each round
+// measures its baselines, each right before its grown pass (so that the
+// ratio compares two passes seconds apart, not ten minutes: the machine's
+// speed drifts in between), and once to grownURL, which gets the prefill
+// and the grown passes (so that it holds the N prefilled events and not
+// also the millions the first pass wrote into this week's key seconds
+// before). CREATE DATABASE … TEMPLATE needs the source without sessions,
+// so the pool is closed around it.
 func (h *harness) copyForGrowth(ctx context.Context) error {
 	h.db.Close()
 	src := databaseName(h.dbURL)
-	for _, c := range []struct {
+	h.freshURLs = make([]string, h.cfg.GrowthRounds)
+	copies := []struct {
 		suffix string
 		url    *string
-	}{{"_fresh", &h.freshURL}, {"_grown", &h.grownURL}} {
+	}{{"_grown", &h.grownURL}}
+	for i := range h.freshURLs {
+		copies = append(copies, struct {
+			suffix string
+			url    *string
+		}{fmt.Sprintf("_fresh%d", i+1), &h.freshURLs[i]})
+	}
+	for _, c := range copies {
 		name := src + c.suffix
 		if err := execOn(ctx, h.adminURL, "CREATE DATABASE "+name+" TEMPLATE "+src); err != nil {
 			return fmt.Errorf("copy the database before any load: %w", err)

@@ -118,6 +118,7 @@ func (h *harness) sendUsage(ctx context.Context, body []byte) (usageAnswer, erro
 // IngestResult is one ingestion scenario.
 type IngestResult struct {
 	Scenario       string  `json:"scenario"`
+	Round          int     `json:"round,omitempty"` // of a growth run's pairs, from 1
 	Workspaces     int     `json:"workspaces"`
 	Seconds        float64 `json:"seconds"`
 	Requests       int64   `json:"requests"`

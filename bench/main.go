@@ -35,6 +35,7 @@ func main() {
 	workspaces := flag.Int("workspaces", def.ManyWorkspaces, "workspaces of the widest ingestion scenario (ingest10k)")
 	prefill := flag.Int64("prefill", 0, "load this many synthetic events after the ingestion scenarios, then run them again (growth)")
 	prefillSpan := flag.Duration("prefill-span", def.PrefillSpan, "how far back the prefilled events go (evenly; the newest an hour ago)")
+	growthRounds := flag.Int("growth-rounds", def.GrowthRounds, "with -prefill: measure each ingestion scenario this many times as a pair, baseline then grown; the ratio is the median")
 	scenarios := flag.String("scenarios", "all", "comma list of scenarios to run: "+strings.Join(allScenarios, ","))
 	short := flag.Bool("short", false, "smoke mode: 1 s measurements, 2 clients, 10 workspaces instead of 10,000, pgbench skipped if absent; writes no results unless -out is given")
 	var serverEnv []string
@@ -58,6 +59,8 @@ func main() {
 		switch f.Name {
 		case "duration":
 			cfg.Duration = *duration
+		case "growth-rounds":
+			cfg.GrowthRounds = *growthRounds
 		case "warmup":
 			cfg.Warmup = *warmup
 		case "clients":

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -162,11 +163,12 @@ type PrefillResult struct {
 	Storage StorageResult  `json:"storage_after_load"`
 	Week    PrefillWeek    `json:"week"`
 	Ingest  []IngestResult `json:"ingest_after_load"`
-	// Baseline is the same passes on a copy of the database made before
-	// any load, each right before its pass in Ingest (both from a settled
-	// database): the empty table measured seconds before the grown one.
-	Baseline          []IngestResult `json:"ingest_fresh_copy,omitempty"`
-	BaselineInvariant *Invariant     `json:"fresh_copy_invariant,omitempty"`
+	// Baseline is the same passes on copies of the database made before
+	// any load (one per round), each right before its pass in Ingest, both
+	// from a settled database: the empty table measured seconds before the
+	// grown one. Pairs match by scenario and round.
+	Baseline           []IngestResult `json:"ingest_fresh_copy,omitempty"`
+	BaselineInvariants []Invariant    `json:"fresh_copy_invariants,omitempty"`
 	// FirstPassInvariant is the ledger check of the database the run's
 	// first passes wrote to (the grown passes go on a copy made before).
 	FirstPassInvariant *Invariant `json:"first_pass_invariant,omitempty"`
@@ -176,25 +178,52 @@ type PrefillResult struct {
 }
 
 // growth is the service's ingestion rate at Events existing events ÷ on
-// an empty table for a scenario: against the baseline right before when
-// there is one (adjacent), else against the run's first pass; 0 if a pass
-// is missing.
+// an empty table for a scenario: the median of the rounds' pairs when
+// adjacent (each grown pass ÷ its baseline right before), else the first
+// round's grown pass ÷ the run's first pass; 0 if a pass is missing.
 func (p *PrefillResult) growth(r Results, scenario string, adjacent bool) float64 {
-	empty := r.ingest(scenario)
 	if adjacent {
-		empty = find(p.Baseline, scenario)
+		return median(p.pairs(scenario))
 	}
-	grown := find(p.Ingest, scenario)
+	empty, grown := r.ingest(scenario), find(p.Ingest, scenario, 1)
 	if empty == nil || grown == nil || empty.DeductionsPS <= 0 {
 		return 0
 	}
 	return grown.DeductionsPS / empty.DeductionsPS
 }
 
-// find is the pass of scenario among passes, or nil.
-func find(passes []IngestResult, scenario string) *IngestResult {
+// pairs are each round's grown ÷ baseline rate for scenario, in round
+// order, for the rounds that have both.
+func (p *PrefillResult) pairs(scenario string) []float64 {
+	var ratios []float64
+	for _, grown := range p.Ingest {
+		if grown.Scenario != scenario {
+			continue
+		}
+		if empty := find(p.Baseline, scenario, grown.Round); empty != nil && empty.DeductionsPS > 0 {
+			ratios = append(ratios, grown.DeductionsPS/empty.DeductionsPS)
+		}
+	}
+	return ratios
+}
+
+// median of xs (the mean of the middle two for an even count), 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// find is the pass of scenario in round among passes, or nil.
+func find(passes []IngestResult, scenario string, round int) *IngestResult {
 	for i := range passes {
-		if passes[i].Scenario == scenario {
+		if passes[i].Scenario == scenario && passes[i].Round == round {
 			return &passes[i]
 		}
 	}

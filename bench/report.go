@@ -24,6 +24,7 @@ type Settings struct {
 	Scenarios      []string `json:"scenarios,omitempty"`  // empty: all
 	ServerEnv      []string `json:"server_env,omitempty"` // -server-env settings
 	Prefill        int64    `json:"prefill,omitempty"`
+	GrowthRounds   int      `json:"growth_rounds,omitempty"`
 	Short          bool     `json:"short"`
 	CPUs           int      `json:"cpus"`
 	GoVersion      string   `json:"go_version"`
@@ -63,15 +64,19 @@ type Results struct {
 }
 
 // ingest returns a scenario's result, or nil when it did not run.
-func (r *Results) ingest(scenario string) *IngestResult { return find(r.Ingest, scenario) }
+func (r *Results) ingest(scenario string) *IngestResult { return find(r.Ingest, scenario, 0) }
 
 // prefillInvariants are the ledger checks of a growth run's other
-// databases: the first pass's and the baseline's copy (nil if not run).
+// databases: the first pass's and the baselines' copies (nil if not run).
 func (r *Results) prefillInvariants() []*Invariant {
 	if r.Prefill == nil {
 		return nil
 	}
-	return []*Invariant{r.Prefill.FirstPassInvariant, r.Prefill.BaselineInvariant}
+	all := []*Invariant{r.Prefill.FirstPassInvariant}
+	for i := range r.Prefill.BaselineInvariants {
+		all = append(all, &r.Prefill.BaselineInvariants[i])
+	}
+	return all
 }
 
 // invariantFigure is a ledger check's verdict as the table shows it.
@@ -143,6 +148,9 @@ func backgroundNote(note func(name, figure string), pass string, b *Background, 
 	}
 	if b != nil && len(b.TopReads) > 0 {
 		note(pass+": tables that read most blocks from the OS during the pass (heap, indexes and TOAST)", readsText(b.TopReads))
+	}
+	if b != nil && len(b.TopAutovacuumed) > 0 {
+		note(pass+": tables with the most autovacuum and autoanalyze runs that ended during the pass", readsText(b.TopAutovacuumed))
 	}
 	if b != nil && len(b.Running) > 0 {
 		note(pass+": maintenance seen running in the cluster during the pass (database: what; one-second polls that saw it)", runningText(b.Running))
@@ -234,26 +242,33 @@ func (r Results) Markdown() string {
 		note("usage_events after the prefill: bytes per event (heap + indexes); GB, of which indexes",
 			fmt.Sprintf("%.0f; %.2f, %.2f", p.Storage.BytesPerEvent, float64(p.Storage.Bytes)/1e9, float64(p.Storage.IndexBytes)/1e9))
 		for _, in := range p.Ingest {
-			if base := find(p.Baseline, in.Scenario); base != nil {
-				row(fmt.Sprintf("baseline: ingest, %s workspace(s), on the copy of the database made before any load, right before its grown pass: deductions/s (%s req/s)",
-					count(float64(base.Workspaces)), count(base.RequestsPS)), count(base.DeductionsPS), ms(base.P50), ms(base.P99), "", base.Errors)
-				backgroundNote(note, fmt.Sprintf("baseline: ingest, %s workspace(s)", count(float64(base.Workspaces))), base.Background, base.EventsAccepted, base.DedupeIndexBytes)
+			round := ""
+			if r.Settings.GrowthRounds > 1 {
+				round = fmt.Sprintf(", round %d", in.Round)
 			}
-			row(fmt.Sprintf("ingest, %s workspace(s), at %s existing events: deductions/s (%s req/s)", count(float64(in.Workspaces)),
-				count(float64(p.Events)), count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
-			backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s), at %s existing events", count(float64(in.Workspaces)), count(float64(p.Events))),
-				in.Background, in.EventsAccepted, in.DedupeIndexBytes)
-			if g := p.growth(r, in.Scenario, true); g > 0 {
-				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table (its baseline, right before), %s workspace(s) (goal ≥ 0.8)",
-					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", g))
+			if base := find(p.Baseline, in.Scenario, in.Round); base != nil {
+				row(fmt.Sprintf("baseline%s: ingest, %s workspace(s), on a copy of the database made before any load, right before its grown pass: deductions/s (%s req/s)",
+					round, count(float64(base.Workspaces)), count(base.RequestsPS)), count(base.DeductionsPS), ms(base.P50), ms(base.P99), "", base.Errors)
+				backgroundNote(note, fmt.Sprintf("baseline%s: ingest, %s workspace(s)", round, count(float64(base.Workspaces))), base.Background, base.EventsAccepted, base.DedupeIndexBytes)
 			}
-			if g := p.growth(r, in.Scenario, false); g > 0 {
-				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table (the run's first pass, before the prefill), %s workspace(s) (goal ≥ 0.8)",
-					count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("**%.2f**", g))
+			grown := fmt.Sprintf("ingest%s, %s workspace(s), at %s existing events", round, count(float64(in.Workspaces)), count(float64(p.Events)))
+			row(fmt.Sprintf("%s: deductions/s (%s req/s)", grown, count(in.RequestsPS)), count(in.DeductionsPS), ms(in.P50), ms(in.P99), "", in.Errors)
+			backgroundNote(note, grown, in.Background, in.EventsAccepted, in.DedupeIndexBytes)
+			if pairs := p.pairs(in.Scenario); in.Round == len(pairs) && len(pairs) > 0 {
+				var each []string
+				for _, x := range pairs {
+					each = append(each, fmt.Sprintf("%.2f", x))
+				}
+				note(fmt.Sprintf("**ratio** ingest at %s existing events ÷ on an empty table, %s workspace(s), each round's grown pass ÷ its baseline right before: %s; the median (goal ≥ 0.8)",
+					count(float64(p.Events)), count(float64(in.Workspaces)), strings.Join(each, ", ")), fmt.Sprintf("**%.2f**", median(pairs)))
+				if g := p.growth(r, in.Scenario, false); g > 0 {
+					note(fmt.Sprintf("ratio ingest at %s existing events (round 1) ÷ on an empty table (the run's first pass, before the prefill, minutes earlier), %s workspace(s)",
+						count(float64(p.Events)), count(float64(in.Workspaces))), fmt.Sprintf("%.2f", g))
+				}
 			}
 		}
-		if inv := p.BaselineInvariant; inv != nil {
-			note("baseline: ledger invariant of the copy", invariantFigure(*inv))
+		for i, inv := range p.BaselineInvariants {
+			note(fmt.Sprintf("baseline: ledger invariant of copy %d", i+1), invariantFigure(inv))
 		}
 		if c := p.Control; c != nil {
 			// The control: the ideal transaction on the service's own

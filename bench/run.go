@@ -114,34 +114,44 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 		// the machine's drift (its speed moves by ±10 % from one quarter of
 		// an hour to the next); each of the pair starts from a settled
 		// database, so that neither inherits the other pass's vacuum.
-		h.progress("growth: each ingestion pass on the copy made before any load, then on the grown database")
-		for _, sc := range h.ingestion() {
-			for _, side := range []struct {
-				url, prefix string
-				into        *[]IngestResult
-			}{{h.freshURL, "baseline-", &p.Baseline}, {h.grownURL, "after-prefill-", &p.Ingest}} {
-				if err := h.restartOn(ctx, side.url); err != nil {
-					return err
-				}
-				if err := h.settleDatabase(ctx); err != nil {
-					return err
-				}
-				*side.into = append(*side.into, h.ingestPass(ctx, side.prefix, sc))
-				if err := ctx.Err(); err != nil {
-					return err
+		// Rounds of it, each baseline on a fresh copy of its own, the grown
+		// passes all on the grown database: the ratio is the median of the
+		// rounds', and the grown side only grows.
+		h.progress("growth: %d round(s) of each ingestion pass on a copy made before any load, then on the grown database", len(h.freshURLs))
+		for round, fresh := range h.freshURLs {
+			for _, sc := range h.ingestion() {
+				for _, side := range []struct {
+					url, prefix string
+					into        *[]IngestResult
+				}{{fresh, "baseline-", &p.Baseline}, {h.grownURL, "after-prefill-", &p.Ingest}} {
+					if err := h.restartOn(ctx, side.url); err != nil {
+						return err
+					}
+					if err := h.settleDatabase(ctx); err != nil {
+						return err
+					}
+					in := h.ingestPass(ctx, fmt.Sprintf("%sr%d-", side.prefix, round+1), sc)
+					in.Round = round + 1
+					*side.into = append(*side.into, in)
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 				}
 			}
 		}
-		if err := h.restartOn(ctx, h.freshURL); err != nil {
-			return err
+		for _, fresh := range h.freshURLs {
+			if err := h.restartOn(ctx, fresh); err != nil {
+				return err
+			}
+			if err := h.settleDatabase(ctx); err != nil {
+				return err
+			}
+			inv, err := h.checkInvariant(ctx)
+			if err != nil {
+				return err
+			}
+			p.BaselineInvariants = append(p.BaselineInvariants, inv)
 		}
-		if err := h.settleDatabase(ctx); err != nil {
-			return err
-		}
-		if inv, err = h.checkInvariant(ctx); err != nil {
-			return err
-		}
-		p.BaselineInvariant = &inv
 		if err := h.restartOn(ctx, h.grownURL); err != nil {
 			return err
 		}
@@ -253,6 +263,14 @@ func (h *harness) ingestPass(ctx context.Context, idPrefix string, sc ingestLoad
 	return in
 }
 
+// growthRounds is the rounds a run with cfg measures, 0 without a prefill.
+func growthRounds(cfg Config) int {
+	if cfg.Prefill <= 0 {
+		return 0
+	}
+	return cfg.GrowthRounds
+}
+
 // measureLimit runs the limit scenario into res (in -short, a missing
 // pgbench is noted, not fatal).
 func (h *harness) measureLimit(ctx context.Context, res *Results) error {
@@ -293,5 +311,5 @@ func (h *harness) progress(format string, args ...any) {
 func settingsOf(cfg Config) Settings {
 	return Settings{Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Clients: cfg.Clients, Batch: cfg.Batch, AuthorizeRPS: cfg.AuthorizeRPS,
 		BalanceRPS: cfg.BalanceRPS, ManyWorkspaces: cfg.ManyWorkspaces, PgbenchScale: cfg.PgbenchScale, Scenarios: cfg.Scenarios, ServerEnv: cfg.ServerEnv,
-		Prefill: cfg.Prefill, Short: cfg.Short, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+		Prefill: cfg.Prefill, GrowthRounds: growthRounds(cfg), Short: cfg.Short, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 }
