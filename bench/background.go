@@ -29,10 +29,10 @@ type Background struct {
 	// TopReads are the tables whose blocks (heap, indexes and TOAST
 	// together) were read from the OS most during the pass, most first:
 	// which relation BlocksRead came from.
-	TopReads []RelationReads `json:"top_reads,omitempty"`
+	TopReads []TableCount `json:"top_reads,omitempty"`
 	// TopAutovacuumed are the tables with the most autovacuum and
-	// autoanalyze runs that ended during the pass (Blocks counts runs).
-	TopAutovacuumed []RelationReads `json:"top_autovacuumed,omitempty"`
+	// autoanalyze runs that ended during the pass (Count counts runs).
+	TopAutovacuumed []TableCount `json:"top_autovacuumed,omitempty"`
 	// Running is the maintenance seen running in any database of the
 	// cluster while the pass ran (autovacuum workers, VACUUM, ANALYZE,
 	// CREATE INDEX, CHECKPOINT statements), polled every second, with how
@@ -40,10 +40,11 @@ type Background struct {
 	Running []Seen `json:"running,omitempty"`
 }
 
-// RelationReads is one table's blocks read from the OS.
-type RelationReads struct {
-	Table  string `json:"table"`
-	Blocks int64  `json:"blocks"`
+// TableCount is a count of one table: blocks it read from the OS, or
+// autovacuum runs over it.
+type TableCount struct {
+	Table string `json:"table"`
+	Count int64  `json:"count"`
 }
 
 // Seen is a piece of maintenance and how many one-second polls saw it.
@@ -55,7 +56,8 @@ type Seen struct {
 // topReadsShown is how many tables TopReads keeps.
 const topReadsShown = 3
 
-// snapshot is Background's counters plus each table's blocks read.
+// snapshot is Background's counters plus each table's blocks read and
+// autovacuum runs.
 type snapshot struct {
 	Background
 	reads       map[string]int64
@@ -106,19 +108,19 @@ func (s snapshot) since(before snapshot, running []Seen) *Background {
 	return b
 }
 
-// topReads are the n tables that read most between the counts before and
-// after (a table new since before read all its count), most first, ties
-// by name.
-func topReads(before, after map[string]int64, n int) []RelationReads {
-	var all []RelationReads
+// topReads are the n tables whose count (blocks read, or autovacuum runs)
+// grew most between before and after (a table new since before counts all
+// of it), most first, ties by name.
+func topReads(before, after map[string]int64, n int) []TableCount {
+	var all []TableCount
 	for t, blocks := range after {
 		if d := blocks - before[t]; d > 0 {
-			all = append(all, RelationReads{Table: t, Blocks: d})
+			all = append(all, TableCount{Table: t, Count: d})
 		}
 	}
 	sort.Slice(all, func(i, j int) bool {
-		if all[i].Blocks != all[j].Blocks {
-			return all[i].Blocks > all[j].Blocks
+		if all[i].Count != all[j].Count {
+			return all[i].Count > all[j].Count
 		}
 		return all[i].Table < all[j].Table
 	})
@@ -176,10 +178,10 @@ func seenList(polls map[string]int) []Seen {
 }
 
 // readsText is TopReads for the report: "table: blocks; …".
-func readsText(reads []RelationReads) string {
+func readsText(reads []TableCount) string {
 	parts := make([]string, len(reads))
 	for i, r := range reads {
-		parts[i] = fmt.Sprintf("%s: %s", r.Table, count(float64(r.Blocks)))
+		parts[i] = fmt.Sprintf("%s: %s", r.Table, count(float64(r.Count)))
 	}
 	return strings.Join(parts, "; ")
 }

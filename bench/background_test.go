@@ -16,7 +16,7 @@ func TestTopReads_MostFirstOnlyWhatGrew(t *testing.T) {
 	before := map[string]int64{"public.a": 10, "public.b": 5, "public.gone": 7}
 	after := map[string]int64{"public.a": 10, "public.b": 905, "public.c": 40, "public.d": 40, "public.e": 1}
 	got := topReads(before, after, 3)
-	want := []RelationReads{{"public.b", 900}, {"public.c", 40}, {"public.d", 40}}
+	want := []TableCount{{"public.b", 900}, {"public.c", 40}, {"public.d", 40}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("topReads = %v, want %v", got, want)
 	}
