@@ -331,26 +331,24 @@ func (h *harness) setUpServer(ctx context.Context) error {
 func (h *harness) copyForGrowth(ctx context.Context) error {
 	h.db.Close()
 	src := databaseName(h.dbURL)
-	h.freshURLs = make([]string, h.cfg.GrowthRounds)
-	copies := []struct {
-		suffix string
-		url    *string
-	}{{"_grown", &h.grownURL}}
-	for i := range h.freshURLs {
-		copies = append(copies, struct {
-			suffix string
-			url    *string
-		}{fmt.Sprintf("_fresh%d", i+1), &h.freshURLs[i]})
-	}
-	for _, c := range copies {
-		name := src + c.suffix
+	copyTo := func(suffix string) (string, error) {
+		name := src + suffix
 		if err := execOn(ctx, h.adminURL, "CREATE DATABASE "+name+" TEMPLATE "+src); err != nil {
-			return fmt.Errorf("copy the database before any load: %w", err)
+			return "", fmt.Errorf("copy the database before any load: %w", err)
 		}
 		h.databases = append(h.databases, name)
-		*c.url = withDatabase(h.adminURL, name)
+		return withDatabase(h.adminURL, name), nil
 	}
 	var err error
+	if h.grownURL, err = copyTo("_grown"); err != nil {
+		return err
+	}
+	h.freshURLs = make([]string, h.cfg.GrowthRounds)
+	for i := range h.freshURLs {
+		if h.freshURLs[i], err = copyTo(fmt.Sprintf("_fresh%d", i+1)); err != nil {
+			return err
+		}
+	}
 	h.db, err = sql.Open("postgres", h.dbURL)
 	return err
 }

@@ -107,7 +107,7 @@ func (h *harness) settleDatabase(ctx context.Context) error {
 	this := week.Start(time.Now())
 	var weeks []string
 	rows, err := h.db.QueryContext(ctx, `SELECT c.oid::regclass::text FROM pg_class c WHERE c.relname = ANY($1) ORDER BY 1`,
-		pq.Array([]string{"usage_events_" + this.Format("20060102"), "usage_events_" + this.AddDate(0, 0, -7).Format("20060102")}))
+		pq.Array([]string{partitions.Name(this), partitions.Name(this.AddDate(0, 0, -7))}))
 	if err != nil {
 		return fmt.Errorf("this week's partitions: %w", err)
 	}

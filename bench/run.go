@@ -109,18 +109,16 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 			return err
 		}
 		h.progress("prefill: %d events in %.0f s, %.0f bytes per event", n, p.Seconds, p.Storage.BytesPerEvent)
-		// Each grown pass right after its baseline, the same pass on the
-		// copy made before any load, so that the growth ratio is not also
-		// the machine's drift (its speed moves by ±10 % from one quarter of
-		// an hour to the next); each of the pair starts from a settled
-		// database, so that neither inherits the other pass's vacuum.
-		// Rounds of it, each baseline on a fresh copy of its own, the grown
-		// passes all on the grown database: the ratio is the median of the
-		// rounds', and the grown side only grows. Each pass's database is
-		// settled before it and after it: the vacuum a pass leaves due on its
-		// own database would otherwise run inside the next pass, on the
-		// other (seen: a baseline copy's 5 s autovacuum inside the grown pass
-		// after it).
+		// Each grown pass right after its baseline, the same pass on a copy
+		// made before any load, so that the growth ratio is not also the
+		// machine's drift (its speed moves by ±10 % from one quarter of an
+		// hour to the next). In rounds, each baseline on a fresh copy of its
+		// own and the grown passes all on the grown database: the ratio is
+		// the median of the rounds', and the grown side only grows. Each
+		// pass's database is settled before it and after it: the vacuum a
+		// pass leaves due on its own database would otherwise run inside the
+		// next pass, on the other (seen: a baseline copy's 5 s autovacuum
+		// inside the grown pass after it).
 		h.progress("growth: %d round(s) of each ingestion pass on a copy made before any load, then on the grown database", len(h.freshURLs))
 		for round, fresh := range h.freshURLs {
 			for _, sc := range h.ingestion() {

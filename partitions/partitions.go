@@ -114,7 +114,7 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 			return err
 		}
 		if err := inTx(ctx, conn, func(tx *sql.Tx) error { return create(ctx, tx, d) }); err != nil {
-			return fmt.Errorf("partitions: create %s: %w", name(d), err)
+			return fmt.Errorf("partitions: create %s: %w", Name(d), err)
 		}
 	}
 	for _, d := range plan.drop {
@@ -122,10 +122,10 @@ func Maintain(ctx context.Context, db *sql.DB, now time.Time, retention time.Dur
 			return err
 		}
 		if err := inTx(ctx, conn, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `DROP TABLE `+pq.QuoteIdentifier(name(d)))
+			_, err := tx.ExecContext(ctx, `DROP TABLE `+pq.QuoteIdentifier(Name(d)))
 			return err
 		}); err != nil {
-			return fmt.Errorf("partitions: drop %s: %w", name(d), err)
+			return fmt.Errorf("partitions: drop %s: %w", Name(d), err)
 		}
 	}
 	if err := stop.Err(); err != nil {
@@ -189,7 +189,7 @@ func planWeeks(existing []time.Time, this, cutoff time.Time) plan {
 // lockTimeout while it waits for running ones). The key is the partition's own (the parent
 // has none; migrations/sql/20261129010000_usage_events_week_keys.sql).
 func create(ctx context.Context, tx *sql.Tx, d time.Time) error {
-	p := pq.QuoteIdentifier(name(d))
+	p := pq.QuoteIdentifier(Name(d))
 	from, to := pq.QuoteLiteral(d.Format(time.RFC3339)), pq.QuoteLiteral(d.Add(week.Length).Format(time.RFC3339))
 	for _, stmt := range []string{
 		`LOCK TABLE ` + table + ` IN SHARE ROW EXCLUSIVE MODE`,
@@ -267,7 +267,7 @@ func (b builder) lookupIndexes(last time.Time) error {
 	if built {
 		return nil
 	}
-	p := name(last)
+	p := Name(last)
 	if err := b.exec(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ` + pq.QuoteIdentifier(p+lookupSuffix) +
 		` ON ` + pq.QuoteIdentifier(p) + ` USING hash (event_id)`); err != nil {
 		return fmt.Errorf("build on %s: %w", p, err)
@@ -364,8 +364,8 @@ func inTx(ctx context.Context, conn *sql.Conn, f func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// name is the partition of the week starting on Monday d: usage_events_YYYYMMDD.
-func name(d time.Time) string { return prefix + d.Format(nameFormat) }
+// Name is the partition of the week starting on Monday d: usage_events_YYYYMMDD.
+func Name(d time.Time) string { return prefix + d.Format(nameFormat) }
 
 func parseName(n string) (time.Time, bool) {
 	s, ok := strings.CutPrefix(n, prefix)

@@ -128,8 +128,8 @@ func TestMaintain_DropsWeeksPastRetention(t *testing.T) {
 		t.Fatalf("%d of the old and kept events left (%v), want 1", n, err)
 	}
 	// And the weeks from then on exist, with no gap since the oldest kept.
-	if last := names[len(names)-2]; last != name(week.Start(later).AddDate(0, 0, 7*Ahead)) {
-		t.Fatalf("last week %s, want %s ahead of %s", last, name(week.Start(later).AddDate(0, 0, 7*Ahead)), later)
+	if last := names[len(names)-2]; last != Name(week.Start(later).AddDate(0, 0, 7*Ahead)) {
+		t.Fatalf("last week %s, want %s ahead of %s", last, Name(week.Start(later).AddDate(0, 0, 7*Ahead)), later)
 	}
 	if len(names)-1 != int(week.Start(later).AddDate(0, 0, 7*Ahead).Sub(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))/week.Length)+1 {
 		t.Fatalf("gap in %v", names)
@@ -261,7 +261,7 @@ func TestMaintain_CanceledAtAnyMoment(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := partitionNames(t, db)
-	if last := names[len(names)-2]; last != name(week.Start(wednesday).AddDate(0, 0, 7*Ahead)) {
+	if last := names[len(names)-2]; last != Name(week.Start(wednesday).AddDate(0, 0, 7*Ahead)) {
 		t.Fatalf("after cancelled runs and a complete one, the last week is %s", last)
 	}
 	var keyless int

@@ -79,7 +79,7 @@ func DedupeWorkingSet(ctx context.Context, db *sql.DB, now time.Time) (WorkingSe
 				AND (x.indisprimary OR (x.indexrelid = to_regclass($3) AND x.indisvalid))
 			ORDER BY x.indisprimary LIMIT 1), 0),
 		(SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings WHERE name = 'shared_buffers')`,
-		name(this), name(last), name(last)+lookupSuffix).Scan(&w.ThisWeekKey, &w.LastWeekLookup, &w.SharedBuffers)
+		Name(this), Name(last), Name(last)+lookupSuffix).Scan(&w.ThisWeekKey, &w.LastWeekLookup, &w.SharedBuffers)
 	if err != nil {
 		return WorkingSet{}, fmt.Errorf("partitions: measure the dedupe working set: %w", err)
 	}
