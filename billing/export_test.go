@@ -47,3 +47,17 @@ func DuplicateLookups() map[string]DuplicateLookup {
 func LookupRanges(t, now time.Time, wholeWindow bool) [][2]time.Time {
 	return lookupRanges(t, now, wholeWindow)
 }
+
+// WeekLocks is the mode (1 record, 2 look up, 3 both) a usage transaction
+// recording events at the times given, on its first attempt or looking up
+// the whole window, needs on each week lock table.
+func WeekLocks(at []time.Time, now time.Time, wholeWindow bool) [4]int {
+	events := make([]pricedEvent, len(at))
+	for i, t := range at {
+		events[i].OccurredAt = t
+	}
+	return weekLocksFor(events, now, dedupe{wholeWindow: wholeWindow})
+}
+
+// WeekLock is the lock table of the week starting at monday.
+func WeekLock(monday time.Time) int { return weekLock(monday) }

@@ -3,8 +3,6 @@ package billing
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,9 +22,9 @@ import (
 // rollup per workspace for a handful of events each: about one balance
 // write per event, which caps ingestion at a fraction of what the disk
 // takes (docs/performance.md). Such a transaction instead records its
-// events (deduplicated, trace-priced and hold-settled as always, under the
-// workspaces' event-id locks but not their row locks, which a settlement
-// holds by the thousand) and one accrual row carrying its per-workspace
+// events (deduplicated, trace-priced and hold-settled as always, under its
+// week locks but not its workspaces' row locks, which a settlement holds by
+// the thousand) and one accrual row carrying its per-workspace
 // sums; the settler merges the accruals of many transactions and moves
 // each workspace's balance once per settlement, with its ledger entries
 // and rollups, in one transaction that also deletes the accruals it
@@ -333,41 +331,6 @@ func (s *Service) UsageSettled() int64 { return s.settled.Load() }
 
 // UsageSettleLag: see UsageSettled.
 func (s *Service) UsageSettleLag() time.Duration { return time.Duration(s.settleLag.Load()) }
-
-// eventIDLocks is the advisory lock class (the first key of the two-key
-// form, which no other lock of the service uses) of usage event ids; the
-// second key is a workspace's bucket.
-const eventIDLocks = 0x75736167 // "usag"
-
-// eventIDBuckets is how many buckets workspaces hash into for eventIDLocks.
-const eventIDBuckets = 64
-
-// lockEventIDs takes, for the rest of tx, the event-id locks of the
-// workspaces' buckets, in bucket order. Every usage transaction takes
-// them before anything else, so two never record events of one workspace
-// at once: the duplicate lookup of the neighbouring week cannot see an
-// insert that has not committed. (An inline batch holds its workspaces'
-// row locks too; a deferred one does not, so that it never waits for a
-// settlement, which holds thousands of them.)
-func lockEventIDs(ctx context.Context, tx *ledger.Tx, ws []uuid.UUID) error {
-	seen := map[int32]bool{}
-	var buckets []int32
-	for _, id := range ws {
-		h := fnv.New32a()
-		h.Write(id[:])
-		b := int32(h.Sum32() % eventIDBuckets)
-		if !seen[b] {
-			seen[b] = true
-			buckets = append(buckets, b)
-		}
-	}
-	slices.Sort(buckets)
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1::int, b) FROM unnest($2::int[]) WITH ORDINALITY AS x(b, n) ORDER BY n`,
-		eventIDLocks, pq.Array(buckets)); err != nil {
-		return fmt.Errorf("lock usage event ids: %w", err)
-	}
-	return nil
-}
 
 // usageWorkspaces returns the plan of each of the ids that names a
 // workspace: row-locked (ledger.Lock) for an inline batch, read (or

@@ -313,8 +313,8 @@ func TestSettle_ConcurrentReportsAndSettlersChargeEachEventOnce(t *testing.T) {
 
 // An event re-stamped across a week's first instant and sent at once
 // through two instances, each report spread over several workspaces (so
-// deferred: no workspace row locks), is charged once: the event-id locks
-// keep the two lookups of the neighbouring week apart.
+// deferred: no workspace row locks), is charged once: the week locks keep
+// each lookup of the neighbouring week apart from the other's insert.
 func TestSettle_ConcurrentRetryAcrossAWeekBoundaryIsChargedOnce(t *testing.T) {
 	f := newFixture(t)
 	weeklyPartitions(t, f)

@@ -1,11 +1,13 @@
 package billing
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -222,11 +224,11 @@ const (
 )
 
 // chargeBatch writes events in tx with a fixed number of statements whatever
-// the batch size: take the workspaces' event-id locks (lockEventIDs), lock
-// the workspaces (the ledger locks in id order, so concurrent batches cannot
-// deadlock; a deferred batch only reads them), drop events already recorded
-// (looked up as d says: safe to check before inserting because every
-// writer of a workspace's events holds its event-id lock) or repeated
+// the batch size: take the week locks (lockWeeks), lock the workspaces (the
+// ledger locks in id order, so concurrent batches cannot deadlock; a
+// deferred batch only reads them), drop events already recorded (looked
+// up as d says: safe to check before inserting because every writer of a
+// week's events holds its week lock against the lookup) or repeated
 // within the batch, count traces, settle holds, insert events, and either
 // roll up and hand the ledger one usage and one tracing change per
 // workspace, or (over more than UsageDeferWorkspaces workspaces) write one
@@ -237,7 +239,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
 	deferred := len(wsIDs) > s.cfg.UsageDeferWorkspaces
-	if err := lockEventIDs(ctx, tx, wsIDs); err != nil {
+	if err := lockWeeks(ctx, tx, weekLocksFor(events, now, d)); err != nil {
 		return nil, err
 	}
 	plans, err := s.usageWorkspaces(ctx, tx, wsIDs, deferred)
@@ -264,7 +266,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 	// A first attempt looks up the neighbouring weeks in the statement
 	// that records the events (recordEventsLookingUpSQL): duplicates
 	// there are rare, and one statement fewer is a round trip and a parse
-	// of the batch's workspaces fewer under the event-id locks (17 % of
+	// of the batch's workspaces fewer under the week locks (17 % of
 	// ingestion at 10,000 workspaces, docs/performance.md). A later
 	// attempt looks them up first.
 	var look lookups
@@ -293,6 +295,17 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 	if err := chargeTraces(ctx, tx, fresh, locked); err != nil {
 		return nil, err
 	}
+	// From here on in (workspace, event id) order, the same for every
+	// transaction: two settling the same holds or recording the same ids
+	// at once (a report retried while the first is in flight) wait for
+	// each other in one direction, never crosswise (a deadlock). Traces
+	// are priced in batch order, before.
+	slices.SortFunc(fresh, func(a, b pricedEvent) int {
+		if c := bytes.Compare(a.workspace[:], b.workspace[:]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	if err := releaseHolds(ctx, tx, fresh, locked); err != nil {
 		return nil, err
 	}
@@ -372,8 +385,8 @@ func uniqueWorkspaces(events []pricedEvent) []uuid.UUID {
 // (a router that re-stamps a retried event). Each weekly partition of
 // usage_events is keyed by (workspace_id, event_id), so the insert itself
 // refuses an id its week already holds (two times of one week are less
-// than 7 days apart); the neighbouring weeks are looked up, under the
-// workspace's event-id lock (every writer of a workspace's events holds it).
+// than 7 days apart); the neighbouring weeks are looked up, under their
+// week locks (billing/weeklocks.go), which every writer of events takes.
 // docs/scaling.md has the rule and its cost.
 const dedupeWindow = 7 * 24 * time.Hour
 
@@ -609,6 +622,15 @@ func chargeTraces(ctx context.Context, tx *ledger.Tx, events []pricedEvent, lock
 	if len(order) == 0 {
 		return nil
 	}
+	// In one order for every transaction: two of them counting traces of
+	// the same workspaces at once (they take no common lock before) must
+	// not lock the counters crosswise.
+	slices.SortFunc(order, func(a, b key) int {
+		if c := bytes.Compare(a.ws[:], b.ws[:]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.month, b.month)
+	})
 	ws, months, counts := make([]string, len(order)), make([]string, len(order)), make([]int64, len(order))
 	for i, k := range order {
 		ws[i], months[i], counts[i] = k.ws.String(), k.month, added[k]
@@ -689,7 +711,7 @@ func recordEventsSQL(tail string) string {
 // recordEventsLookingUpSQL is recordEventsSQL for a first attempt: it
 // also returns which events are recorded already in the neighbouring
 // weeks (lookupSQL, its arguments from $p on). Every part of one
-// statement sees the same snapshot, taken after the event-id locks, so
+// statement sees the same snapshot, taken after the week locks, so
 // the lookup sees what was recorded before and not this insert.
 func recordEventsLookingUpSQL(tail string, p int) string {
 	return `WITH events AS (` + insertEventsSQL + `), tail AS (` + tail + `)

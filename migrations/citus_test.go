@@ -26,6 +26,10 @@ var referenceTables = []string{
 	"processor_events",     // Stripe event ids, global
 	"schema_migrations",    // the migrator's own
 	"usage_accruals",       // not a reference table: the settler's seconds-long queue spanning workspaces, local to the coordinator (docs/scaling.md)
+	"usage_week_locks_0",   // not a reference table either: the usage transactions' week locks, rowless, local to the coordinator like usage_accruals
+	"usage_week_locks_1",
+	"usage_week_locks_2",
+	"usage_week_locks_3",
 }
 
 // distributionColumn is the Citus distribution column: workspace_id, or id

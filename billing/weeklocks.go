@@ -1,0 +1,104 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/airouter/credits/ledger"
+	"github.com/airouter/credits/partitions/week"
+)
+
+// Week locks order usage transactions around the duplicate lookup of the
+// neighbouring weeks (see dedupe). A transaction's lookup of week V must
+// see every event of V recorded by a transaction that committed before,
+// and a transaction recording into V after it must in turn find its
+// events. So every usage transaction takes, before the statement whose
+// snapshot its lookup reads:
+//   - ROW EXCLUSIVE on the lock of each week it records events into;
+//   - SHARE on the lock of each week it looks up;
+//   - SHARE ROW EXCLUSIVE (both) on a week it does both for.
+//
+// ROW EXCLUSIVE and SHARE conflict with each other and not with
+// themselves: live transactions, which all record into this week and look
+// up last week, never wait for one another, and a late event's (recorded
+// into last week) waits for them and they for it. Two events of one id in
+// the same week need no lock: the week's unique key refuses the second.
+//
+// The locks are table locks on empty tables (usage_week_locks_0..3,
+// migrations/sql/20261130090000_usage_week_locks.sql), a week's being
+// usage_week_locks_<week number mod 4>: advisory locks have only shared
+// and exclusive modes, where a writer-versus-lookup conflict without
+// writer-versus-writer needs two modes that conflict only with each other,
+// and the partitions themselves cannot carry them (SHARE would wait for,
+// and stall behind, the CREATE INDEX CONCURRENTLY of last week's lookup
+// index and every VACUUM). Weeks four apart share a lock: a spurious
+// wait, never a missed one.
+const weekLockTables = 4
+
+// Lock modes, as usage_lock_weeks takes them.
+const (
+	lockRecord = 1                       // ROW EXCLUSIVE
+	lockLookUp = 2                       // SHARE
+	lockBoth   = lockRecord | lockLookUp // SHARE ROW EXCLUSIVE
+)
+
+// weekLocks is the mode a usage transaction needs on each week lock, by
+// lock table.
+type weekLocks [weekLockTables]int
+
+// weekLock is the lock table of the week starting at monday (a week.Start).
+func weekLock(monday time.Time) int {
+	n := monday.Unix() / int64(week.Length/time.Second) // consecutive Mondays, consecutive numbers
+	return int((n%weekLockTables + weekLockTables) % weekLockTables)
+}
+
+// record adds the lock of t's week for recording into it.
+func (l *weekLocks) record(t time.Time) { l[weekLock(week.Start(t))] |= lockRecord }
+
+// lookUp adds the locks of every week [from, to] reaches, for looking them up.
+func (l *weekLocks) lookUp(from, to time.Time) {
+	for w := week.Start(from); !w.After(to); w = w.Add(week.Length) {
+		l[weekLock(w)] |= lockLookUp
+		if l[0]&l[1]&l[2]&l[3] == lockBoth {
+			return // every lock in every mode: nothing more to add
+		}
+	}
+}
+
+// weekLocksFor is what a usage transaction recording events needs,
+// looking up as d says: the week of each event, and each week its lookup
+// ranges reach (a superset when some events turn out not to be recorded).
+func weekLocksFor(events []pricedEvent, now time.Time, d dedupe) weekLocks {
+	var l weekLocks
+	for _, ev := range events {
+		t := ev.OccurredAt
+		l.record(t)
+		for _, r := range lookupRanges(t, now, d.wholeWindow) {
+			if !r[0].After(r[1]) {
+				l.lookUp(r[0], r[1])
+			}
+		}
+	}
+	return l
+}
+
+// lockWeeks takes locks in tx, in lock table order (so two transactions
+// cannot deadlock on them), in one statement.
+func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks) error {
+	var tables, modes []int32
+	for i, m := range locks {
+		if m != 0 {
+			tables, modes = append(tables, int32(i)), append(modes, int32(m))
+		}
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT usage_lock_weeks($1::int[], $2::int[])`, pq.Array(tables), pq.Array(modes)); err != nil {
+		return fmt.Errorf("lock usage weeks: %w", err)
+	}
+	return nil
+}

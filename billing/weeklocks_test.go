@@ -1,0 +1,289 @@
+package billing_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+
+	"github.com/airouter/credits/billing"
+	"github.com/airouter/credits/money"
+	"github.com/airouter/credits/partitions/week"
+)
+
+// Consecutive weeks lock different tables, four apart the same one, and
+// weeks before 1970 (a forged time) still map into the four.
+func TestWeekLock_ConsecutiveWeeksDiffer(t *testing.T) {
+	monday := week.Start(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	seen := map[int]bool{}
+	for i := range 4 {
+		seen[billing.WeekLock(monday.Add(time.Duration(i)*week.Length))] = true
+	}
+	if len(seen) != 4 {
+		t.Fatalf("four consecutive weeks map to %d lock tables", len(seen))
+	}
+	if a, b := billing.WeekLock(monday), billing.WeekLock(monday.Add(4*week.Length)); a != b {
+		t.Fatalf("weeks four apart: %d and %d", a, b)
+	}
+	for _, at := range []time.Time{time.Unix(0, 0), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC)} {
+		if l := billing.WeekLock(week.Start(at)); l < 0 || l > 3 {
+			t.Fatalf("week of %s: lock %d", at, l)
+		}
+	}
+}
+
+// What each kind of batch locks: a live event records this week and looks
+// up last week only; one in the last hour of its week looks up the next
+// too; a late event (last week's) records last week and looks up the
+// weeks either side; a later attempt looks up its own week as well.
+func TestWeekLocksFor_WhatEachBatchLocks(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC) // a Wednesday
+	this := week.Start(now)
+	last, next := this.Add(-week.Length), this.Add(week.Length)
+	lock := func(modes map[time.Time]int) [4]int {
+		var l [4]int
+		for w, m := range modes {
+			l[billing.WeekLock(w)] = m
+		}
+		return l
+	}
+	for _, tc := range []struct {
+		name  string
+		at    []time.Time
+		now   time.Time
+		whole bool
+		want  [4]int
+	}{
+		{"live", []time.Time{now}, now, false, lock(map[time.Time]int{this: 1, last: 2})},
+		{"live, the first instant of the week", []time.Time{this}, this, false, lock(map[time.Time]int{this: 1, last: 2})},
+		{"live, the last minute of the week", []time.Time{next.Add(-time.Minute)}, next.Add(-time.Minute), false, lock(map[time.Time]int{this: 1, last: 2, next: 2})},
+		{"late, from last week", []time.Time{last.Add(time.Hour)}, now, false, lock(map[time.Time]int{last: 1, last.Add(-week.Length): 2, this: 2})},
+		{"live and late in one batch", []time.Time{now, last.Add(time.Hour)}, now, false, lock(map[time.Time]int{this: 3, last: 3, last.Add(-week.Length): 2})},
+		{"a later attempt, the whole window", []time.Time{now}, now, true, lock(map[time.Time]int{this: 3, last: 2})},
+		{"no events", nil, now, false, [4]int{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := billing.WeekLocks(tc.at, tc.now, tc.whole); got != tc.want {
+				t.Fatalf("locks %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// In Postgres: recording into a week and looking it up wait for each
+// other; two recordings, or two lookups, do not; and usage_lock_weeks
+// refuses what is not a week lock.
+func TestUsageLockWeeks_ModesConflictOnlyAcross(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	hold := func(t *testing.T, mode int) *sql.Tx {
+		t.Helper()
+		tx, err := f.db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback() }) //nolint:errcheck // ends the lock
+		if _, err := tx.Exec(`SELECT usage_lock_weeks('{1}', $1::int[])`, pq.Array([]int{mode})); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	// try reports whether mode can be taken while the other is held: the
+	// lock_timeout error when it cannot.
+	try := func(t *testing.T, mode int) bool {
+		t.Helper()
+		tx, err := f.db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() //nolint:errcheck // read only
+		if _, err := tx.Exec(`SET LOCAL lock_timeout = '200ms'`); err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.Exec(`SELECT usage_lock_weeks('{1}', $1::int[])`, pq.Array([]int{mode}))
+		var pqErr *pq.Error
+		if errors.As(err, &pqErr) && pqErr.Code == "55P03" {
+			return false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
+	const record, lookUp, both = 1, 2, 3
+	for _, tc := range []struct {
+		held, wanted int
+		free         bool
+	}{
+		{record, record, true}, {lookUp, lookUp, true},
+		{record, lookUp, false}, {lookUp, record, false},
+		{both, record, false}, {both, lookUp, false}, {record, both, false}, {lookUp, both, false}, {both, both, false},
+	} {
+		held := hold(t, tc.held)
+		if got := try(t, tc.wanted); got != tc.free {
+			t.Errorf("mode %d while %d is held: taken %v, want %v", tc.wanted, tc.held, got, tc.free)
+		}
+		held.Rollback() //nolint:errcheck // ends the lock
+	}
+	// Another week's lock is free whatever this one's holds.
+	held := hold(t, both)
+	tx, err := f.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`SET LOCAL lock_timeout = '200ms'; SELECT usage_lock_weeks('{0,2,3}', '{3,3,3}')`); err != nil {
+		t.Fatalf("other weeks: %v", err)
+	}
+	tx.Rollback()   //nolint:errcheck // read only
+	held.Rollback() //nolint:errcheck // ends the lock
+	for _, bad := range []struct{ tables, modes string }{
+		{"{4}", "{1}"}, {"{-1}", "{1}"}, {"{NULL}", "{1}"}, {"{1}", "{0}"}, {"{1}", "{4}"}, {"{1}", "{NULL}"}, {"{1,2}", "{1}"},
+	} {
+		_, err := f.db.SQL.Exec(`SELECT usage_lock_weeks($1::int[], $2::int[])`, bad.tables, bad.modes)
+		if err == nil || !strings.Contains(err.Error(), "usage_lock_weeks") {
+			t.Errorf("usage_lock_weeks(%s, %s): %v, want it refused", bad.tables, bad.modes, err)
+		}
+	}
+}
+
+// Two spread groups run at once: while one waits (here on a trace counter
+// another session holds), a second report, spread over other workspaces,
+// is charged. Before the week locks, every spread transaction took nearly
+// all the event-id locks and the committer ran one at a time.
+func TestIngestUsage_SpreadGroupsCommitSideBySide(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	svc := f.deferAll(t)
+	now := time.Now().UTC()
+	blocked := []uuid.UUID{f.workspace(t, "free", "10"), f.workspace(t, "free", "10")}
+	free := []uuid.UUID{f.workspace(t, "free", "10"), f.workspace(t, "free", "10")}
+	// A trace counter row of the first report's, locked by another session.
+	month := now.Format("2006-01")
+	if _, err := f.db.SQL.Exec(`INSERT INTO trace_counters (workspace_id, month, count) VALUES ($1, $2, 0)`, blocked[0], month); err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback() //nolint:errcheck // ends the lock
+	if _, err := other.Exec(`SELECT FROM trace_counters WHERE workspace_id = $1 FOR UPDATE`, blocked[0]); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		evs := []billing.UsageEvent{usageAt(blocked[0], "b0", now), usageAt(blocked[1], "b1", now)}
+		evs[0].Traces = 1
+		res, err := svc.IngestUsage(ctx, evs)
+		if err == nil && res.Accepted != 2 {
+			err = errors.New("the first report was not accepted whole")
+		}
+		first <- err
+	}()
+	// Until the first group waits on the counter.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%trace_counters%'`) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first report never waited on the trace counter")
+		}
+	}
+	second, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := svc.IngestUsage(second, []billing.UsageEvent{usageAt(free[0], "f0", now), usageAt(free[1], "f1", now)})
+	if err != nil || res.Accepted != 2 {
+		t.Fatalf("the second report, beside the waiting one: %+v %v", res, err)
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("the first report ended while its counter was locked: %v", err)
+	default:
+	}
+	if err := other.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	settle(t, svc)
+	for _, ws := range append(blocked, free...) {
+		f.assertInvariant(t, ws)
+	}
+	if n := f.count(t, `SELECT count(*) FROM usage_events`); n != 4 {
+		t.Fatalf("%d events recorded, want 4", n)
+	}
+}
+
+// The same spread report sent 20 times at once, in 20 different orders,
+// through two instances (a router retrying while the first is in flight):
+// every event is charged once, with its traces, and no report fails. Two
+// transactions recording the same ids or counting the same workspaces'
+// traces take them in one order, so they wait for each other instead of
+// deadlocking.
+func TestIngestUsage_SameSpreadReportTwentyTimesAtOnce(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	svcs := []*billing.Service{f.deferAll(t), f.deferAll(t)}
+	now := time.Now().UTC()
+	var ws []uuid.UUID
+	for range 10 {
+		ws = append(ws, f.workspace(t, "free", "100"))
+	}
+	var report []billing.UsageEvent
+	for i := range 50 {
+		ev := usageAt(ws[i%len(ws)], fmt.Sprintf("ev-%02d", i), now)
+		ev.Traces = 1
+		report = append(report, ev)
+	}
+	before := map[uuid.UUID]money.Amount{}
+	for _, id := range ws {
+		before[id] = f.assertInvariant(t, id)
+	}
+	var wg sync.WaitGroup
+	results := make([]billing.IngestResult, 20)
+	errs := make([]error, 20)
+	for g := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := slices.Clone(report)
+			rand.New(rand.NewPCG(uint64(g), 1)).Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+			results[g], errs[g] = svcs[g%2].IngestUsage(ctx, mine)
+		}()
+	}
+	wg.Wait()
+	accepted, duplicates := 0, 0
+	for g := range 20 {
+		if errs[g] != nil {
+			t.Fatalf("report %d: %v", g, errs[g])
+		}
+		accepted, duplicates = accepted+results[g].Accepted, duplicates+results[g].Duplicates
+	}
+	if accepted != 50 || duplicates != 19*50 {
+		t.Fatalf("%d accepted, %d duplicates; want 50 and %d", accepted, duplicates, 19*50)
+	}
+	settle(t, svcs[0])
+	if n := f.count(t, `SELECT count(*) FROM usage_events`); n != 50 {
+		t.Fatalf("%d events recorded, want 50", n)
+	}
+	if n := f.count(t, `SELECT coalesce(sum(count), 0) FROM trace_counters`); n != 50 {
+		t.Fatalf("%d traces counted, want 50", n)
+	}
+	for _, id := range ws {
+		if after := f.assertInvariant(t, id); after >= before[id] {
+			t.Fatalf("workspace %s not charged: %s → %s", id, before[id], after)
+		}
+	}
+}
