@@ -23,16 +23,18 @@ const maxGroupEvents = 5000
 
 // spreadInFlight is how many group transactions one process runs at once
 // when they are spread over many workspaces (deferred: more than
-// UsageDeferWorkspaces). Such transactions lock no workspace row, and
-// their week locks do not conflict (billing/weeklocks.go), so a second
-// one runs while the first waits on its round trips: 48,900 → 57,400
-// events/s for 10,000 workspaces on the 2-core reference machine, where
-// alone the committer left a core idle an eighth of the time
-// (docs/performance.md). No group is gathered while one of few workspaces
+// UsageDeferWorkspaces). Such a transaction locks no workspace row, and
+// week locks do not conflict between live transactions
+// (billing/weeklocks.go), so a second one runs while the first waits on
+// its round trips. On the 2-core reference machine, where one at a time
+// left the machine idle an eighth of the time, 10,000 workspaces went
+// from 45,219 to 51,182 events/s (docs/performance.md); a third would
+// find no idle core. No group is gathered while one of few workspaces
 // commits: it row-locks its workspaces, so a second group of the same hot
-// workspace would only wait for it, and the groups would halve (one
-// workspace, 2 at once: 59,800 → 51,700). Several processes still commit in parallel; their
-// groups take rows and locks in one order, so cannot deadlock.
+// workspace would only wait for it, and the groups would halve (two
+// committers for one workspace: 59,800 → 51,700). Several processes
+// still commit in parallel; their transactions take locks and rows in
+// one order, so cannot deadlock.
 const spreadInFlight = 2
 
 type commitRequest struct {

@@ -51,20 +51,23 @@ type weekLocks [weekLockTables]int
 
 // weekLock is the lock table of the week starting at monday (a week.Start).
 func weekLock(monday time.Time) int {
-	n := monday.Unix() / int64(week.Length/time.Second) // consecutive Mondays, consecutive numbers
+	secs, length := monday.Unix(), int64(week.Length/time.Second)
+	n := secs / length // consecutive Mondays, consecutive numbers (floored, before 1970 too)
+	if secs%length < 0 {
+		n--
+	}
 	return int((n%weekLockTables + weekLockTables) % weekLockTables)
 }
 
 // record adds the lock of t's week for recording into it.
 func (l *weekLocks) record(t time.Time) { l[weekLock(week.Start(t))] |= lockRecord }
 
-// lookUp adds the locks of every week [from, to] reaches, for looking them up.
+// lookUp adds the locks of every week [from, to] reaches (a lookup range:
+// at most the dedupe window either side of an event, so three weeks), for
+// looking them up.
 func (l *weekLocks) lookUp(from, to time.Time) {
 	for w := week.Start(from); !w.After(to); w = w.Add(week.Length) {
 		l[weekLock(w)] |= lockLookUp
-		if l[0]&l[1]&l[2]&l[3] == lockBoth {
-			return // every lock in every mode: nothing more to add
-		}
 	}
 }
 

@@ -20,8 +20,7 @@ import (
 	"github.com/airouter/credits/partitions/week"
 )
 
-// Consecutive weeks lock different tables, four apart the same one, and
-// weeks before 1970 (a forged time) still map into the four.
+// Consecutive weeks lock different tables, four apart the same one.
 func TestWeekLock_ConsecutiveWeeksDiffer(t *testing.T) {
 	monday := week.Start(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	seen := map[int]bool{}
@@ -34,7 +33,15 @@ func TestWeekLock_ConsecutiveWeeksDiffer(t *testing.T) {
 	if a, b := billing.WeekLock(monday), billing.WeekLock(monday.Add(4*week.Length)); a != b {
 		t.Fatalf("weeks four apart: %d and %d", a, b)
 	}
-	for _, at := range []time.Time{time.Unix(0, 0), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC)} {
+	// Across 1970 (a forged time) too: the week before the epoch's and
+	// the epoch's are consecutive.
+	epoch := week.Start(time.Unix(0, 0))
+	for w := epoch.Add(-2 * week.Length); w.Before(epoch.Add(2 * week.Length)); w = w.Add(week.Length) {
+		if a, b := billing.WeekLock(w), billing.WeekLock(w.Add(week.Length)); (a+1)%4 != b {
+			t.Fatalf("weeks of %s and the next: %d and %d", w.Format("2006-01-02"), a, b)
+		}
+	}
+	for _, at := range []time.Time{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC)} {
 		if l := billing.WeekLock(week.Start(at)); l < 0 || l > 3 {
 			t.Fatalf("week of %s: lock %d", at, l)
 		}
