@@ -318,32 +318,23 @@ func TestSettle_ConcurrentReportsAndSettlersChargeEachEventOnce(t *testing.T) {
 func TestSettle_ConcurrentRetryAcrossAWeekBoundaryIsChargedOnce(t *testing.T) {
 	f := newFixture(t)
 	weeklyPartitions(t, f)
-	ctx := context.Background()
 	svcs := []*billing.Service{f.deferAll(t), f.deferAll(t), f.inlineOnly(t)}
 	monday := week.Start(time.Now()).AddDate(0, 0, -14)
 	for round := range 5 {
 		ws := f.workspace(t, "enterprise", "100")
 		others := []uuid.UUID{f.workspace(t, "enterprise", "100"), f.workspace(t, "enterprise", "100")}
 		before := f.assertInvariant(t, ws)
-		var wg sync.WaitGroup
-		results := make([]billing.IngestResult, 12)
-		errs := make([]error, 12)
-		for g := range 12 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				at := monday
-				if g%2 == 1 {
-					at = monday.Add(-time.Microsecond)
-				}
-				batch := []billing.UsageEvent{usageAt(ws, "retried", at)}
-				if g%3 != 2 { // the inline instance reports it alone
-					batch = append(batch, usageAt(others[0], fmt.Sprintf("o-%d-%d", round, g), at), usageAt(others[1], fmt.Sprintf("o-%d-%d", round, g), at))
-				}
-				results[g], errs[g] = svcs[g%3].IngestUsage(ctx, batch)
-			}()
-		}
-		wg.Wait()
+		results, errs := ingestAtOnce(svcs, 12, func(g int) []billing.UsageEvent {
+			at := monday
+			if g%2 == 1 {
+				at = monday.Add(-time.Microsecond)
+			}
+			batch := []billing.UsageEvent{usageAt(ws, "retried", at)}
+			if g%3 != 2 { // the inline instance reports it alone
+				batch = append(batch, usageAt(others[0], fmt.Sprintf("o-%d-%d", round, g), at), usageAt(others[1], fmt.Sprintf("o-%d-%d", round, g), at))
+			}
+			return batch
+		})
 		accepted := 0
 		for g := range 12 {
 			if errs[g] != nil {

@@ -241,7 +241,6 @@ func TestIngestUsage_SpreadGroupsCommitSideBySide(t *testing.T) {
 func TestIngestUsage_SameSpreadReportTwentyTimesAtOnce(t *testing.T) {
 	f := newFixture(t)
 	weeklyPartitions(t, f)
-	ctx := context.Background()
 	svcs := []*billing.Service{f.deferAll(t), f.deferAll(t)}
 	now := time.Now().UTC()
 	var ws []uuid.UUID
@@ -258,19 +257,11 @@ func TestIngestUsage_SameSpreadReportTwentyTimesAtOnce(t *testing.T) {
 	for _, id := range ws {
 		before[id] = f.assertInvariant(t, id)
 	}
-	var wg sync.WaitGroup
-	results := make([]billing.IngestResult, 20)
-	errs := make([]error, 20)
-	for g := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mine := slices.Clone(report)
-			rand.New(rand.NewPCG(uint64(g), 1)).Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
-			results[g], errs[g] = svcs[g%2].IngestUsage(ctx, mine)
-		}()
-	}
-	wg.Wait()
+	results, errs := ingestAtOnce(svcs, 20, func(g int) []billing.UsageEvent {
+		mine := slices.Clone(report)
+		rand.New(rand.NewPCG(uint64(g), 1)).Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+		return mine
+	})
 	accepted, duplicates := 0, 0
 	for g := range 20 {
 		if errs[g] != nil {
@@ -293,4 +284,20 @@ func TestIngestUsage_SameSpreadReportTwentyTimesAtOnce(t *testing.T) {
 			t.Fatalf("workspace %s not charged: %s → %s", id, before[id], after)
 		}
 	}
+}
+
+// ingestAtOnce sends n reports at once, report g (batch(g)) through
+// svcs[g mod len(svcs)], and returns each one's result and error.
+func ingestAtOnce(svcs []*billing.Service, n int, batch func(g int) []billing.UsageEvent) ([]billing.IngestResult, []error) {
+	var wg sync.WaitGroup
+	results, errs := make([]billing.IngestResult, n), make([]error, n)
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[g], errs[g] = svcs[g%len(svcs)].IngestUsage(context.Background(), batch(g))
+		}()
+	}
+	wg.Wait()
+	return results, errs
 }
