@@ -239,7 +239,7 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
 	deferred := len(wsIDs) > s.cfg.UsageDeferWorkspaces
-	if err := lockWeeks(ctx, tx, weekLocksFor(events, now, d)); err != nil {
+	if err := lockWeeks(ctx, tx, weekLocksFor(events, now, d), wsIDs); err != nil {
 		return nil, err
 	}
 	plans, err := s.usageWorkspaces(ctx, tx, wsIDs, deferred)

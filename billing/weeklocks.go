@@ -3,8 +3,10 @@ package billing
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/lib/pq"
 
 	"github.com/airouter/credits/ledger"
@@ -89,8 +91,9 @@ func weekLocksFor(events []pricedEvent, now time.Time, d dedupe) weekLocks {
 }
 
 // lockWeeks takes locks in tx, in lock table order (so two transactions
-// cannot deadlock on them), in one statement.
-func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks) error {
+// cannot deadlock on them), in one statement, after the workspaces' old
+// event-id locks, shared (oldEventIDBuckets).
+func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks, ws []uuid.UUID) error {
 	var tables, modes []int32
 	for i, m := range locks {
 		if m != 0 {
@@ -100,8 +103,33 @@ func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks) error {
 	if len(tables) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT usage_lock_weeks($1::int[], $2::int[])`, pq.Array(tables), pq.Array(modes)); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT usage_lock_weeks($1::int[], $2::int[], $3::int[])`,
+		pq.Array(tables), pq.Array(modes), pq.Array(oldEventIDBuckets(ws))); err != nil {
 		return fmt.Errorf("lock usage weeks: %w", err)
 	}
 	return nil
+}
+
+// oldEventIDBuckets are the advisory lock buckets of the workspaces, in
+// order, as instances older than the week locks (before 30 Nov 2026) lock
+// them, exclusive, instead of week locks: each workspace's FNV-1a hash mod
+// 64, under key 0x75736167. usage_lock_weeks takes them shared, so that
+// during a rolling upgrade an old instance's usage transaction and a new
+// one's still wait for each other, and new ones never do
+// (migrations/sql/20261130100000_usage_week_locks_upgrade.sql). Remove
+// once no older instance can run.
+func oldEventIDBuckets(ws []uuid.UUID) []int32 {
+	var seen [64]bool
+	for _, id := range ws {
+		h := fnv.New32a()
+		h.Write(id[:])
+		seen[h.Sum32()%64] = true
+	}
+	var buckets []int32
+	for b, ok := range seen {
+		if ok {
+			buckets = append(buckets, int32(b))
+		}
+	}
+	return buckets
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -99,7 +100,7 @@ func TestUsageLockWeeks_ModesConflictOnlyAcross(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { tx.Rollback() }) //nolint:errcheck // ends the lock
-		if _, err := tx.Exec(`SELECT usage_lock_weeks('{1}', $1::int[])`, pq.Array([]int{mode})); err != nil {
+		if _, err := tx.Exec(`SELECT usage_lock_weeks('{1}', $1::int[], '{}')`, pq.Array([]int{mode})); err != nil {
 			t.Fatal(err)
 		}
 		return tx
@@ -116,7 +117,7 @@ func TestUsageLockWeeks_ModesConflictOnlyAcross(t *testing.T) {
 		if _, err := tx.Exec(`SET LOCAL lock_timeout = '200ms'`); err != nil {
 			t.Fatal(err)
 		}
-		_, err = tx.Exec(`SELECT usage_lock_weeks('{1}', $1::int[])`, pq.Array([]int{mode}))
+		_, err = tx.Exec(`SELECT usage_lock_weeks('{1}', $1::int[], '{}')`, pq.Array([]int{mode}))
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "55P03" {
 			return false
@@ -147,17 +148,18 @@ func TestUsageLockWeeks_ModesConflictOnlyAcross(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(`SET LOCAL lock_timeout = '200ms'; SELECT usage_lock_weeks('{0,2,3}', '{3,3,3}')`); err != nil {
+	if _, err := tx.Exec(`SET LOCAL lock_timeout = '200ms'; SELECT usage_lock_weeks('{0,2,3}', '{3,3,3}', '{}')`); err != nil {
 		t.Fatalf("other weeks: %v", err)
 	}
 	tx.Rollback()   //nolint:errcheck // read only
 	held.Rollback() //nolint:errcheck // ends the lock
-	for _, bad := range []struct{ tables, modes string }{
-		{"{4}", "{1}"}, {"{-1}", "{1}"}, {"{NULL}", "{1}"}, {"{1}", "{0}"}, {"{1}", "{4}"}, {"{1}", "{NULL}"}, {"{1,2}", "{1}"},
+	for _, bad := range []struct{ tables, modes, buckets string }{
+		{"{4}", "{1}", "{}"}, {"{-1}", "{1}", "{}"}, {"{NULL}", "{1}", "{}"}, {"{1}", "{0}", "{}"}, {"{1}", "{4}", "{}"},
+		{"{1}", "{NULL}", "{}"}, {"{1,2}", "{1}", "{}"}, {"{1}", "{1}", "{64}"}, {"{1}", "{1}", "{-1}"}, {"{1}", "{1}", "{NULL}"},
 	} {
-		_, err := f.db.SQL.Exec(`SELECT usage_lock_weeks($1::int[], $2::int[])`, bad.tables, bad.modes)
+		_, err := f.db.SQL.Exec(`SELECT usage_lock_weeks($1::int[], $2::int[], $3::int[])`, bad.tables, bad.modes, bad.buckets)
 		if err == nil || !strings.Contains(err.Error(), "usage_lock_weeks") {
-			t.Errorf("usage_lock_weeks(%s, %s): %v, want it refused", bad.tables, bad.modes, err)
+			t.Errorf("usage_lock_weeks(%s, %s, %s): %v, want it refused", bad.tables, bad.modes, bad.buckets, err)
 		}
 	}
 }
@@ -300,4 +302,48 @@ func ingestAtOnce(svcs []*billing.Service, n int, batch func(g int) []billing.Us
 	}
 	wg.Wait()
 	return results, errs
+}
+
+// During a rolling upgrade: while an instance older than the week locks
+// holds a workspace's event-id lock (exclusive, on its FNV-1a bucket, as
+// that binary took it), a new instance's usage transaction of the same
+// workspace waits for it, so the two lookups still cannot pass each other.
+func TestIngestUsage_WaitsForAnOldInstancesEventIDLock(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	ws := f.workspace(t, "free", "10")
+	h := fnv.New32a()
+	h.Write(ws[:])
+	old, err := f.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Rollback() //nolint:errcheck // ends the lock
+	if _, err := old.Exec(`SELECT pg_advisory_xact_lock($1::int, $2::int)`, 0x75736167, int32(h.Sum32()%64)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		res, err := f.svc.IngestUsage(ctx, []billing.UsageEvent{usageAt(ws, "during-upgrade", time.Now().UTC())})
+		if err == nil && res.Accepted != 1 {
+			err = fmt.Errorf("not accepted: %+v", res)
+		}
+		done <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%usage_lock_weeks%'`) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new instance's usage transaction did not wait for the old instance's lock")
+		}
+	}
+	if err := old.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	f.assertInvariant(t, ws)
 }
