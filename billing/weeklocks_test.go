@@ -199,15 +199,7 @@ func TestIngestUsage_SpreadGroupsCommitSideBySide(t *testing.T) {
 		}
 		first <- err
 	}()
-	// Until the first group waits on the counter.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%trace_counters%'`) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first report never waited on the trace counter")
-		}
-	}
+	f.waitForSession(t, `wait_event_type = 'Lock' AND query LIKE '%trace_counters%'`, "the first report waiting on the trace counter")
 	second, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	res, err := svc.IngestUsage(second, []billing.UsageEvent{usageAt(free[0], "f0", now), usageAt(free[1], "f1", now)})
@@ -331,14 +323,7 @@ func TestIngestUsage_WaitsForAnOldInstancesEventIDLock(t *testing.T) {
 		}
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%usage_lock_weeks%'`) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the new instance's usage transaction did not wait for the old instance's lock")
-		}
-	}
+	f.waitForSession(t, `wait_event = 'advisory' AND query LIKE '%usage_lock_weeks%'`, "the new instance's usage transaction waiting for the old instance's lock")
 	if err := old.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -346,4 +331,15 @@ func TestIngestUsage_WaitsForAnOldInstancesEventIDLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.assertInvariant(t, ws)
+}
+
+// waitForSession polls pg_stat_activity, for up to 10 s, until a session
+// matches where; what names it in the failure.
+func (f *fixture) waitForSession(t *testing.T, where, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE `+where) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw %s", what)
+		}
+	}
 }
