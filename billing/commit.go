@@ -96,20 +96,24 @@ func (s *Service) runCommitter() {
 	}
 }
 
-// spread says whether the group's events belong to more workspaces than
-// UsageDeferWorkspaces (its transaction is deferred, see chargeBatch).
+// spread says whether the group's transaction will be deferred (defers):
+// its events belong to more workspaces than UsageDeferWorkspaces.
 func (s *Service) spread(group []*commitRequest) bool {
 	seen := map[uuid.UUID]struct{}{}
 	for _, r := range group {
 		for _, ev := range r.events {
 			seen[ev.workspace] = struct{}{}
-			if len(seen) > s.cfg.UsageDeferWorkspaces {
+			if s.defers(len(seen)) {
 				return true
 			}
 		}
 	}
 	return false
 }
+
+// defers says whether a usage transaction whose events belong to that many
+// workspaces leaves their balances to the settler (billing/settle.go).
+func (s *Service) defers(workspaces int) bool { return workspaces > s.cfg.UsageDeferWorkspaces }
 
 // commitGroup charges the requests' events in one transaction. Requests
 // whose caller already gave up are left out before it starts. When the

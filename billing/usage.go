@@ -238,7 +238,7 @@ const (
 func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []pricedEvent, now time.Time, d dedupe) (outcomes []outcome, err error) {
 	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
-	deferred := len(wsIDs) > s.cfg.UsageDeferWorkspaces
+	deferred := s.defers(len(wsIDs))
 	if err := lockWeeks(ctx, tx, weekLocksFor(events, now, d), wsIDs); err != nil {
 		return nil, err
 	}

@@ -110,20 +110,24 @@ func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks, ws []uuid.UU
 	return nil
 }
 
+// oldEventIDBucketCount is how many buckets the old instances hash
+// workspaces into (usage_lock_weeks refuses any other).
+const oldEventIDBucketCount = 64
+
 // oldEventIDBuckets are the advisory lock buckets of the workspaces, in
 // order, as instances older than the week locks (before 30 Nov 2026) lock
-// them, exclusive, instead of week locks: each workspace's FNV-1a hash mod
-// 64, under key 0x75736167. usage_lock_weeks takes them shared, so that
-// during a rolling upgrade an old instance's usage transaction and a new
-// one's still wait for each other, and new ones never do
-// (migrations/sql/20261130100000_usage_week_locks_upgrade.sql). Remove
-// once no older instance can run.
+// them, exclusive, instead of week locks: each workspace's FNV-1a hash
+// mod oldEventIDBucketCount, under key 0x75736167. usage_lock_weeks takes
+// them shared, so that during a rolling upgrade an old instance's usage
+// transaction and a new one's still wait for each other, and new ones
+// never do (migrations/sql/20261130100000_usage_week_locks_upgrade.sql).
+// Remove once no older instance can run.
 func oldEventIDBuckets(ws []uuid.UUID) []int32 {
-	var seen [64]bool
+	var seen [oldEventIDBucketCount]bool
 	for _, id := range ws {
 		h := fnv.New32a()
 		h.Write(id[:])
-		seen[h.Sum32()%64] = true
+		seen[h.Sum32()%oldEventIDBucketCount] = true
 	}
 	var buckets []int32
 	for b, ok := range seen {
