@@ -53,8 +53,8 @@ type Seen struct {
 	Polls int    `json:"polls"`
 }
 
-// topReadsShown is how many tables TopReads keeps.
-const topReadsShown = 3
+// topTablesShown is how many tables TopReads and TopAutovacuumed keep.
+const topTablesShown = 3
 
 // snapshot is Background's counters plus each table's blocks read and
 // autovacuum runs.
@@ -103,15 +103,15 @@ func (s snapshot) since(before snapshot, running []Seen) *Background {
 	b := &Background{Checkpoints: s.Checkpoints - before.Checkpoints, AutovacuumRuns: s.AutovacuumRuns - before.AutovacuumRuns,
 		WALBytes: s.WALBytes - before.WALBytes, WALFullPages: s.WALFullPages - before.WALFullPages,
 		BlocksRead: s.BlocksRead - before.BlocksRead, BackendWrites: s.BackendWrites - before.BackendWrites, Running: running}
-	b.TopReads = topReads(before.reads, s.reads, topReadsShown)
-	b.TopAutovacuumed = topReads(before.autovacuums, s.autovacuums, topReadsShown)
+	b.TopReads = topGrown(before.reads, s.reads, topTablesShown)
+	b.TopAutovacuumed = topGrown(before.autovacuums, s.autovacuums, topTablesShown)
 	return b
 }
 
-// topReads are the n tables whose count (blocks read, or autovacuum runs)
+// topGrown are the n tables whose count (blocks read, or autovacuum runs)
 // grew most between before and after (a table new since before counts all
 // of it), most first, ties by name.
-func topReads(before, after map[string]int64, n int) []TableCount {
+func topGrown(before, after map[string]int64, n int) []TableCount {
 	var all []TableCount
 	for t, blocks := range after {
 		if d := blocks - before[t]; d > 0 {

@@ -15,12 +15,12 @@ import (
 func TestTopReads_MostFirstOnlyWhatGrew(t *testing.T) {
 	before := map[string]int64{"public.a": 10, "public.b": 5, "public.gone": 7}
 	after := map[string]int64{"public.a": 10, "public.b": 905, "public.c": 40, "public.d": 40, "public.e": 1}
-	got := topReads(before, after, 3)
+	got := topGrown(before, after, 3)
 	want := []TableCount{{"public.b", 900}, {"public.c", 40}, {"public.d", 40}}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("topReads = %v, want %v", got, want)
+		t.Errorf("topGrown = %v, want %v", got, want)
 	}
-	if got := topReads(after, after, 3); len(got) != 0 {
+	if got := topGrown(after, after, 3); len(got) != 0 {
 		t.Errorf("nothing read: %v", got)
 	}
 }
