@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,9 +62,6 @@ func weekLock(monday time.Time) int {
 	return int((n%weekLockTables + weekLockTables) % weekLockTables)
 }
 
-// record adds the lock of t's week for recording into it.
-func (l *weekLocks) record(t time.Time) { l[weekLock(week.Start(t))] |= lockRecord }
-
 // lookUp adds the locks of every week [from, to] reaches (a lookup range:
 // at most the dedupe window either side of an event, so three weeks), for
 // looking them up.
@@ -76,12 +74,28 @@ func (l *weekLocks) lookUp(from, to time.Time) {
 // weekLocksFor is what a usage transaction recording events needs,
 // looking up as d says: the week of each event, and each week its lookup
 // ranges reach (a superset when some events turn out not to be recorded).
+// Which weeks an event's ranges reach depends only on its week, not on
+// where in it the event falls (lookupRanges: the window's part before the
+// week lies in the week before; the part after it reaches the next week
+// exactly when now + recordedHorizon does), so each week's are added
+// once, from its first instant: a batch's events share a week or two, and
+// per event this was 228 µs for 1,000.
 func weekLocksFor(events []pricedEvent, now time.Time, d dedupe) weekLocks {
 	var l weekLocks
+	var done []time.Time // the weeks added, few
 	for _, ev := range events {
-		t := ev.OccurredAt
-		l.record(t)
-		for _, r := range lookupRanges(t, now, d.wholeWindow) {
+		if len(done) > 0 {
+			if last := done[len(done)-1]; !ev.OccurredAt.Before(last) && ev.OccurredAt.Before(last.Add(week.Length)) {
+				continue // in the week added last
+			}
+		}
+		w := week.Start(ev.OccurredAt)
+		if slices.ContainsFunc(done, w.Equal) {
+			continue
+		}
+		done = append(done, w)
+		l[weekLock(w)] |= lockRecord
+		for _, r := range lookupRanges(w, now, d.wholeWindow) {
 			if !r[0].After(r[1]) {
 				l.lookUp(r[0], r[1])
 			}

@@ -87,6 +87,37 @@ func TestWeekLocksFor_WhatEachBatchLocks(t *testing.T) {
 	}
 }
 
+// The locks of a batch are those of its events one by one, each event's
+// week for recording and every week its own lookup ranges reach for
+// looking up, wherever in its week each event falls: random batches
+// around week boundaries, with now anywhere in the last week's final
+// hours, on first and later attempts.
+func TestWeekLocksFor_EqualsEachEventsOwnRanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	monday := week.Start(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
+	for trial := range 2000 {
+		now := monday.Add(week.Length - time.Duration(rng.Int64N(int64(3*time.Hour))))
+		var at []time.Time
+		for range 1 + rng.IntN(6) {
+			// From two weeks before now to 5 minutes after it.
+			at = append(at, now.Add(5*time.Minute-time.Duration(rng.Int64N(int64(2*week.Length)))))
+		}
+		whole := trial%2 == 1
+		var want [4]int
+		for _, t0 := range at {
+			want[billing.WeekLock(week.Start(t0))] |= 1
+			for _, r := range billing.LookupRanges(t0, now, whole) {
+				for w := week.Start(r[0]); !r[0].After(r[1]) && !w.After(r[1]); w = w.Add(week.Length) {
+					want[billing.WeekLock(w)] |= 2
+				}
+			}
+		}
+		if got := billing.WeekLocks(at, now, whole); got != want {
+			t.Fatalf("events %v, now %s, whole window %v: locks %v, want %v", at, now, whole, got, want)
+		}
+	}
+}
+
 // In Postgres: recording into a week and looking it up wait for each
 // other; two recordings, or two lookups, do not; and usage_lock_weeks
 // refuses what is not a week lock.
