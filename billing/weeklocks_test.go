@@ -230,7 +230,7 @@ func TestIngestUsage_SpreadGroupsCommitSideBySide(t *testing.T) {
 		}
 		first <- err
 	}()
-	f.waitForSession(t, `wait_event_type = 'Lock' AND query LIKE '%trace_counters%'`, "the first report waiting on the trace counter")
+	f.waitForSessions(t, 1, `wait_event_type = 'Lock' AND query LIKE '%trace_counters%'`, "the first report waiting on the trace counter")
 	second, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	res, err := svc.IngestUsage(second, []billing.UsageEvent{usageAt(free[0], "f0", now), usageAt(free[1], "f1", now)})
@@ -354,7 +354,7 @@ func TestIngestUsage_WaitsForAnOldInstancesEventIDLock(t *testing.T) {
 		}
 		done <- err
 	}()
-	f.waitForSession(t, `wait_event = 'advisory' AND query LIKE '%usage_lock_weeks%'`, "the new instance's usage transaction waiting for the old instance's lock")
+	f.waitForSessions(t, 1, `wait_event = 'advisory' AND query LIKE '%usage_lock_weeks%'`, "the new instance's usage transaction waiting for the old instance's lock")
 	if err := old.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -364,13 +364,79 @@ func TestIngestUsage_WaitsForAnOldInstancesEventIDLock(t *testing.T) {
 	f.assertInvariant(t, ws)
 }
 
-// waitForSession polls pg_stat_activity, for up to 10 s, until a session
-// matches where; what names it in the failure.
-func (f *fixture) waitForSession(t *testing.T, where, what string) {
+// waitForSessions polls pg_stat_activity, for up to 10 s, until n
+// sessions match where; what names them in the failure.
+func (f *fixture) waitForSessions(t *testing.T, n int, where, what string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE `+where) == 0; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE `+where) < n; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("never saw %s", what)
 		}
+	}
+}
+
+// A caller that hangs up while its report waits for a free transaction
+// (two spread groups already in flight, both waiting on a trace counter
+// another session holds) is told so once a slot frees, and its events are
+// not charged; the two in flight are charged once each.
+func TestIngestUsage_HangUpWhileSpreadGroupsAreInFlight(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	ctx := context.Background()
+	svc := f.deferAll(t)
+	now := time.Now().UTC()
+	hot, a, b := f.workspace(t, "free", "10"), f.workspace(t, "free", "10"), f.workspace(t, "free", "10")
+	if _, err := f.db.SQL.Exec(`INSERT INTO trace_counters (workspace_id, month, count) VALUES ($1, $2, 0)`, hot, now.Format("2006-01")); err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback() //nolint:errcheck // ends the lock
+	if _, err := other.Exec(`SELECT FROM trace_counters WHERE workspace_id = $1 FOR UPDATE`, hot); err != nil {
+		t.Fatal(err)
+	}
+	inFlight := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			evs := []billing.UsageEvent{usageAt(hot, fmt.Sprint("hot-", i), now), usageAt(a, fmt.Sprint("a-", i), now)}
+			evs[0].Traces = 1
+			res, err := svc.IngestUsage(ctx, evs)
+			if err == nil && res.Accepted != 2 {
+				err = fmt.Errorf("in-flight report %d: %+v", i, res)
+			}
+			inFlight <- err
+		}()
+		f.waitForSessions(t, i+1, `wait_event_type = 'Lock' AND query LIKE '%trace_counters%'`, "spread reports waiting on the trace counter")
+	}
+	hangUp, cancel := context.WithCancel(ctx)
+	third := make(chan error, 1)
+	go func() {
+		_, err := svc.IngestUsage(hangUp, []billing.UsageEvent{usageAt(a, "gone-a", now), usageAt(b, "gone-b", now)})
+		third <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // queued behind the two
+	cancel()
+	if err := other.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-inFlight; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-third; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the report whose caller hung up: %v, want context.Canceled", err)
+	}
+	settle(t, svc)
+	if n := f.count(t, `SELECT count(*) FROM usage_events WHERE event_id LIKE 'gone-%'`); n != 0 {
+		t.Fatalf("%d events of the abandoned report recorded", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM usage_events`); n != 4 {
+		t.Fatalf("%d events recorded, want the in-flight reports' 4", n)
+	}
+	for _, ws := range []uuid.UUID{hot, a, b} {
+		f.assertInvariant(t, ws)
 	}
 }
