@@ -207,19 +207,7 @@ func TestIngestUsage_SpreadGroupsCommitSideBySide(t *testing.T) {
 	now := time.Now().UTC()
 	blocked := []uuid.UUID{f.workspace(t, "free", "10"), f.workspace(t, "free", "10")}
 	free := []uuid.UUID{f.workspace(t, "free", "10"), f.workspace(t, "free", "10")}
-	// A trace counter row of the first report's, locked by another session.
-	month := now.Format("2006-01")
-	if _, err := f.db.SQL.Exec(`INSERT INTO trace_counters (workspace_id, month, count) VALUES ($1, $2, 0)`, blocked[0], month); err != nil {
-		t.Fatal(err)
-	}
-	other, err := f.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Rollback() //nolint:errcheck // ends the lock
-	if _, err := other.Exec(`SELECT FROM trace_counters WHERE workspace_id = $1 FOR UPDATE`, blocked[0]); err != nil {
-		t.Fatal(err)
-	}
+	other := f.lockTraceCounter(t, blocked[0], now) // the first report's
 	first := make(chan error, 1)
 	go func() {
 		evs := []billing.UsageEvent{usageAt(blocked[0], "b0", now), usageAt(blocked[1], "b1", now)}
@@ -386,17 +374,7 @@ func TestIngestUsage_HangUpWhileSpreadGroupsAreInFlight(t *testing.T) {
 	svc := f.deferAll(t)
 	now := time.Now().UTC()
 	hot, a, b := f.workspace(t, "free", "10"), f.workspace(t, "free", "10"), f.workspace(t, "free", "10")
-	if _, err := f.db.SQL.Exec(`INSERT INTO trace_counters (workspace_id, month, count) VALUES ($1, $2, 0)`, hot, now.Format("2006-01")); err != nil {
-		t.Fatal(err)
-	}
-	other, err := f.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Rollback() //nolint:errcheck // ends the lock
-	if _, err := other.Exec(`SELECT FROM trace_counters WHERE workspace_id = $1 FOR UPDATE`, hot); err != nil {
-		t.Fatal(err)
-	}
+	other := f.lockTraceCounter(t, hot, now)
 	inFlight := make(chan error, 2)
 	for i := range 2 {
 		go func() {
@@ -439,4 +417,24 @@ func TestIngestUsage_HangUpWhileSpreadGroupsAreInFlight(t *testing.T) {
 	for _, ws := range []uuid.UUID{hot, a, b} {
 		f.assertInvariant(t, ws)
 	}
+}
+
+// lockTraceCounter creates ws's trace counter for the month of at and
+// locks it from another session until the returned transaction ends (at
+// the test's end at the latest), so that a usage transaction counting
+// ws's traces waits.
+func (f *fixture) lockTraceCounter(t *testing.T, ws uuid.UUID, at time.Time) *sql.Tx {
+	t.Helper()
+	if _, err := f.db.SQL.Exec(`INSERT INTO trace_counters (workspace_id, month, count) VALUES ($1, $2, 0)`, ws, at.Format("2006-01")); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := f.db.SQL.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() }) //nolint:errcheck // ends the lock
+	if _, err := tx.Exec(`SELECT FROM trace_counters WHERE workspace_id = $1 FOR UPDATE`, ws); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
