@@ -211,7 +211,7 @@ func Open(ctx context.Context, url string) (*sql.DB, error) {
 // Start loads what billing keeps in memory and runs the background work
 // until ctx ends: the balance listener (live is closed once it first
 // connects), the auto top-up worker, hold expiry, usage settlement, the
-// price reload and the alerts worker.
+// dedupe filter of last week, the price reload and the alerts worker.
 // Stop waits for all of it to end.
 func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	if err := a.Billing.Start(ctx); err != nil {
@@ -243,6 +243,7 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 	run(func() { a.Billing.RunSettlement(ctx, a.opts.SettleInterval) })
 	run(func() { a.Billing.RunPriceReload(ctx, a.opts.PriceReloadInterval) })
 	run(func() { a.maintainPartitions(ctx) })
+	run(func() { a.Billing.RunWeekFilter(ctx) })
 	// Alerts worker: dispatches the outbox and delivers email and webhooks;
 	// safe with any number of instances (SKIP LOCKED).
 	run(func() { a.Alerts.Run(ctx) })
@@ -250,8 +251,8 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 }
 
 // maintainPartitions keeps usage_events' weekly partitions (created ahead,
-// dropped after the retention) at start-up and every hour; with several
-// instances one does it at a time (an advisory lock). After each run every
+// dropped after the retention, last week sealed) at start-up and every
+// hour; with several instances one does it at a time (an advisory lock). After each run every
 // instance measures the dedupe working set (measureWorkingSet).
 func (a *App) maintainPartitions(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
@@ -263,6 +264,7 @@ func (a *App) maintainPartitions(ctx context.Context) {
 				a.opts.Log.Error("maintain usage partitions", "err", err)
 			}
 		} else {
+			a.sealLastWeek(ctx, now)
 			a.measureWorkingSet(ctx, now)
 		}
 		select {
@@ -270,6 +272,22 @@ func (a *App) maintainPartitions(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// sealLastWeek seals last week once it has been over for an hour, so
+// that each instance's dedupe filter of it can be trusted
+// (partitions.Seal), and has this instance's built at once.
+func (a *App) sealLastWeek(ctx context.Context, now time.Time) {
+	monday, sealed, err := partitions.Seal(ctx, a.DB, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.opts.Log.Warn("seal last week's usage partition", "week", monday.Format(time.DateOnly), "err", err)
+		}
+		return
+	}
+	if sealed {
+		a.Billing.WakeWeekFilter()
 	}
 }
 

@@ -1,8 +1,11 @@
 package billing
 
 import (
+	"context"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // SetAfterChargeHook lets tests run code between the processor's answer
@@ -61,3 +64,36 @@ func WeekLocks(at []time.Time, now time.Time, wholeWindow bool) [4]int {
 
 // WeekLock is the lock table of the week starting at monday.
 func WeekLock(monday time.Time) int { return weekLock(monday) }
+
+// BuildWeekFilter builds s's dedupe filter of the week starting on monday
+// and has s use it; false when the week is not sealed.
+func BuildWeekFilter(ctx context.Context, s *Service, monday time.Time) (bool, error) {
+	f, err := s.buildWeekFilter(ctx, monday)
+	if err != nil || f == nil {
+		return false, err
+	}
+	s.weekFilter.Store(f)
+	return true, nil
+}
+
+// KeyFilterErrors adds keys to a filter sized for them and checks them
+// and others: how many added keys it says it does not hold (must be 0),
+// and the share of others it says it may hold.
+func KeyFilterErrors(keys, others []string, ws uuid.UUID) (falseNegatives int, falsePositiveRate float64) {
+	f := newKeyFilter(int64(len(keys)))
+	for _, k := range keys {
+		f.add(f.hash(ws, []byte(k)))
+	}
+	for _, k := range keys {
+		if !f.mayHold(f.hashString(ws, k)) {
+			falseNegatives++
+		}
+	}
+	positives := 0
+	for _, k := range others {
+		if f.mayHold(f.hashString(ws, k)) {
+			positives++
+		}
+	}
+	return falseNegatives, float64(positives) / float64(max(1, len(others)))
+}

@@ -134,6 +134,12 @@ type Service struct {
 	settled         atomic.Int64 // deferred usage batches settled (see settle.go)
 	settleLag       atomic.Int64 // nanoseconds the last settlement's oldest batch waited
 	workspacePlans  workspacePlans
+
+	// The filter of last week's event ids (billing/weekfilter.go).
+	weekFilter      atomic.Pointer[weekFilter]
+	weekFilterStale atomic.Pointer[weekFilter] // the filter a usage transaction found no longer trusted
+	weekFilterWake  chan struct{}
+	lookupsFiltered atomic.Int64
 }
 
 // New builds the service over db; Start loads what it keeps in memory.
@@ -141,7 +147,8 @@ func New(db *sql.DB, processor payments.Provider, cfg Config, log *slog.Logger) 
 	cfg = cfg.withDefaults()
 	l := ledger.Open(db)
 	s := &Service{ledger: l, ent: l.Ent(), payments: processor, cfg: cfg, log: log, prices: &Catalog{}, plans: &planCache{},
-		policy: cfg.TopUps.withDefaults(), topUpWake: make(chan struct{}, 1)}
+		policy: cfg.TopUps.withDefaults(), topUpWake: make(chan struct{}, 1),
+		weekFilterWake: make(chan struct{}, 1)}
 	// Auto top-up watches every balance change from inside its transaction;
 	// the ledger calls it without knowing what it is.
 	l.OnChange(s.autoTopUpOnChange)

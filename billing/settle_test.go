@@ -316,11 +316,31 @@ func TestSettle_ConcurrentReportsAndSettlersChargeEachEventOnce(t *testing.T) {
 // deferred: no workspace row locks), is charged once: the week locks keep
 // each lookup of the neighbouring week apart from the other's insert.
 func TestSettle_ConcurrentRetryAcrossAWeekBoundaryIsChargedOnce(t *testing.T) {
+	concurrentRetryAcrossAWeekBoundary(t, false)
+}
+
+// The same with every instance's dedupe filter of the week before the
+// boundary built, sealed and trusted at the start of each round: the
+// first copy recorded into that week makes the filters untrusted for
+// every transaction after it, and none before it can have missed it.
+func TestWeekFilter_ConcurrentRetryAcrossAWeekBoundaryIsChargedOnce(t *testing.T) {
+	concurrentRetryAcrossAWeekBoundary(t, true)
+}
+
+func concurrentRetryAcrossAWeekBoundary(t *testing.T, filtered bool) {
 	f := newFixture(t)
 	weeklyPartitions(t, f)
 	svcs := []*billing.Service{f.deferAll(t), f.deferAll(t), f.inlineOnly(t)}
 	monday := week.Start(time.Now()).AddDate(0, 0, -14)
+	if filtered {
+		seal(t, f, monday.Add(2*time.Hour)) // seals the week before monday
+	}
 	for round := range 5 {
+		if filtered {
+			for _, svc := range svcs {
+				buildFilter(t, svc, monday.AddDate(0, 0, -7))
+			}
+		}
 		ws := f.workspace(t, "enterprise", "100")
 		others := []uuid.UUID{f.workspace(t, "enterprise", "100"), f.workspace(t, "enterprise", "100")}
 		before := f.assertInvariant(t, ws)

@@ -239,7 +239,9 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 	outcomes = make([]outcome, len(events))
 	wsIDs := uniqueWorkspaces(events)
 	deferred := s.defers(len(wsIDs))
-	if err := lockWeeks(ctx, tx, weekLocksFor(events, now, d), wsIDs); err != nil {
+	filter := s.weekFilter.Load()
+	late, err := lockWeeks(ctx, tx, weekLocksFor(events, now, d), wsIDs, filter)
+	if err != nil {
 		return nil, err
 	}
 	plans, err := s.usageWorkspaces(ctx, tx, wsIDs, deferred)
@@ -276,7 +278,8 @@ func (s *Service) chargeBatch(ctx context.Context, tx *ledger.Tx, events []price
 			return nil, err
 		}
 	} else {
-		look = lookUp(wsx, events, known, now, d)
+		look = lookUp(wsx, events, known, now, d, s.trustedFilter(filter, late))
+		s.lookupsFiltered.Add(int64(look.filtered))
 	}
 	fresh := make([]pricedEvent, 0, len(known))
 	seen := make(map[eventKey]bool, len(known))
@@ -542,11 +545,13 @@ type lookups struct {
 	ids         []string
 	los, his    []int64
 	first, last time.Time
+	filtered    int // ranges a week filter left out
 }
 
 // lookUp is where to look for each of events[i], i in idx, as d says,
-// leaving out the ids d knows.
-func lookUp(wsx workspaceIndex, events []pricedEvent, idx []int, now time.Time, d dedupe) lookups {
+// leaving out the ids d knows and the ranges f rules out (f trusted, or
+// nil: billing/weekfilter.go).
+func lookUp(wsx workspaceIndex, events []pricedEvent, idx []int, now time.Time, d dedupe, f *weekFilter) lookups {
 	l := lookups{wi: make([]int32, 0, len(idx)), ids: make([]string, 0, len(idx)), los: make([]int64, 0, len(idx)), his: make([]int64, 0, len(idx))}
 	for _, i := range idx {
 		ev := events[i]
@@ -555,6 +560,10 @@ func lookUp(wsx workspaceIndex, events []pricedEvent, idx []int, now time.Time, 
 		}
 		for _, r := range lookupRanges(ev.OccurredAt, now, d.wholeWindow) {
 			if r[0].After(r[1]) {
+				continue
+			}
+			if f.rulesOut(r, ev.workspace, ev.ID) {
+				l.filtered++
 				continue
 			}
 			if len(l.wi) == 0 || r[0].Before(l.first) {
@@ -581,7 +590,7 @@ func findRecorded(ctx context.Context, tx *ledger.Tx, wsx workspaceIndex, events
 	for k := range d.known {
 		recorded[k] = true
 	}
-	l := lookUp(wsx, events, idx, now, d)
+	l := lookUp(wsx, events, idx, now, d, nil)
 	if len(l.wi) == 0 {
 		return recorded, nil
 	}

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -106,8 +107,11 @@ func weekLocksFor(events []pricedEvent, now time.Time, d dedupe) weekLocks {
 
 // lockWeeks takes locks in tx, in lock table order (so two transactions
 // cannot deadlock on them), in one statement, after the workspaces' old
-// event-id locks, shared (oldEventIDBuckets).
-func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks, ws []uuid.UUID) error {
+// event-id locks, shared (oldEventIDBuckets). With a filter, it also
+// returns the count of events inserted into the filter's week since its
+// seal, read after the locks (NULL when the week is not sealed): what
+// trustedFilter compares with the filter's own.
+func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks, ws []uuid.UUID, f *weekFilter) (late sql.NullInt64, err error) {
 	var tables, modes []int32
 	for i, m := range locks {
 		if m != 0 {
@@ -115,13 +119,19 @@ func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks, ws []uuid.UU
 		}
 	}
 	if len(tables) == 0 {
-		return nil
+		return late, nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT usage_lock_weeks($1::int[], $2::int[], $3::int[])`,
-		pq.Array(tables), pq.Array(modes), pq.Array(oldEventIDBuckets(ws))); err != nil {
-		return fmt.Errorf("lock usage weeks: %w", err)
+	args := []any{pq.Array(tables), pq.Array(modes), pq.Array(oldEventIDBuckets(ws))}
+	if f == nil {
+		_, err = tx.ExecContext(ctx, `SELECT usage_lock_weeks($1::int[], $2::int[], $3::int[])`, args...)
+	} else {
+		err = tx.QueryRow(ctx, `SELECT usage_lock_weeks($1::int[], $2::int[], $3::int[], $4::date)`,
+			append(args, f.week.Format(time.DateOnly)), &late)
 	}
-	return nil
+	if err != nil {
+		return late, fmt.Errorf("lock usage weeks: %w", err)
+	}
+	return late, nil
 }
 
 // oldEventIDBucketCount is how many buckets the old instances hash

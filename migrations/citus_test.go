@@ -30,6 +30,7 @@ var referenceTables = []string{
 	"usage_week_locks_1",
 	"usage_week_locks_2",
 	"usage_week_locks_3",
+	"usage_week_seals", // not a reference table either: which weeks are sealed for the dedupe filter, one row a week, local to the coordinator
 }
 
 // distributionColumn is the Citus distribution column: workspace_id, or id

@@ -37,6 +37,9 @@ type usageStats interface {
 	UsageRedos() int64
 	UsageSettled() int64
 	UsageSettleLag() time.Duration
+	UsageFilterEvents() int64
+	UsageFilterWeek() time.Time
+	UsageLookupsFiltered() int64
 }
 
 // newMetrics registers the server's metrics on reg, with the billing
@@ -69,7 +72,21 @@ func newMetrics(reg *prometheus.Registry, usage usageStats, workingSet func() pa
 		}, func() float64 { return float64(usage.UsageSettled()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "credits_usage_settle_lag_seconds",
 			Help: "How long the oldest batch of this instance's last settlement waited to reach balances.",
-		}, func() float64 { return usage.UsageSettleLag().Seconds() }))
+		}, func() float64 { return usage.UsageSettleLag().Seconds() }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "credits_usage_dedupe_filter_events",
+			Help: "Events of last week in this instance's dedupe filter, 0 while none is built or trusted (billing/weekfilter.go).",
+		}, func() float64 { return float64(usage.UsageFilterEvents()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "credits_usage_dedupe_filter_week_start_seconds",
+			Help: "Unix time of the Monday whose events this instance's dedupe filter holds, 0 while none is built or trusted.",
+		}, func() float64 {
+			if w := usage.UsageFilterWeek(); !w.IsZero() {
+				return float64(w.Unix())
+			}
+			return 0
+		}), prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "credits_usage_lookups_filtered_total",
+			Help: "Duplicate lookups of last week the dedupe filter made unnecessary (each would have probed Postgres).",
+		}, func() float64 { return float64(usage.UsageLookupsFiltered()) }))
 	}
 	if workingSet != nil {
 		// Both 0 until the first maintenance run has measured them.
