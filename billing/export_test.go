@@ -97,3 +97,7 @@ func KeyFilterErrors(keys, others []string, ws uuid.UUID) (falseNegatives int, f
 	}
 	return falseNegatives, float64(positives) / float64(max(1, len(others)))
 }
+
+// FilterMaxEvents is how many events a week filter may hold in this
+// process, under its memory limit.
+func FilterMaxEvents() int64 { return filterMaxEvents() }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"runtime/debug"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,8 +26,8 @@ import (
 //
 // The filter is built from one snapshot, so it is trusted only while
 // nothing has been added to the week since: the week must be sealed
-// (partitions.Seal: from then on a trigger counts every event inserted
-// into it, in usage_week_seals.late_writes), the filter records the count
+// (partitions.Seal: from then on a trigger counts every transaction that
+// inserts into it, in usage_week_seals.late_writes), the filter records the count
 // read in the snapshot it was built from, and a usage transaction reads
 // the count after its week locks (usage_lock_weeks) and trusts the filter
 // only when the two agree. A late event recorded into the week after the
@@ -48,9 +49,17 @@ import (
 const weekFilterPoll = time.Minute
 
 // maxFilterEvents bounds a week's filter at 125 MB of each instance's
-// memory (filterBitsPerKey): a week of more events is looked up in
-// Postgres alone, as before the filter.
+// memory (filterBitsPerKey), and filterMaxEvents at a quarter of the Go
+// memory limit (serve's default GOMEMLIMIT, 128 MiB, so takes weeks of up
+// to 26 million events): a week of more events is looked up in Postgres
+// alone, as before the filter.
 const maxFilterEvents = 100_000_000
+
+// filterMaxEvents is how many events this process's filter may hold.
+func filterMaxEvents() int64 {
+	limit := debug.SetMemoryLimit(-1) // reads it
+	return min(maxFilterEvents, limit/4/filterBitsPerKey*8)
+}
 
 // filterBitsPerKey sizes the filter: 10 bits a key give about 1 % false
 // positives (each a lookup, as without the filter).
@@ -255,8 +264,8 @@ func (s *Service) buildWeekFilter(ctx context.Context, monday time.Time) (*weekF
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM usage_events WHERE occurred_at >= $1 AND occurred_at < $2`, from, to).Scan(&f.events); err != nil {
 		return nil, fmt.Errorf("count the week's events: %w", err)
 	}
-	if f.events > maxFilterEvents {
-		return nil, fmt.Errorf("%w: %d events (%d at most)", errWeekTooBig, f.events, maxFilterEvents)
+	if most := filterMaxEvents(); f.events > most {
+		return nil, fmt.Errorf("%w: %d events (%d at most: a quarter of GOMEMLIMIT, 125 MB at most)", errWeekTooBig, f.events, most)
 	}
 	f.keys = newKeyFilter(f.events)
 	rows, err := tx.QueryContext(ctx, `SELECT workspace_id, event_id FROM usage_events WHERE occurred_at >= $1 AND occurred_at < $2`, from, to)

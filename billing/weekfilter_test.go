@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +255,23 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("never saw %s", what)
 		}
+	}
+}
+
+// The filter's bound follows the memory limit, and no limit (the largest
+// int64) does not overflow it.
+func TestWeekFilter_BoundFollowsTheMemoryLimit(t *testing.T) {
+	old := debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	if n := billing.FilterMaxEvents(); n != 100_000_000 {
+		t.Fatalf("no limit: %d events, want the 100 million cap", n)
+	}
+	debug.SetMemoryLimit(128 << 20)
+	if n := billing.FilterMaxEvents(); n != (128<<20)/4/10*8 {
+		t.Fatalf("128 MiB: %d events, want a quarter of it at 10 bits each", n)
+	}
+	debug.SetMemoryLimit(0)
+	if n := billing.FilterMaxEvents(); n != 0 {
+		t.Fatalf("no memory: %d events", n)
 	}
 }

@@ -19,7 +19,8 @@ const SealAfter = time.Hour
 
 // Seal seals last week (the week before now's) once it has been over for
 // SealAfter: its partition gets a row trigger that counts, in
-// usage_week_seals.late_writes, every event inserted into it from then on
+// usage_week_seals.late_writes, every transaction inserting into it from
+// then on
 // (migrations/sql/20261130120000_usage_week_seals.sql). CREATE TRIGGER
 // waits for the inserts running into the partition and holds off new ones
 // until the seal commits (lockTimeout bounds the wait; a seal that times

@@ -7,8 +7,8 @@
 -- A filter built from a snapshot is complete only as long as nothing is
 -- added to the week after it. Sealing a week (partitions.Seal, an hour
 -- after it ends) gives its partition a row trigger that counts every
--- event inserted into it from then on, whoever inserts it (a late event,
--- an older instance, an operator), in usage_week_seals.late_writes. The
+-- transaction inserting into it from then on, whoever inserts (a late
+-- event, an older instance, an operator), in usage_week_seals.late_writes. The
 -- seal's CREATE TRIGGER waits for the inserts running into the partition
 -- and holds off new ones until it commits, so every insert either
 -- committed before the seal or is counted. A filter records the count it
@@ -17,15 +17,26 @@
 -- only when the two agree.
 CREATE TABLE "usage_week_seals" (
 	"week" date PRIMARY KEY, -- the week's Monday (UTC)
-	"late_writes" bigint NOT NULL DEFAULT 0, -- events inserted into the week since the seal
+	"late_writes" bigint NOT NULL DEFAULT 0, -- transactions that inserted into the week since the seal
 	"sealed_at" timestamptz NOT NULL DEFAULT now()
 );
 
 -- usage_week_late_write is the sealed partition's AFTER INSERT row
--- trigger; its argument is the week's Monday.
+-- trigger; its argument is the week's Monday. It counts transactions, not
+-- events: the first event a transaction inserts into the week adds one and
+-- marks the transaction (a setting local to it, undone with it), so the
+-- rest of its events cost a setting's read. Updating the one row per
+-- event made a bulk insert quadratic: each update of a row the
+-- transaction has already updated walks the chain of its versions (seen:
+-- a million-event insert into a sealed week did not finish).
 CREATE FUNCTION "usage_week_late_write"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	mark text := 'credits.late_write_' || replace(TG_ARGV[0], '-', '');
 BEGIN
-	UPDATE usage_week_seals SET late_writes = late_writes + 1 WHERE week = TG_ARGV[0]::date;
+	IF current_setting(mark, true) IS DISTINCT FROM 'y' THEN
+		UPDATE usage_week_seals SET late_writes = late_writes + 1 WHERE week = TG_ARGV[0]::date;
+		PERFORM set_config(mark, 'y', true);
+	END IF;
 	RETURN NULL;
 END $$;
 
