@@ -275,3 +275,30 @@ func TestWeekFilter_BoundFollowsTheMemoryLimit(t *testing.T) {
 		t.Fatalf("no memory: %d events", n)
 	}
 }
+
+// A filter is of one week and rules out only ranges inside it: two weeks
+// on, with the builder not yet caught up (the next week not sealed), the
+// live lookup of last week goes to Postgres and finds a retry, and a late
+// event's lookup of the filter's week still uses it.
+func TestWeekFilter_OnlyItsOwnWeek(t *testing.T) {
+	f := newFixture(t)
+	weeklyPartitions(t, f)
+	this := week.Start(time.Now())
+	older := this.AddDate(0, 0, -14) // the filter's week
+	now := this.Add(24 * time.Hour)  // Tuesday: last week not sealed (as if maintenance had not run yet)
+	svc := f.service(t, billing.Config{Clock: newTestClockAt(now).Now})
+	ws := f.workspace(t, "enterprise", "100")
+	seal(t, f, older.AddDate(0, 0, 7).Add(2*time.Hour))
+	buildFilter(t, svc, older)
+	sunday := this.Add(-time.Hour)
+	ingestOne(t, svc, usageAt(ws, "last-week", sunday)) // recorded into last week; looks up the filter's week through it
+	if got := svc.UsageLookupsFiltered(); got != 1 {
+		t.Fatalf("%d lookups filtered, want the late event's, inside the filter's week", got)
+	}
+	if res := ingestOne(t, svc, usageAt(ws, "last-week", now)); res.Duplicates != 1 {
+		t.Fatalf("a retry 25 hours later, its lookup outside the filter's week: %+v, want a duplicate", res)
+	}
+	if got := svc.UsageLookupsFiltered(); got != 1 {
+		t.Fatalf("%d lookups filtered, want still 1", got)
+	}
+}
