@@ -108,6 +108,9 @@ type Tokens struct {
 	// revocations counts Revoke calls: a read that began before one must
 	// not cache what it read, the token may be the one just revoked.
 	revocations int64
+	// afterQuery runs in read between the query and its use; tests hold a
+	// read there.
+	afterQuery func()
 }
 
 type cachedCaller struct {
@@ -178,11 +181,30 @@ func (t *Tokens) Authenticate(ctx context.Context, raw string) (Caller, error) {
 	// the first caller's request, which the others do not belong to.
 	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	v, err, _ := t.lookups.Do(string(key[:]), func() (any, error) { return t.read(readCtx, key) })
-	if err != nil {
-		return Caller{}, err
+	t.mu.RLock()
+	known := t.revocations
+	t.mu.RUnlock()
+	for {
+		v, err, _ := t.lookups.Do(string(key[:]), func() (any, error) { return t.read(readCtx, key) })
+		if err != nil {
+			return Caller{}, err
+		}
+		// A shared read that began before a revocation this request
+		// follows may have found the token still valid (seen: a request
+		// right after Revoke returned joined a refresh in flight and was
+		// let in). Read again, in a read of its own or one begun since.
+		if r := v.(tokenRead); r.revocations >= known {
+			return r.caller, nil
+		}
+		t.lookups.Forget(string(key[:]))
 	}
-	return v.(Caller), nil
+}
+
+// tokenRead is what one database read of a token found, and how many
+// revocations this instance had made when it began.
+type tokenRead struct {
+	caller      Caller
+	revocations int64
 }
 
 // refreshAhead re-reads a cached token in the background, once: the
@@ -211,29 +233,32 @@ func (t *Tokens) refreshAhead(key [sha256.Size]byte) {
 
 // read looks a token up by hash and caches the answer: a valid token's
 // caller, or, for a revoked, expired or unknown one, nothing (and no entry).
-func (t *Tokens) read(ctx context.Context, key [sha256.Size]byte) (Caller, error) {
+func (t *Tokens) read(ctx context.Context, key [sha256.Size]byte) (tokenRead, error) {
 	t.reads.Add(1)
 	t.mu.RLock()
 	revocations := t.revocations
 	t.mu.RUnlock()
 	hash := hex.EncodeToString(key[:])
 	tok, err := t.ent.Token.Query().Where(token.Hash(hash)).Only(ctx)
+	if t.afterQuery != nil {
+		t.afterQuery()
+	}
 	if ent.IsNotFound(err) {
 		t.forget(key)
-		return Caller{}, ErrUnauthenticated
+		return tokenRead{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return Caller{}, fmt.Errorf("look up token: %w", err)
+		return tokenRead{}, fmt.Errorf("look up token: %w", err)
 	}
 	// The index lookup found the row by hash; compare again in constant
 	// time so no code path of ours branches on secret bytes.
 	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 {
-		return Caller{}, ErrUnauthenticated
+		return tokenRead{}, ErrUnauthenticated
 	}
 	now := t.now()
 	if tok.RevokedAt != nil || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
 		t.forget(key)
-		return Caller{}, ErrTokenRevoked
+		return tokenRead{}, ErrTokenRevoked
 	}
 	c := Caller{TokenID: tok.ID, Role: Role(tok.Role)}
 	if tok.WorkspaceID != nil {
@@ -243,14 +268,14 @@ func (t *Tokens) read(ctx context.Context, key [sha256.Size]byte) (Caller, error
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if t.revocations != revocations {
-			return c, nil
+			return tokenRead{c, revocations}, nil
 		}
 		if len(t.cache) > 100_000 { // bounded: forget everything rather than grow
 			t.cache = map[[sha256.Size]byte]cachedCaller{}
 		}
 		t.cache[key] = cachedCaller{caller: c, refreshAt: now.Add(t.CacheTTL * 3 / 4), until: now.Add(t.CacheTTL), expires: tok.ExpiresAt}
 	}
-	return c, nil
+	return tokenRead{c, revocations}, nil
 }
 
 func (t *Tokens) forget(key [sha256.Size]byte) {

@@ -150,6 +150,38 @@ func TestTokens_RevokeWinsOverARefreshInFlight(t *testing.T) {
 	wg.Wait()
 }
 
+// A request made after Revoke returned is refused even when a read of the
+// token begun before the revocation (which found it valid) is still in
+// flight: it does not share that read's answer.
+func TestTokens_ARequestAfterRevokeDoesNotJoinAnOlderRead(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	tokens := auth.NewTokens(db.Ent)
+	raw, id, err := tokens.Create(ctx, uuid.Nil, auth.RoleService, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	tokens.SetAfterQuery(func() { once.Do(func() { close(held); <-release }) })
+	first := make(chan error, 1)
+	go func() { _, err := tokens.Authenticate(ctx, raw); first <- err }()
+	<-held // the first read found the token valid and is held there
+	if err := tokens.Revoke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	after := make(chan error, 1)
+	go func() { _, err := tokens.Authenticate(ctx, raw); after <- err }()
+	time.Sleep(50 * time.Millisecond) // joins the held read, if it would
+	close(release)
+	if err := <-after; !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("request after the revocation: %v, want ErrUnauthenticated", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the request before the revocation: %v (it may pass: it began first)", err)
+	}
+}
+
 // A revoked or expired token is told apart from an unknown one (an open
 // WebSocket closes with 4403 rather than 4401), with the same message.
 func TestTokens_RevokedAndExpiredAreErrTokenRevoked(t *testing.T) {
