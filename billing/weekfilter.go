@@ -17,22 +17,23 @@ import (
 // The week filter spares live events most of their duplicate lookup of
 // last week. Every live event's first attempt looks up last week's
 // partition (dedupe), and nearly every probe finds nothing; at a year of
-// history that probe is about a sixth of one workspace's ingestion
-// (docs/performance.md). So each instance keeps a Bloom filter of last
-// week's (workspace, event id) keys, and a usage transaction leaves out
-// of its lookup every range inside that week whose key the filter says
-// the week does not hold. A key the filter may hold (about 1 in 100 that
-// are not there, and every real duplicate) is looked up as before.
+// history that probe was about half of what one workspace's ingestion
+// lost to growth (docs/performance.md). So each instance keeps a Bloom
+// filter of last week's (workspace, event id) keys, and a usage
+// transaction leaves out of its lookup every range inside that week whose
+// key the filter says the week does not hold. A key the filter may hold
+// (about 1 in 80 of those not there, and every real duplicate) is looked
+// up as before.
 //
 // The filter is built from one snapshot, so it is trusted only while
 // nothing has been added to the week since: the week must be sealed
 // (partitions.Seal: from then on a trigger counts every transaction that
-// inserts into it, in usage_week_seals.late_writes), the filter records the count
-// read in the snapshot it was built from, and a usage transaction reads
-// the count after its week locks (usage_lock_weeks) and trusts the filter
-// only when the two agree. A late event recorded into the week after the
-// seal changes the count: every instance falls back to the lookup until
-// its builder has read the week again (weekFilterPoll).
+// inserts into it, in usage_week_seals.late_writes), the filter records
+// the count read in the snapshot it was built from, and a usage
+// transaction reads the count after its week locks (usage_lock_weeks) and
+// trusts the filter only when the two agree. A late event recorded into
+// the week after the seal changes the count: every instance falls back to
+// the lookup until its builder has read the week again (weekFilterPoll).
 //
 // Why that suffices: a transaction that inserted into the week either
 // committed before the seal (and before the filter's snapshot, which sees
@@ -61,7 +62,7 @@ func filterMaxEvents() int64 {
 	return min(maxFilterEvents, limit/4/filterBitsPerKey*8)
 }
 
-// filterBitsPerKey sizes the filter: 10 bits a key give about 1 % false
+// filterBitsPerKey sizes the filter: 10 bits a key give about 1.3 % false
 // positives (each a lookup, as without the filter).
 const filterBitsPerKey = 10
 
