@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -223,22 +221,8 @@ func (h *harness) sampleSettleLag(ctx context.Context) float64 {
 			return most
 		case <-t.C:
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/metrics", nil)
-		if err != nil {
-			continue
-		}
-		resp, err := h.client.Do(req)
-		if err != nil {
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, line := range strings.Split(string(body), "\n") {
-			if v, ok := strings.CutPrefix(line, "credits_usage_settle_lag_seconds "); ok {
-				if f, err := strconv.ParseFloat(v, 64); err == nil && f > most {
-					most = f
-				}
-			}
+		if f, ok := h.metric(ctx, "credits_usage_settle_lag_seconds"); ok && f > most {
+			most = f
 		}
 	}
 }

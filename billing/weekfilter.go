@@ -160,24 +160,31 @@ func (s *Service) WakeWeekFilter() {
 	}
 }
 
+// filterInUse is the filter no usage transaction has found untrusted
+// yet, or nil.
+func (s *Service) filterInUse() *weekFilter {
+	if f := s.weekFilter.Load(); f != nil && s.weekFilterStale.Load() != f {
+		return f
+	}
+	return nil
+}
+
 // UsageFilterEvents is how many events the filter in use holds (0 when
 // none is trusted), for /metrics.
 func (s *Service) UsageFilterEvents() int64 {
-	f := s.weekFilter.Load()
-	if f == nil || s.weekFilterStale.Load() == f {
-		return 0
+	if f := s.filterInUse(); f != nil {
+		return f.events
 	}
-	return f.events
+	return 0
 }
 
 // UsageFilterWeek is the Monday of the week the filter in use is of (zero
 // when none is trusted), for /metrics.
 func (s *Service) UsageFilterWeek() time.Time {
-	f := s.weekFilter.Load()
-	if f == nil || s.weekFilterStale.Load() == f {
-		return time.Time{}
+	if f := s.filterInUse(); f != nil {
+		return f.week
 	}
-	return f.week
+	return time.Time{}
 }
 
 // UsageLookupsFiltered counts the lookup ranges the filter left out.
@@ -212,9 +219,9 @@ func (s *Service) refreshWeekFilter(ctx context.Context, tooBig *time.Time) {
 	if tooBig.Equal(monday) {
 		return
 	}
-	if cur := s.weekFilter.Load(); cur != nil && cur.week.Equal(monday) && s.weekFilterStale.Load() != cur {
+	if cur := s.filterInUse(); cur != nil && cur.week.Equal(monday) {
 		var late int64
-		err := s.ledger.DB().QueryRowContext(ctx, `SELECT late_writes FROM usage_week_seals WHERE week = $1`, monday.Format(time.DateOnly)).Scan(&late)
+		err := s.ledger.DB().QueryRowContext(ctx, lateWritesSQL, monday.Format(time.DateOnly)).Scan(&late)
 		if err == nil && late == cur.lateWrites {
 			return
 		}
@@ -244,6 +251,10 @@ func (s *Service) refreshWeekFilter(ctx context.Context, tooBig *time.Time) {
 
 var errWeekTooBig = errors.New("more events than the filter takes")
 
+// lateWritesSQL reads a sealed week's count ($1 its Monday); no row when
+// the week is not sealed.
+const lateWritesSQL = `SELECT late_writes FROM usage_week_seals WHERE week = $1`
+
 // buildWeekFilter reads the week starting on monday into a filter, in one
 // snapshot with its seal's count; nil when the week is not sealed.
 func (s *Service) buildWeekFilter(ctx context.Context, monday time.Time) (*weekFilter, error) {
@@ -254,7 +265,7 @@ func (s *Service) buildWeekFilter(ctx context.Context, monday time.Time) (*weekF
 	}
 	defer tx.Rollback() //nolint:errcheck // read only
 	f := &weekFilter{week: monday}
-	err = tx.QueryRowContext(ctx, `SELECT late_writes FROM usage_week_seals WHERE week = $1`, monday.Format(time.DateOnly)).Scan(&f.lateWrites)
+	err = tx.QueryRowContext(ctx, lateWritesSQL, monday.Format(time.DateOnly)).Scan(&f.lateWrites)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

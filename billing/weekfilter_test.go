@@ -249,6 +249,8 @@ func TestWeekFilter_RunBuildsAndRebuilds(t *testing.T) {
 	waitFor(t, "the filter rebuilt", func() bool { return svc.UsageFilterEvents() == 2 })
 }
 
+// waitFor polls ok, for up to 10 s, until it holds; what names it in the
+// failure.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {

@@ -108,9 +108,11 @@ func weekLocksFor(events []pricedEvent, now time.Time, d dedupe) weekLocks {
 // lockWeeks takes locks in tx, in lock table order (so two transactions
 // cannot deadlock on them), in one statement, after the workspaces' old
 // event-id locks, shared (oldEventIDBuckets). With a filter, it also
-// returns the count of events inserted into the filter's week since its
-// seal, read after the locks (NULL when the week is not sealed): what
-// trustedFilter compares with the filter's own.
+// returns the count of transactions that inserted into the filter's week
+// since its seal, read after the locks (NULL when the week is not
+// sealed): what trustedFilter compares with the filter's own. Without
+// one (not built yet, or a week too big to filter) the three-argument
+// form spares every usage transaction that read.
 func lockWeeks(ctx context.Context, tx *ledger.Tx, locks weekLocks, ws []uuid.UUID, f *weekFilter) (late sql.NullInt64, err error) {
 	var tables, modes []int32
 	for i, m := range locks {

@@ -356,11 +356,7 @@ func TestIngestUsage_WaitsForAnOldInstancesEventIDLock(t *testing.T) {
 // sessions match where; what names them in the failure.
 func (f *fixture) waitForSessions(t *testing.T, n int, where, what string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE `+where) < n; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("never saw %s", what)
-		}
-	}
+	waitFor(t, what, func() bool { return f.count(t, `SELECT count(*) FROM pg_stat_activity WHERE `+where) >= n })
 }
 
 // A caller that hangs up while its report waits for a free transaction
