@@ -252,8 +252,9 @@ func (a *App) Start(ctx context.Context) (live <-chan struct{}, err error) {
 
 // maintainPartitions keeps usage_events' weekly partitions (created ahead,
 // dropped after the retention, last week sealed) at start-up and every
-// hour; with several instances one does it at a time (an advisory lock). After each run every
-// instance measures the dedupe working set (measureWorkingSet).
+// hour; with several instances one does it at a time (an advisory lock).
+// After each run every instance measures the dedupe working set
+// (measureWorkingSet).
 func (a *App) maintainPartitions(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()

@@ -20,12 +20,11 @@ const SealAfter = time.Hour
 // Seal seals last week (the week before now's) once it has been over for
 // SealAfter: its partition gets a row trigger that counts, in
 // usage_week_seals.late_writes, every transaction inserting into it from
-// then on
-// (migrations/sql/20261130120000_usage_week_seals.sql). CREATE TRIGGER
-// waits for the inserts running into the partition and holds off new ones
-// until the seal commits (lockTimeout bounds the wait; a seal that times
-// out is made by the next run), so every event of the week was either
-// committed before the seal or is counted: what lets an instance's filter
+// then on (migrations/sql/20261130120000_usage_week_seals.sql). CREATE
+// TRIGGER waits for the inserts running into the partition and holds off
+// new ones until the seal commits (lockTimeout bounds the wait; a seal
+// that times out is made by the next run), so every insert into the week
+// either committed before the seal or is counted: what lets an instance's filter
 // of the week, built from a snapshot with the count, be trusted while the
 // count stays the same. It reports whether the week is sealed (now or
 // before). Several instances may seal at once: the partition lock orders
