@@ -99,84 +99,128 @@ func epollWait(ep int, events []syscall.EpollEvent, d time.Duration, havePwait2 
 	return n, err
 }
 
-// openLoop sends request i at start + i/rps whatever happened to earlier
-// ones, on a fixed pool of connections with one request in flight each
-// (like a router instance's pool). Latency counts from the scheduled time,
-// so when the server (or the generator) falls behind, the queueing shows in
-// the figures instead of slowing the offered load down (no coordinated
-// omission); when every connection is busy the request waits for one and
-// that wait counts too.
-func openLoop(ctx context.Context, addr string, rps int, d time.Duration, request func(i int64) []byte, check func(status int, body []byte) error) OpenLoopResult {
+// loopTarget is one server the open loop offers load to: a fixed pool of
+// connections with one request in flight each (like a router instance's
+// pool), kept open from one slice of a measurement to the next, and the
+// figures of every slice run on it so far.
+type loopTarget struct {
+	addr    string
+	request func(i int64) []byte
+	check   func(status int, body []byte) error
+
+	ep         int
+	conns      map[int]*loopConn // by fd
+	idle       []*loopConn
+	events     []syscall.EpollEvent
+	havePwait2 bool
+
+	lat, lag *recorder
+	errs     *errorLog
+	sent, ok int64
+	seconds  float64
+}
+
+// newLoopTarget dials the pool; what fails is counted as errors.
+func newLoopTarget(addr string, request func(i int64) []byte, check func(status int, body []byte) error) *loopTarget {
+	t := &loopTarget{addr: addr, request: request, check: check, ep: -1, conns: map[int]*loopConn{},
+		events: make([]syscall.EpollEvent, openLoopConns), havePwait2: true}
+	t.reset()
+	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		t.errs.add(err)
+		return t
+	}
+	t.ep = ep
+	for range openLoopConns {
+		c, err := dialLoop(addr)
+		if err == nil {
+			err = t.add(c)
+		}
+		if err != nil {
+			t.errs.add(err)
+		}
+	}
+	return t
+}
+
+// reset forgets the figures so far (after a warm-up); the connections stay.
+func (t *loopTarget) reset() {
+	t.lat, t.lag, t.errs = &recorder{}, &recorder{}, &errorLog{}
+	t.sent, t.ok, t.seconds = 0, 0, 0
+}
+
+func (t *loopTarget) close() {
+	for _, c := range t.conns {
+		t.drop(c)
+	}
+	if t.ep >= 0 {
+		syscall.Close(t.ep)
+	}
+}
+
+func (t *loopTarget) add(c *loopConn) error {
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
+	if err := syscall.EpollCtl(t.ep, syscall.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+		syscall.Close(c.fd)
+		return err
+	}
+	t.conns[c.fd] = c
+	t.idle = append(t.idle, c)
+	return nil
+}
+
+func (t *loopTarget) drop(c *loopConn) {
+	syscall.EpollCtl(t.ep, syscall.EPOLL_CTL_DEL, c.fd, nil) //nolint:errcheck // closing removes it anyway
+	syscall.Close(c.fd)
+	delete(t.conns, c.fd)
+}
+
+// replace swaps a connection that is not in idle for a fresh one.
+func (t *loopTarget) replace(c *loopConn) {
+	t.drop(c)
+	if nc, err := dialLoop(t.addr); err != nil {
+		t.errs.add(err)
+	} else if err := t.add(nc); err != nil {
+		t.errs.add(err)
+	}
+}
+
+// fail ends a connection's request in error and replaces the connection.
+func (t *loopTarget) fail(c *loopConn, err error, now int64) {
+	if c.sentAt != 0 {
+		t.lat.add(time.Duration(now - c.sentAt))
+	}
+	t.errs.add(err)
+	t.replace(c)
+}
+
+// result is the figures of every slice so far at rps offered.
+func (t *loopTarget) result(rps int) OpenLoopResult {
+	q := t.lat.quantiles(0.50, 0.99, 0.999)
+	res := OpenLoopResult{OfferedRPS: rps, Seconds: t.seconds, Sent: t.sent, OK: t.ok, Errors: t.errs.n.Load(), FirstError: t.errs.first,
+		P50: q[0], P99: q[1], P999: q[2], LagP99: t.lag.quantiles(0.99)[0]}
+	if t.seconds > 0 {
+		res.AchievedRPS = float64(t.ok) / t.seconds
+	}
+	return res
+}
+
+// run sends request i at start + i/rps whatever happened to earlier ones,
+// for d, then waits for the answers in flight. Latency counts from the
+// scheduled time, so when the server (or the generator) falls behind, the
+// queueing shows in the figures instead of slowing the offered load down
+// (no coordinated omission); when every connection is busy the request
+// waits for one and that wait counts too.
+func (t *loopTarget) run(ctx context.Context, rps int, d time.Duration) {
 	total := int64(d) * int64(rps) / int64(time.Second)
-	lat := &recorder{d: make([]time.Duration, 0, total)}
-	lag := &recorder{d: make([]time.Duration, 0, total)}
-	var errs errorLog
-	var ok int64
-	res := OpenLoopResult{OfferedRPS: rps}
+	t.lat.grow(int(total))
+	t.lag.grow(int(total))
 
 	runtime.LockOSThread() // the loop's blocking waits are this thread's alone
 	defer runtime.UnlockOSThread()
 	const prSetTimerslack = 29
 	syscall.RawSyscall(syscall.SYS_PRCTL, prSetTimerslack, 1, 0) //nolint:errcheck // best effort: default slack is 50 µs
 
-	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
-	if err != nil {
-		errs.add(err)
-		res.Errors, res.FirstError = errs.n.Load(), errs.first
-		return res
-	}
-	defer syscall.Close(ep)
-	conns := map[int]*loopConn{} // by fd
-	var idle []*loopConn
-	add := func(c *loopConn) error {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
-		if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
-			syscall.Close(c.fd)
-			return err
-		}
-		conns[c.fd] = c
-		idle = append(idle, c)
-		return nil
-	}
-	drop := func(c *loopConn) {
-		syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, c.fd, nil) //nolint:errcheck // closing removes it anyway
-		syscall.Close(c.fd)
-		delete(conns, c.fd)
-	}
-	defer func() {
-		for _, c := range conns {
-			drop(c)
-		}
-	}()
-	// replace swaps a connection that is not in idle for a fresh one.
-	replace := func(c *loopConn) {
-		drop(c)
-		if nc, err := dialLoop(addr); err != nil {
-			errs.add(err)
-		} else if err := add(nc); err != nil {
-			errs.add(err)
-		}
-	}
-	// fail ends a connection's request in error and replaces the connection.
-	fail := func(c *loopConn, err error, now int64) {
-		if c.sentAt != 0 {
-			lat.add(time.Duration(now - c.sentAt))
-		}
-		errs.add(err)
-		replace(c)
-	}
-	for range openLoopConns {
-		c, err := dialLoop(addr)
-		if err == nil {
-			err = add(c)
-		}
-		if err != nil {
-			errs.add(err)
-		}
-	}
-
-	events := make([]syscall.EpollEvent, openLoopConns)
-	havePwait2 := true
 	start := time.Now()
 	startNs := start.UnixNano()
 	due := func(n int64) int64 { return startNs + n*int64(time.Second)/int64(rps) }
@@ -184,27 +228,27 @@ func openLoop(ctx context.Context, addr string, rps int, d time.Duration, reques
 	inFlight := 0
 	drainUntil := int64(0) // after the last send: until when to wait for the last answers
 loop:
-	for len(conns) > 0 {
+	for len(t.conns) > 0 {
 		if ctx.Err() != nil && next < total {
 			total = next // stop sending; collect what is in flight
 		}
 		now := time.Now().UnixNano()
-		for next < total && due(next) <= now && len(idle) > 0 {
-			c := idle[len(idle)-1]
-			idle = idle[:len(idle)-1]
+		for next < total && due(next) <= now && len(t.idle) > 0 {
+			c := t.idle[len(t.idle)-1]
+			t.idle = t.idle[:len(t.idle)-1]
 			at := due(next)
-			lag.add(time.Duration(now - at))
+			t.lag.add(time.Duration(now - at))
 			c.sentAt = at
 			next++
-			if err := writeAll(c.fd, request(next-1)); err != nil {
-				fail(c, err, now)
+			if err := writeAll(c.fd, t.request(t.sent+next-1)); err != nil {
+				t.fail(c, err, now)
 				continue
 			}
 			inFlight++
 		}
 		wait := time.Duration(-1) // every connection busy: until an answer comes
 		switch {
-		case next < total && len(idle) > 0:
+		case next < total && len(t.idle) > 0:
 			wait = max(time.Duration(due(next)-time.Now().UnixNano()), 0)
 		case next >= total && inFlight == 0:
 			break loop
@@ -213,52 +257,55 @@ loop:
 				drainUntil = now + int64(10*time.Second)
 			}
 			if now >= drainUntil {
-				errs.add(fmt.Errorf("%d answers missing 10 s after the last request", inFlight))
+				t.errs.add(fmt.Errorf("%d answers missing 10 s after the last request", inFlight))
 				break loop
 			}
 			wait = time.Duration(drainUntil - now)
 		}
-		n, err := epollWait(ep, events, wait, &havePwait2)
+		n, err := epollWait(t.ep, t.events, wait, &t.havePwait2)
 		if err != nil && err != syscall.EINTR {
-			errs.add(err)
+			t.errs.add(err)
 			break
 		}
 		now = time.Now().UnixNano()
-		for _, ev := range events[:max(n, 0)] {
-			c := conns[int(ev.Fd)]
+		for _, ev := range t.events[:max(n, 0)] {
+			c := t.conns[int(ev.Fd)]
 			if c == nil {
 				continue
 			}
 			status, body, rest, err := c.read()
 			switch {
 			case err != nil && c.sentAt == 0: // an idle connection closed: replace it quietly
-				idle = slices.DeleteFunc(idle, func(x *loopConn) bool { return x == c })
-				replace(c)
+				t.idle = slices.DeleteFunc(t.idle, func(x *loopConn) bool { return x == c })
+				t.replace(c)
 			case err != nil:
 				inFlight--
-				fail(c, err, now)
+				t.fail(c, err, now)
 			case rest < 0: // incomplete: wait for more
 			default:
-				lat.add(time.Duration(now - c.sentAt))
+				t.lat.add(time.Duration(now - c.sentAt))
 				c.sentAt = 0
 				inFlight--
-				if err := check(status, body); err != nil {
-					errs.add(err)
+				if err := t.check(status, body); err != nil {
+					t.errs.add(err)
 				} else {
-					ok++
+					t.ok++
 				}
 				c.buf = c.buf[:copy(c.buf, c.buf[rest:])]
-				idle = append(idle, c)
+				t.idle = append(t.idle, c)
 			}
 		}
 	}
-	res.Sent = next
-	// The last answers may land after d; a run that kept up counts d.
-	elapsed := max(time.Since(start), d).Seconds()
-	q := lat.quantiles(0.50, 0.99, 0.999)
-	res.Seconds, res.OK, res.Errors, res.FirstError = elapsed, ok, errs.n.Load(), errs.first
-	res.AchievedRPS, res.P50, res.P99, res.P999, res.LagP99 = float64(ok)/elapsed, q[0], q[1], q[2], lag.quantiles(0.99)[0]
-	return res
+	// A connection the loop gave up on still has a request in flight; its
+	// answer must not be read as the next one's.
+	for _, c := range t.conns {
+		if c.sentAt != 0 {
+			t.replace(c)
+		}
+	}
+	t.sent += next
+	// The last answers may land after d; a slice that kept up counts d.
+	t.seconds += max(time.Since(start), d).Seconds()
 }
 
 // writeAll writes a whole request on a non-blocking socket; a request is

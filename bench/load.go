@@ -27,6 +27,14 @@ func (r *recorder) add(d time.Duration) {
 	r.mu.Unlock()
 }
 
+// grow makes room for n more latencies, so a measurement does not pay
+// for growing the slice as it goes.
+func (r *recorder) grow(n int) {
+	r.mu.Lock()
+	r.d = slices.Grow(r.d, n)
+	r.mu.Unlock()
+}
+
 // quantiles sorts once and returns each q-quantile in milliseconds
 // (nearest rank).
 func (r *recorder) quantiles(qs ...float64) []float64 {

@@ -45,21 +45,82 @@ type OpenLoopResult struct {
 	GeneratorCPUus float64 `json:"generator_cpu_us_per_request"`
 }
 
-// serverPID is the process whose CPU time is charged to the server.
-func (h *harness) openLoop(ctx context.Context, serverPID int, addr string, rps int, request func(i int64) []byte, check func(int, []byte) error) OpenLoopResult {
+// loadSlice is how long the open loop offers load to one server before it
+// turns to the next, when it measures several side by side (the floor and
+// authorize): each then sees the same contention from the machine's
+// neighbours. Measured one after the other, 15 s apart, on an afternoon
+// when that contention changed from minute to minute, the floor's own p99
+// ran from 1.5 to 91.6 ms and authorize ÷ floor from 0.18× to 55×. A
+// slice's end waits for the answers in flight, a few milliseconds.
+const loadSlice = time.Second
+
+// loadTarget is one server of an open-loop measurement.
+type loadTarget struct {
+	pid     int // whose CPU time is charged to the server
+	addr    string
+	request func(i int64) []byte
+	check   func(int, []byte) error
+	// during, when set, is told when the target's slices begin (true) and
+	// end (false): authorize charges usage underneath only in its own.
+	during func(on bool)
+}
+
+// openLoops offers rps to each target for cfg.Duration, after a warm-up of
+// cfg.Warmup each. With more than one target the measurement alternates
+// between them in slices of loadSlice, each round in the other order, so
+// that neither gets the quieter minutes; each result adds up its own slices.
+func (h *harness) openLoops(ctx context.Context, rps int, targets ...loadTarget) []OpenLoopResult {
+	loops := make([]*loopTarget, len(targets))
+	serverCPU := make([]time.Duration, len(targets))
+	genCPU := make([]time.Duration, len(targets))
+	for i, tg := range targets {
+		loops[i] = newLoopTarget(tg.addr, tg.request, tg.check)
+		defer loops[i].close()
+	}
+	slice := loadSlice
+	if len(targets) == 1 {
+		slice = h.cfg.Duration
+	}
+	runSlice := func(i int, d time.Duration, measured bool) {
+		if targets[i].during != nil {
+			targets[i].during(true)
+			defer targets[i].during(false)
+		}
+		server0, err0 := cpuTime(targets[i].pid)
+		gen0, err1 := cpuTime(os.Getpid())
+		loops[i].run(ctx, rps, d)
+		server1, err2 := cpuTime(targets[i].pid)
+		gen1, err3 := cpuTime(os.Getpid())
+		if measured && errors.Join(err0, err1, err2, err3) == nil {
+			serverCPU[i] += server1 - server0
+			genCPU[i] += gen1 - gen0
+		}
+	}
 	if h.cfg.Warmup > 0 {
-		openLoop(ctx, addr, rps, h.cfg.Warmup, request, check)
+		for i := range loops {
+			runSlice(i, h.cfg.Warmup, false)
+			loops[i].reset()
+		}
 	}
-	server0, _ := cpuTime(serverPID)
-	gen0, _ := cpuTime(os.Getpid())
-	res := openLoop(ctx, addr, rps, h.cfg.Duration, request, check)
-	server1, err1 := cpuTime(serverPID)
-	gen1, err2 := cpuTime(os.Getpid())
-	if err1 == nil && err2 == nil && res.Sent > 0 {
-		res.ServerCPUus = float64(server1-server0) / float64(time.Microsecond) / float64(res.Sent)
-		res.GeneratorCPUus = float64(gen1-gen0) / float64(time.Microsecond) / float64(res.Sent)
+	for round, left := 0, h.cfg.Duration; left > 0 && ctx.Err() == nil; round, left = round+1, left-slice {
+		d := min(slice, left)
+		for k := range loops {
+			i := k
+			if round%2 == 1 {
+				i = len(loops) - 1 - k
+			}
+			runSlice(i, d, true)
+		}
 	}
-	return res
+	out := make([]OpenLoopResult, len(loops))
+	for i, l := range loops {
+		out[i] = l.result(rps)
+		if out[i].Sent > 0 {
+			out[i].ServerCPUus = float64(serverCPU[i]) / float64(time.Microsecond) / float64(out[i].Sent)
+			out[i].GeneratorCPUus = float64(genCPU[i]) / float64(time.Microsecond) / float64(out[i].Sent)
+		}
+	}
+	return out
 }
 
 // cpuTime is a process's user + system CPU time so far, from
@@ -93,46 +154,80 @@ type AuthorizeResult struct {
 	ChurnErrors int64 `json:"churn_errors"`
 }
 
+// authorizeAndFloor measures the authorize scenario and its floor, side by
+// side (openLoops), or whichever of the two cfg asks for.
+//
 // authorize offers cfg.AuthorizeRPS plain authorize calls over the 100
-// workspaces while a background client keeps charging small usage
-// batches to them, so balances (and the in-memory gate) change underneath.
-func (h *harness) authorize(ctx context.Context) AuthorizeResult {
-	reqs := make([][]byte, len(h.hundred))
-	for i, ws := range h.hundred {
-		body, _ := json.Marshal(map[string]string{"workspace_id": ws})
-		reqs[i] = request(h.addr, "/v1/authorize", h.service, body)
-	}
-	stop := make(chan struct{})
-	var churnEvents, churnErrs atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for seq := int64(0); ; seq += 10 {
-			select {
-			case <-stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			ans, err := h.sendUsage(ctx, usageBody("auth-churn", seq, 10, h.hundred))
-			if err != nil {
-				churnErrs.Add(1)
-				continue
-			}
-			churnEvents.Add(ans.Accepted)
+// workspaces while a background client keeps charging small usage batches
+// to them, so balances (and the in-memory gate) change underneath.
+//
+// The floor offers the same load to floorserver (a net/http server that
+// answers a fixed 200 and does nothing else) in a process of its own: the
+// generator's, the kernel's and net/http's share of the latencies, to read
+// the authorize row against.
+func (h *harness) authorizeAndFloor(ctx context.Context) (floor *OpenLoopResult, auth *AuthorizeResult, err error) {
+	var targets []loadTarget
+	if h.cfg.has(scFloor) {
+		f, stop, err := h.startFloor()
+		if err != nil {
+			return nil, nil, fmt.Errorf("floor: %w", err)
 		}
-	}()
-	res := h.openLoop(ctx, h.server.Process.Pid, h.addr, h.cfg.AuthorizeRPS,
-		func(i int64) []byte { return reqs[i%int64(len(reqs))] }, expect("POST /v1/authorize", `"allowed":true`))
-	// Let the last churn batch finish (not cancel it), so the invariant
-	// check sees a quiet database.
-	close(stop)
-	wg.Wait()
-	return AuthorizeResult{OpenLoopResult: res, ChurnEvents: churnEvents.Load(), ChurnErrors: churnErrs.Load()}
+		defer stop()
+		targets = append(targets, f)
+	}
+	var churnEvents, churnErrs atomic.Int64
+	stopChurn := func() {}
+	if h.cfg.has(scAuth) {
+		reqs := make([][]byte, len(h.hundred))
+		for i, ws := range h.hundred {
+			body, _ := json.Marshal(map[string]string{"workspace_id": ws})
+			reqs[i] = request(h.addr, "/v1/authorize", h.service, body)
+		}
+		var churning atomic.Bool
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for seq := int64(0); ; {
+				select {
+				case <-stop:
+					return
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				if !churning.Load() {
+					continue
+				}
+				ans, err := h.sendUsage(ctx, usageBody("auth-churn", seq, 10, h.hundred))
+				seq += 10
+				if err != nil {
+					churnErrs.Add(1)
+					continue
+				}
+				churnEvents.Add(ans.Accepted)
+			}
+		}()
+		// Let the last churn batch finish (not cancel it), so the
+		// invariant check sees a quiet database.
+		stopChurn = func() { close(stop); wg.Wait() }
+		targets = append(targets, loadTarget{pid: h.server.Process.Pid, addr: h.addr,
+			request: func(i int64) []byte { return reqs[i%int64(len(reqs))] },
+			check:   expect("POST /v1/authorize", `"allowed":true`),
+			during:  churning.Store})
+	}
+	res := h.openLoops(ctx, h.cfg.AuthorizeRPS, targets...)
+	stopChurn()
+	if h.cfg.has(scFloor) {
+		floor, res = &res[0], res[1:]
+	}
+	if h.cfg.has(scAuth) {
+		auth = &AuthorizeResult{OpenLoopResult: res[0], ChurnEvents: churnEvents.Load(), ChurnErrors: churnErrs.Load()}
+	}
+	return floor, auth, nil
 }
 
 // balance offers cfg.BalanceRPS GraphQL balance queries as the hot
@@ -140,44 +235,43 @@ func (h *harness) authorize(ctx context.Context) AuthorizeResult {
 func (h *harness) balance(ctx context.Context) OpenLoopResult {
 	query, _ := json.Marshal(map[string]string{"query": "{ balance { amount blocked } }"})
 	req := request(h.addr, "/graphql", h.owner, query)
-	return h.openLoop(ctx, h.server.Process.Pid, h.addr, h.cfg.BalanceRPS, func(int64) []byte { return req },
-		func(code int, body []byte) error {
+	return h.openLoops(ctx, h.cfg.BalanceRPS, loadTarget{pid: h.server.Process.Pid, addr: h.addr,
+		request: func(int64) []byte { return req },
+		check: func(code int, body []byte) error {
 			if code != http.StatusOK || !bytes.Contains(body, []byte(`"amount"`)) || bytes.Contains(body, []byte(`"errors"`)) {
 				return fmt.Errorf("POST /graphql: %d %s", code, bytes.TrimSpace(body))
 			}
 			return nil
-		})
+		}})[0]
 }
 
-// floor offers the authorize load to floorserver (a net/http server that
-// answers a fixed 200 and does nothing else) in a process of its own: the
-// generator's, the kernel's and net/http's share of the latencies, to read
-// the authorize row against.
-func (h *harness) floor(ctx context.Context) (OpenLoopResult, error) {
+// startFloor starts floorserver on a free port; stop ends it.
+func (h *harness) startFloor() (t loadTarget, stop func(), err error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return OpenLoopResult{}, err
+		return t, nil, err
 	}
 	srv := exec.Command(h.floorBin, addr)
 	srv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := srv.Start(); err != nil {
-		return OpenLoopResult{}, err
+		return t, nil, err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }() //nolint:errcheck // it is ours to stop
+	stop = func() { srv.Process.Kill(); srv.Wait() } //nolint:errcheck // it is ours to stop
 	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
 			break
 		}
 		if time.Since(start) > 10*time.Second {
-			return OpenLoopResult{}, errors.New("floorserver did not start within 10 s")
+			stop()
+			return t, nil, errors.New("floorserver did not start within 10 s")
 		}
 	}
 	// Any id: the floor server does not look.
 	body, _ := json.Marshal(map[string]string{"workspace_id": "00000000-0000-4000-8000-000000000000"})
 	req := request(addr, "/v1/authorize", h.service, body)
-	return h.openLoop(ctx, srv.Process.Pid, addr, h.cfg.AuthorizeRPS, func(int64) []byte { return req },
-		expect("floorserver", `"allowed":true`)), nil
+	return loadTarget{pid: srv.Process.Pid, addr: addr, request: func(int64) []byte { return req },
+		check: expect("floorserver", `"allowed":true`)}, stop, nil
 }
 
 // expect checks for a 200 whose body contains want.

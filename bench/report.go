@@ -25,11 +25,15 @@ type Settings struct {
 	ServerEnv      []string `json:"server_env,omitempty"` // -server-env settings
 	Prefill        int64    `json:"prefill,omitempty"`
 	GrowthRounds   int      `json:"growth_rounds,omitempty"`
-	Short          bool     `json:"short"`
-	CPUs           int      `json:"cpus"`
-	GoVersion      string   `json:"go_version"`
-	Postgres       string   `json:"postgres"`
-	SharedBuffers  string   `json:"shared_buffers,omitempty"`
+	// LoadSlice: the floor and authorize were measured side by side,
+	// alternating in slices this long (empty: one after the other, before
+	// 30 Nov 2026).
+	LoadSlice     string `json:"load_slice,omitempty"`
+	Short         bool   `json:"short"`
+	CPUs          int    `json:"cpus"`
+	GoVersion     string `json:"go_version"`
+	Postgres      string `json:"postgres"`
+	SharedBuffers string `json:"shared_buffers,omitempty"`
 	// PrivatePostgres: the run started its own cluster (-shared-buffers).
 	PrivatePostgres bool `json:"private_postgres,omitempty"`
 }
@@ -196,7 +200,11 @@ func (r Results) Markdown() string {
 		backgroundNote(note, fmt.Sprintf("ingest, %s workspace(s)", count(float64(in.Workspaces))), in.Background, in.EventsAccepted, in.DedupeIndexBytes)
 	}
 	if f := r.Floor; f != nil {
-		row(fmt.Sprintf("floor: the same load against a do-nothing net/http server at %s rps offered: achieved rps", count(float64(f.OfferedRPS))),
+		side := ""
+		if r.Authorize != nil && r.Settings.LoadSlice != "" {
+			side = fmt.Sprintf(", side by side with authorize in slices of %s", r.Settings.LoadSlice)
+		}
+		row(fmt.Sprintf("floor: the same load against a do-nothing net/http server at %s rps offered%s: achieved rps", count(float64(f.OfferedRPS)), side),
 			count(f.AchievedRPS), ms(f.P50), ms(f.P99), ms(f.P999), f.Errors)
 	}
 	if a := r.Authorize; a != nil {

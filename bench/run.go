@@ -173,18 +173,20 @@ func (h *harness) measureServer(ctx context.Context, res *Results) error {
 			return err
 		}
 	}
-	if h.cfg.has(scFloor) {
-		h.progress("floor: the authorize load against a do-nothing net/http server, %d rps offered, %s", h.cfg.AuthorizeRPS, h.cfg.Duration)
-		f, err := h.floor(ctx)
-		if err != nil {
-			return fmt.Errorf("floor: %w", err)
+	if h.cfg.has(scFloor) || h.cfg.has(scAuth) {
+		what := "auth: /v1/authorize"
+		switch {
+		case h.cfg.has(scFloor) && h.cfg.has(scAuth):
+			what = fmt.Sprintf("floor and auth, side by side in slices of %s: a do-nothing net/http server and /v1/authorize", loadSlice)
+		case h.cfg.has(scFloor):
+			what = "floor: a do-nothing net/http server"
 		}
-		res.Floor = &f
-	}
-	if h.cfg.has(scAuth) {
-		h.progress("auth: /v1/authorize at %d rps offered, %s", h.cfg.AuthorizeRPS, h.cfg.Duration)
-		a := h.authorize(ctx)
-		res.Authorize = &a
+		h.progress("%s, %d rps offered, %s each", what, h.cfg.AuthorizeRPS, h.cfg.Duration)
+		f, a, err := h.authorizeAndFloor(ctx)
+		if err != nil {
+			return err
+		}
+		res.Floor, res.Authorize = f, a
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -313,8 +315,17 @@ func (h *harness) progress(format string, args ...any) {
 	}
 }
 
+// loadSliceOf is the slice the floor and authorize alternate in, when the
+// run measures both.
+func loadSliceOf(cfg Config) string {
+	if cfg.has(scFloor) && cfg.has(scAuth) {
+		return loadSlice.String()
+	}
+	return ""
+}
+
 func settingsOf(cfg Config) Settings {
 	return Settings{Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Clients: cfg.Clients, Batch: cfg.Batch, AuthorizeRPS: cfg.AuthorizeRPS,
 		BalanceRPS: cfg.BalanceRPS, ManyWorkspaces: cfg.ManyWorkspaces, PgbenchScale: cfg.PgbenchScale, Scenarios: cfg.Scenarios, ServerEnv: cfg.ServerEnv,
-		Prefill: cfg.Prefill, GrowthRounds: growthRounds(cfg), Short: cfg.Short, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+		Prefill: cfg.Prefill, GrowthRounds: growthRounds(cfg), LoadSlice: loadSliceOf(cfg), Short: cfg.Short, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 }
