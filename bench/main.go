@@ -1,10 +1,11 @@
 // Command bench is the load harness: it starts the server on a fresh
 // database and measures, in one run against the same Postgres, usage
-// ingestion (1, 100 and 10,000 workspaces), authorize and the GraphQL
-// balance query at fixed offered loads (open loop), and the pgbench
-// baselines (tpcb-like, and a one-row "hot" update per transaction); it
-// reads the server's peak RSS, checks the ledger of every workspace,
-// prints one table with the ratios and writes it to bench/results/.
+// ingestion (1, 100 and 10,000 workspaces), authorize (side by side with
+// its floor, a do-nothing server) and the GraphQL balance query at fixed
+// offered loads (open loop), and the pgbench baselines (tpcb-like, and a
+// one-row "hot" update per transaction); it reads the server's peak RSS,
+// checks the ledger of every workspace, prints one table with the ratios
+// and writes it to bench/results/.
 //
 //	go run ./bench [-duration 15s] [-clients 16] [-batch 100] [-authorize-rps 10000]
 //	               [-scenarios ingest1,ingest100,ingest10k,floor,auth,graphql,pgbench,limit] [-prefill N] [-short]
