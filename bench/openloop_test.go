@@ -120,3 +120,37 @@ func TestOpenLoops_AnUnansweredRequestIsOneErrorAndItsConnectionIsReplaced(t *te
 		t.Errorf("%d connections, want the pool's %d and one replacement", got, openLoopConns)
 	}
 }
+
+// An operator's interrupt (ctx cancelled) mid-measurement ends the
+// side-by-side loop at once: no slice starts after it, what was sent is
+// answered and counted, and nothing counts as an error.
+func TestOpenLoops_StopsWhenInterrupted(t *testing.T) {
+	const rps = 1000
+	h := &harness{cfg: Config{Duration: time.Minute}}
+	addrA, _ := countingServer(t, nil)
+	addrB, _ := countingServer(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, b := plainTarget(addrA), plainTarget(addrB)
+	var aSlices atomic.Int32
+	a.during = func(on bool) {
+		if on && aSlices.Add(1) == 2 { // a's second slice: two rounds in
+			time.AfterFunc(300*time.Millisecond, cancel)
+		}
+	}
+	done := make(chan []OpenLoopResult, 1)
+	go func() { done <- h.openLoops(ctx, rps, a, b) }()
+	var res []OpenLoopResult
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second): // half the measurement: it did not stop
+		t.Fatal("still measuring 30 s after the interrupt")
+	}
+	if n := aSlices.Load(); n != 2 {
+		t.Errorf("a ran %d slices, want 2 (none after the interrupt)", n)
+	}
+	for i, r := range res {
+		if r.Sent == 0 || r.Sent >= 60*rps || r.OK != r.Sent || r.Errors != 0 {
+			t.Errorf("target %d: %+v", i, r)
+		}
+	}
+}
